@@ -278,6 +278,23 @@ const char *rebatch_operations(void);
  */
 void rebatch_inject_store_fault(rebatch_engine *engine, int nth_call);
 
+/* ------------------------------------------------------------------------ */
+/* WASM host bridge (WASM build only; defined in src/host_wasm.c)           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A store and a host whose callbacks relay to the JS binding through static
+ * imports (module "env", rebatch_js_*), keyed by `handle`, an integer the JS
+ * side chooses; ctx is the handle. has_job_handler 0 leaves execute_job
+ * NULL. Returns NULL when out of memory. The caller owns the struct and
+ * frees it with the matching _free (NULL is a no-op); since rebatch_open()
+ * copies both structs, the binding frees them right after opening.
+ */
+rebatch_store *rebatch_js_store_new(int handle);
+void rebatch_js_store_free(rebatch_store *store);
+rebatch_host *rebatch_js_host_new(int handle, int has_job_handler);
+void rebatch_js_host_free(rebatch_host *host);
+
 #ifdef __cplusplus
 }
 #endif
