@@ -62,6 +62,9 @@ export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
 #                                  the default shrank in later versions and
 #                                  cJSON recurses up to its nesting limit)
 #   -sALLOW_MEMORY_GROWTH=1        the loader refreshes its views on growth
+#   -sINITIAL_MEMORY=2MB           start small (stack + a little heap) and
+#                                  grow on demand; also makes a leak show
+#                                  as growth in tests/memory.test.js
 #   -sFILESYSTEM=0                 storage is injected; no FS needed
 out=dist/rebatch.wasm
 tmp="$out.tmp.$$.wasm"
@@ -75,6 +78,7 @@ emcc ${REBATCH_WASM_OPT:--O2} -std=c11 -Wall -Wextra \
   --js-library "$imports_lib" \
   -sTOTAL_STACK=1MB \
   -sALLOW_MEMORY_GROWTH=1 \
+  -sINITIAL_MEMORY=2MB \
   -sFILESYSTEM=0
 mv "$tmp" "$out"
 say "built $out ($(wc -c < "$out") bytes)"
