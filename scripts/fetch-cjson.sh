@@ -85,13 +85,18 @@ dsc="$(ls "$work"/cjson_*.dsc 2>/dev/null | head -n1 || true)"
 orig="$(ls "$work"/cjson_*.orig.tar.* 2>/dev/null | head -n1 || true)"
 [[ -n "$orig" ]] || die "apt-get source left no orig tarball"
 
+tree=""
 if [[ -n "$dsc" ]] && command -v dpkg-source >/dev/null; then
   say "unpacking Debian-patched tree $(basename "$dsc")"
-  (cd "$work" && dpkg-source -x "$(basename "$dsc")" tree) >&2
-  tree="$work/tree"
-  origin="debian-patched $(basename "$dsc" .dsc)"
-else
-  say "dpkg-source not available; unpacking upstream $(basename "$orig") (no Debian patches)"
+  if (cd "$work" && dpkg-source -x "$(basename "$dsc")" tree) >&2; then
+    tree="$work/tree"
+    origin="debian-patched $(basename "$dsc" .dsc)"
+  else
+    say "dpkg-source -x failed; falling back to the upstream tarball"
+  fi
+fi
+if [[ -z "$tree" ]]; then
+  say "unpacking upstream $(basename "$orig") (without Debian's patches; install dpkg-dev for them)"
   mkdir -p "$work/orig"
   tar -xf "$orig" -C "$work/orig"
   tree="$(dirname "$(find "$work/orig" -name cJSON.c -print -quit)")"
