@@ -50,7 +50,7 @@ $(OUT)/obj/cJSON.o: $(CJSON_DIR)/cJSON.c | $(OUT)/obj
 
 $(OUT)/test_%: tests/c/test_%.c $(OBJS) $(OUT)/obj/cJSON.o $(HEADERS)
 	$(CC) $(CFLAGS_SRC) -Isrc -Itests/c -I$(CJSON_DIR) $< $(OBJS) \
-	  $(OUT)/obj/cJSON.o -o $@
+	  $(OUT)/obj/cJSON.o -o $@ -lm
 
 $(OUT)/obj:
 	mkdir -p $@
