@@ -267,9 +267,9 @@ char *rebatch_call(rebatch_engine *engine, const char *operation,
 
 /*
  * The names of every operation rebatch_call() knows, as a JSON array text.
- * Owned by the library; do not free.
+ * The caller frees it with rebatch_free(); NULL when out of memory.
  */
-const char *rebatch_operations(void);
+char *rebatch_operations(void);
 
 /*
  * Test seam: makes the Nth storage callback from now (1 = the next one) fail

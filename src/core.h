@@ -1,0 +1,368 @@
+/*
+ * core.h - internal declarations shared by the engine's source files.
+ * Internal names start with "rb_"; nothing here is public API.
+ */
+#ifndef REBATCH_CORE_H
+#define REBATCH_CORE_H
+
+#include <stdarg.h>
+
+#include "alloc.h"
+#include "cJSON.h"
+#include "rebatch.h"
+
+/* A handler's verdict when it already wrote an error response. */
+#define RB_REJECTED (-1)
+/* Error bodies whose cause is not an engine exception carry "code": null. */
+#define RB_CODE_NULL (-1)
+/* Fields holding no date are stored as JSON null; in C they read as this. */
+#define RB_NO_DATE (-1.0)
+
+/* ---- engine.c ---------------------------------------------------------- */
+
+typedef struct rb_config {
+  int batch_jobs_per_seed;
+  int invocations_per_batch_job;
+  cJSON *invocations_by_batch_type; /* owned; object type -> int */
+  int batch_poll_time_s;
+  int default_retries;
+  double lock_time_ms;
+  int max_jobs_per_acquisition;
+} rb_config;
+
+struct rebatch_engine {
+  rebatch_store store;
+  rebatch_host host;
+  rb_config config;
+  int fault_countdown;  /* see rebatch_inject_store_fault */
+  int in_tx;
+  char store_error[256]; /* last storage failure, for the error body */
+};
+
+typedef struct rb_response {
+  int status;
+  cJSON *body; /* owned; NULL for no content */
+} rb_response;
+
+/* Sets an error response; always returns RB_REJECTED so handlers can
+ * `return rb_error(...)`. `code` is RB_CODE_NULL or an engine error code. */
+int rb_error(rb_response *res, int status, const char *type, int code,
+             const char *fmt, ...);
+/* Shorthands for Camunda's most common error bodies. */
+int rb_invalid(rb_response *res, int status, const char *fmt, ...);
+int rb_not_found(rb_response *res, const char *type, const char *fmt, ...);
+/* Sets a success response that takes ownership of body (NULL: no content). */
+int rb_ok(rb_response *res, int status, cJSON *body);
+
+double rb_now(rebatch_engine *e);
+/* Writes a fresh id into buf (REBATCH_ID_MAX + 1 bytes). */
+int rb_new_id(rebatch_engine *e, char *buf);
+
+/* ---- store.c: the only path from the core to the storage vtable --------- */
+
+typedef struct rb_doc {
+  char *id;
+  cJSON *json; /* NULL when the record does not exist */
+  int rev;     /* 0 until stored */
+} rb_doc;
+
+typedef struct rb_docs {
+  rb_doc *items;
+  int count;
+  int cap;
+} rb_docs;
+
+int rb_tx_begin(rebatch_engine *e);
+int rb_tx_commit(rebatch_engine *e);
+void rb_tx_rollback(rebatch_engine *e);
+
+/* Loads a record; *doc is cleared first, doc->json stays NULL if absent. */
+int rb_load(rebatch_engine *e, const char *coll, const char *id, rb_doc *doc);
+/* Inserts (doc->rev == 0) or updates the record, declaring its index. */
+int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
+            const rebatch_index_entry *index, int index_count);
+int rb_delete(rebatch_engine *e, const char *coll, rb_doc *doc);
+/* Appends every matching row (find by indexed field / whole collection). */
+int rb_find_all(rebatch_engine *e, const char *coll, const char *field,
+                const char *value, rb_docs *out);
+int rb_scan_all(rebatch_engine *e, const char *coll, rb_docs *out);
+/* One page of matching rows after `after_id` (NULL: from the start). */
+int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
+                 const char *value, const char *after_id, int limit,
+                 rb_docs *out);
+
+/* Takes ownership of a new document (json may not be NULL). */
+int rb_doc_init(rb_doc *doc, const char *id, cJSON *json);
+void rb_doc_clear(rb_doc *doc);
+void rb_docs_clear(rb_docs *docs);
+/* Moves doc into docs (doc is left empty). */
+int rb_docs_push(rb_docs *docs, rb_doc *doc);
+
+/* ---- json.c ------------------------------------------------------------ */
+
+const char *rb_str(const cJSON *obj, const char *key);
+/* 1 if present and numeric (number or numeric string), 0 if absent or null,
+ * -1 if present with another type. */
+int rb_int(const cJSON *obj, const char *key, long long *out);
+/* Camunda flags: true / "true" are true; absent, null, false are false. */
+int rb_flag(const cJSON *obj, const char *key);
+int rb_has(const cJSON *obj, const char *key); /* present, even if null */
+double rb_date(const cJSON *obj, const char *key); /* stored ms or RB_NO_DATE */
+/* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or
+ * epoch millis. Returns 1 ok, 0 null/absent, -1 malformed. */
+int rb_parse_date(const cJSON *item, double *ms);
+/* yyyy-MM-dd'T'HH:mm:ss.SSS+0000 into buf[32]. */
+void rb_format_date(double ms, char *buf);
+
+/* Adders that turn NULL into JSON null; they return 0 on NOMEM. */
+int rb_put_str(cJSON *obj, const char *key, const char *value);
+int rb_put_num(cJSON *obj, const char *key, double value);
+int rb_put_bool(cJSON *obj, const char *key, int value);
+int rb_put_null(cJSON *obj, const char *key);
+int rb_put_date(cJSON *obj, const char *key, double ms);
+/* Sets or replaces a member (takes ownership of item). 0 on failure. */
+int rb_set(cJSON *obj, const char *key, cJSON *item);
+int rb_set_str(cJSON *obj, const char *key, const char *value);
+int rb_set_num(cJSON *obj, const char *key, double value);
+int rb_set_bool(cJSON *obj, const char *key, int value);
+/* Copies record[key] into dto[key] (null when absent). */
+int rb_copy(cJSON *dto, const cJSON *record, const char *key);
+/* Copies a stored ms date as a formatted Camunda date. */
+int rb_copy_date(cJSON *dto, const cJSON *record, const char *key);
+/* printf into a fresh rb_malloc'd string. */
+char *rb_sprintf(const char *fmt, ...);
+char *rb_vsprintf(const char *fmt, va_list ap);
+
+/* ---- query.c ------------------------------------------------------------ */
+
+typedef int (*rb_predicate)(rebatch_engine *e, const cJSON *record,
+                            const cJSON *arg);
+
+typedef enum rb_filter_kind {
+  RB_F_EQ,          /* record[field] equals the string */
+  RB_F_IN,          /* record[field] in a list (array or comma separated) */
+  RB_F_LIKE,        /* SQL LIKE with % wildcards */
+  RB_F_FLAG,        /* predicate applies when the parameter is true */
+  RB_F_VALUE,       /* predicate with the parameter value */
+  RB_F_DATE_BEFORE, /* record[field] <= date */
+  RB_F_DATE_AFTER,  /* record[field] >= date */
+  RB_F_UNSUPPORTED  /* a Camunda parameter rebatch does not implement */
+} rb_filter_kind;
+
+typedef struct rb_filter {
+  const char *param;
+  rb_filter_kind kind;
+  const char *field;     /* record field, for the generic kinds */
+  rb_predicate predicate; /* for RB_F_FLAG / RB_F_VALUE */
+  int indexed;           /* RB_F_EQ on an indexed field: narrows the scan */
+} rb_filter;
+
+typedef struct rb_sort_key {
+  const char *name;  /* Camunda's sortBy value */
+  const char *field; /* record field */
+} rb_sort_key;
+
+typedef cJSON *(*rb_to_dto)(rebatch_engine *e, const cJSON *record);
+
+typedef struct rb_query {
+  const char *collection;
+  const rb_filter *filters; /* terminated by a NULL param */
+  const rb_sort_key *sort_keys;
+  rb_to_dto to_dto;
+} rb_query;
+
+/* Runs a query over the request's "query" (URL parameters) and "body"
+ * (JSON body) members. Matching records go into out (unsorted if count_only
+ * is set). Returns REBATCH_OK, a storage code, or RB_REJECTED with res set. */
+int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                    rb_docs *out, rb_response *res);
+/* Whole handlers for list and count endpoints. */
+int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_response *res);
+int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                   rb_response *res);
+/* Parameter lookup: the body wins over the URL parameters. */
+const cJSON *rb_param(const cJSON *request, const char *name);
+int rb_like(const char *value, const char *pattern);
+/* Does list (array or comma separated string) contain value? */
+int rb_list_contains(const cJSON *list, const char *value);
+
+/* ---- definition.c: deployments and process definitions ----------------- */
+
+int rb_definition_load(rebatch_engine *e, const char *id, rb_doc *doc);
+const cJSON *rb_model_activity(const cJSON *definition, const char *id);
+const cJSON *rb_model_flow(const cJSON *definition, const char *id);
+/* Outgoing sequence flows of an activity, in model order. */
+int rb_model_outgoing(const cJSON *definition, const char *activity_id,
+                      const cJSON **flows, int max);
+int rb_model_incoming_count(const cJSON *definition, const char *activity_id);
+const char *rb_model_start_event(const cJSON *definition);
+cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
+/* Latest version of a key without tenant; doc->json NULL when none. */
+int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);
+int rb_job_definition_save(rebatch_engine *e, rb_doc *doc);
+/* ISO-8601 duration (PT5M) in ms; 1 ok, 0 malformed. */
+int rb_duration_ms(const char *text, double *ms);
+/* failedJobRetryTimeCycle R<n>/<duration>; 1 ok, 0 malformed. */
+int rb_retry_cycle(const char *text, int *retries, double *interval_ms);
+
+/* ---- instance.c: process instances and the token engine ---------------- */
+
+typedef struct rb_start {
+  const char *business_key;
+  const cJSON *variables; /* Camunda typed values object, or NULL */
+  const char *tenant_id;  /* overrides the definition's tenant when set */
+  const char *restarted_from;
+} rb_start;
+
+/* Token continuations triggered by jobs and external tasks. */
+typedef enum rb_resume {
+  RB_RESUME_EXECUTE, /* async-before passed: run the activity */
+  RB_RESUME_LEAVE,   /* wait state done: leave the activity */
+  RB_RESUME_TAKE     /* async-after passed: take the outgoing flows */
+} rb_resume;
+
+/* Starts an instance at its start event, or as the instructions say
+ * ({type: startBeforeActivity|startAfterActivity|startTransition, ...}).
+ * Writes the new id into id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
+int rb_instance_start(rebatch_engine *e, const cJSON *definition,
+                      const rb_start *start, const cJSON *instructions,
+                      char *id_out, rb_response *res);
+/* A copy of an instance's typed variables; empty when it is gone. */
+int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out);
+int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist);
+/* Cancels a definition's instances and deletes their history. */
+int rb_instance_purge(rebatch_engine *e, const char *definition_id);
+/* Incident lookups behind the instance query filters. */
+int rb_incident_matches_instance(rebatch_engine *e, const char *instance_id,
+                                 const char *field, const cJSON *arg, int like);
+int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
+                                const char *field, const cJSON *arg);
+extern const rb_query rb_instance_query;
+extern const rb_query rb_history_query;
+
+int rb_instance_resume(rebatch_engine *e, const char *instance_id,
+                       const char *execution_id, rb_resume how,
+                       const cJSON *variables, rb_response *res);
+
+/* Variable filters: [{name, operator, value}] or "name_op_value,...". */
+int rb_variables_match(const cJSON *variables, const cJSON *conditions);
+
+/* ---- job.c --------------------------------------------------------------- */
+
+typedef struct rb_job_spec {
+  const char *job_definition_id;
+  const char *job_type;      /* "async-continuation", "timer-...", batch */
+  const char *configuration; /* handler configuration */
+  const cJSON *instance;     /* runtime instance record, or NULL */
+  const char *execution_id;
+  const char *activity_id;
+  const char *deployment_id;
+  const char *batch_id;
+  const char *tenant_id;
+  double due_date;           /* RB_NO_DATE for none */
+  int retries;
+  int suspended;
+  double priority;
+} rb_job_spec;
+
+int rb_job_create(rebatch_engine *e, const rb_job_spec *spec, char *id_out);
+int rb_job_save(rebatch_engine *e, rb_doc *job);
+/* A job for a token at an activity; slot is async-before, async-after or
+ * timer. */
+int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
+                            const cJSON *def, const cJSON *activity,
+                            const cJSON *token, const char *slot,
+                            double due_date);
+cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
+/* Deletes every job of an execution (instance cancel / token leaves). */
+int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
+/* Sets retries, creating or resolving the failedJob incident. */
+int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries);
+
+/* ---- external_task.c ---------------------------------------------------- */
+
+int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
+                            const cJSON *definition, const cJSON *activity,
+                            const char *execution_id,
+                            const char *activity_instance_id);
+int rb_external_tasks_delete_for_instance(rebatch_engine *e,
+                                          const char *instance_id);
+/* Sets retries, creating or resolving the failedExternalTask incident. */
+int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries);
+extern const rb_query rb_external_task_query;
+
+/* ---- incident.c --------------------------------------------------------- */
+
+typedef struct rb_incident_spec {
+  const char *type; /* "failedJob" / "failedExternalTask" */
+  const char *configuration;
+  const char *message;
+  const char *process_instance_id;
+  const char *process_definition_id;
+  const char *process_definition_key;
+  const char *execution_id;
+  const char *activity_id;
+  const char *failed_activity_id;
+  const char *job_definition_id;
+  const char *tenant_id;
+  const char *history_configuration;
+} rb_incident_spec;
+
+int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec);
+/* Ends every open incident of `type` with `configuration`: resolved (1) or
+ * deleted (0) in history. */
+int rb_incident_end(rebatch_engine *e, const char *type,
+                    const char *configuration, int resolved);
+int rb_incidents_delete_for_instance(rebatch_engine *e,
+                                     const char *instance_id);
+
+/* ---- operation handlers (one line per operation, defined in their files) */
+
+typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
+                          rb_response *res);
+
+#define RB_OPERATIONS(X)                                      \
+  X(createDeployment, definition, 0)                          \
+  X(getDeployments, definition, 0)                            \
+  X(deleteDeployment, definition, 0)                          \
+  X(getProcessDefinitions, definition, 0)                     \
+  X(getProcessDefinition, definition, 0)                      \
+  X(getProcessDefinitionByKey, definition, 0)                 \
+  X(startProcessInstance, instance, 0)                        \
+  X(startProcessInstanceByKey, instance, 0)                   \
+  X(getProcessInstances, instance, 0)                         \
+  X(getProcessInstancesCount, instance, 0)                    \
+  X(getProcessInstance, instance, 0)                          \
+  X(deleteProcessInstance, instance, 0)                       \
+  X(getHistoricProcessInstances, instance, 0)                 \
+  X(getHistoricProcessInstancesCount, instance, 0)            \
+  X(getHistoricProcessInstance, instance, 0)                  \
+  X(getHistoricActivityInstances, instance, 0)                \
+  X(getJobs, job, 0)                                          \
+  X(getJobsCount, job, 0)                                     \
+  X(getJob, job, 0)                                           \
+  X(executeJob, job, 1)                                       \
+  X(setJobRetries, job, 0)                                    \
+  X(executeDueJobs, job, 1)                                   \
+  X(getJobDefinitions, job, 0)                                \
+  X(getExternalTasks, external_task, 0)                       \
+  X(getExternalTasksCount, external_task, 0)                  \
+  X(getExternalTask, external_task, 0)                        \
+  X(fetchAndLock, external_task, 0)                           \
+  X(completeExternalTask, external_task, 0)                   \
+  X(handleExternalTaskFailure, external_task, 0)              \
+  X(unlockExternalTask, external_task, 0)                     \
+  X(extendExternalTaskLock, external_task, 0)                 \
+  X(setExternalTaskRetries, external_task, 0)                 \
+  X(getIncidents, incident, 0)                                \
+  X(getIncidentsCount, incident, 0)                           \
+  X(getHistoricIncidents, incident, 0)
+
+#define RB_DECLARE_HANDLER(name, file, own_tx)                \
+  int rb_op_##name(rebatch_engine *e, const cJSON *request,   \
+                   rb_response *res);
+RB_OPERATIONS(RB_DECLARE_HANDLER)
+#undef RB_DECLARE_HANDLER
+
+#endif

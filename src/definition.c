@@ -1,0 +1,585 @@
+/*
+ * definition.c - deployments, process definitions and the process model.
+ *
+ * A process arrives as JSON (the REST shim turns BPMN XML into it): its
+ * activities and sequence flows. Deploying validates the model, versions it
+ * per key and tenant, and creates the job definitions of its asynchronous
+ * activities and timers, as Camunda does at deployment time.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEPLOYMENT "deployment"
+#define DEFINITION "processDefinition"
+#define JOB_DEFINITION "jobDefinition"
+
+/* ---- the model ---------------------------------------------------------- */
+
+static const cJSON *find_by_id(const cJSON *list, const char *id) {
+  const cJSON *item;
+  if (!id) return NULL;
+  cJSON_ArrayForEach(item, list) {
+    const char *item_id = rb_str(item, "id");
+    if (item_id && strcmp(item_id, id) == 0) return item;
+  }
+  return NULL;
+}
+
+const cJSON *rb_model_activity(const cJSON *definition, const char *id) {
+  return find_by_id(cJSON_GetObjectItemCaseSensitive(definition, "activities"), id);
+}
+
+const cJSON *rb_model_flow(const cJSON *definition, const char *id) {
+  return find_by_id(cJSON_GetObjectItemCaseSensitive(definition, "flows"), id);
+}
+
+static int flow_has(const cJSON *flow, const char *end, const char *activity) {
+  const char *value = rb_str(flow, end);
+  return value && strcmp(value, activity) == 0;
+}
+
+int rb_model_outgoing(const cJSON *definition, const char *activity_id,
+                      const cJSON **flows, int max) {
+  const cJSON *flow;
+  int n = 0;
+  cJSON_ArrayForEach(flow, cJSON_GetObjectItemCaseSensitive(definition, "flows"))
+    if (flow_has(flow, "source", activity_id)) {
+      if (n < max) flows[n] = flow;
+      n++;
+    }
+  return n;
+}
+
+int rb_model_incoming_count(const cJSON *definition, const char *activity_id) {
+  const cJSON *flow;
+  int n = 0;
+  cJSON_ArrayForEach(flow, cJSON_GetObjectItemCaseSensitive(definition, "flows"))
+    n += flow_has(flow, "target", activity_id);
+  return n;
+}
+
+const char *rb_model_start_event(const cJSON *definition) {
+  const cJSON *activity;
+  cJSON_ArrayForEach(activity, cJSON_GetObjectItemCaseSensitive(definition, "activities")) {
+    const char *type = rb_str(activity, "type");
+    if (type && strcmp(type, "startEvent") == 0) return rb_str(activity, "id");
+  }
+  return NULL;
+}
+
+int rb_definition_load(rebatch_engine *e, const char *id, rb_doc *doc) {
+  return rb_load(e, DEFINITION, id, doc);
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+static const char *const supported_types[] = {
+    "startEvent", "endEvent", "userTask", "serviceTask", "task", "manualTask",
+    "scriptTask", "sendTask", "businessRuleTask", "receiveTask",
+    "parallelGateway", "exclusiveGateway", "intermediateCatchEvent",
+    "intermediateThrowEvent", NULL};
+
+static int supported(const char *type) {
+  for (int i = 0; supported_types[i]; i++)
+    if (strcmp(supported_types[i], type) == 0) return 1;
+  return 0;
+}
+
+static int parse_error(rb_response *res, const char *key, const char *fmt,
+                       const char *arg) {
+  char detail[256];
+  snprintf(detail, sizeof detail, fmt, arg ? arg : "(null)");
+  return rb_error(res, 400, "ParseException", 0,
+                  "ENGINE-09005 Could not parse BPMN process. Errors: \n* %s | process '%s'",
+                  detail, key ? key : "(null)");
+}
+
+/* ISO-8601 durations as Camunda timers use them: PnDTnHnMnS, PnW. */
+static int parse_duration(const char *text, double *ms) {
+  double total = 0, value;
+  int in_time = 0, chars;
+  if (!text || *text++ != 'P' || !*text) return 0;
+  while (*text) {
+    if (*text == 'T') {
+      in_time = 1;
+      text++;
+      continue;
+    }
+    if (sscanf(text, "%lf%n", &value, &chars) != 1 || value < 0) return 0;
+    text += chars;
+    switch (*text++) {
+    case 'W': total += value * 604800000.0; break;
+    case 'D': total += value * 86400000.0; break;
+    case 'H': if (!in_time) return 0; total += value * 3600000.0; break;
+    case 'M': total += (in_time ? 60000.0 : 2592000000.0) * value; break;
+    case 'S': if (!in_time) return 0; total += value * 1000.0; break;
+    default: return 0;
+    }
+  }
+  *ms = total;
+  return 1;
+}
+
+int rb_duration_ms(const char *text, double *ms) { return parse_duration(text, ms); }
+
+/* R<n>/<duration>: Camunda's failedJobRetryTimeCycle. */
+int rb_retry_cycle(const char *text, int *retries, double *interval_ms) {
+  int n, chars;
+  if (!text || sscanf(text, "R%d/%n", &n, &chars) != 1 || n < 0) return 0;
+  if (!parse_duration(text + chars, interval_ms)) return 0;
+  *retries = n;
+  return 1;
+}
+
+static int validate_activity(const cJSON *a, const char *key, rb_response *res) {
+  const char *id = rb_str(a, "id"), *type = rb_str(a, "type");
+  const char *cycle = rb_str(a, "failedJobRetryTimeCycle");
+  int retries;
+  double ms;
+  if (!id || !*id) return parse_error(res, key, "An activity has no id%s", "");
+  if (!type) return parse_error(res, key, "Activity '%s' has no type", id);
+  if (!supported(type))
+    return parse_error(res, key, "Unsupported BPMN element '%s'", type);
+  if (strcmp(type, "intermediateCatchEvent") == 0 &&
+      !parse_duration(rb_str(a, "timerDuration"), &ms))
+    return parse_error(res, key, "Intermediate catch event '%s' needs a timerDuration (ISO-8601 duration such as PT5M); only timer events are supported", id);
+  if (cycle && !rb_retry_cycle(cycle, &retries, &ms))
+    return parse_error(res, key, "Invalid failedJobRetryTimeCycle on '%s' (expected R<n>/<duration>)", id);
+  return REBATCH_OK;
+}
+
+static int validate_flows(const cJSON *model, const char *key, rb_response *res) {
+  const cJSON *flow;
+  cJSON_ArrayForEach(flow, cJSON_GetObjectItemCaseSensitive(model, "flows")) {
+    const char *id = rb_str(flow, "id");
+    if (!id) return parse_error(res, key, "A sequence flow has no id%s", "");
+    if (!rb_model_activity(model, rb_str(flow, "source")) ||
+        !rb_model_activity(model, rb_str(flow, "target")))
+      return parse_error(res, key, "Sequence flow '%s' must connect two activities of the process", id);
+  }
+  return REBATCH_OK;
+}
+
+static int validate_model(const cJSON *model, rb_response *res) {
+  const char *key = rb_str(model, "key");
+  const cJSON *activities = cJSON_GetObjectItemCaseSensitive(model, "activities");
+  const cJSON *a;
+  int starts = 0, rc;
+  if (!cJSON_IsObject(model)) return parse_error(res, NULL, "A process must be an object%s", "");
+  if (!key || !*key) return parse_error(res, key, "A process needs an id (its key)%s", "");
+  if (!cJSON_IsArray(activities) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(model, "flows")))
+    return parse_error(res, key, "Process '%s' needs arrays 'activities' and 'flows'", key);
+  cJSON_ArrayForEach(a, activities) {
+    const char *type = rb_str(a, "type");
+    if ((rc = validate_activity(a, key, res)) != REBATCH_OK) return rc;
+    if (find_by_id(activities, rb_str(a, "id")) != a)
+      return parse_error(res, key, "Duplicate activity id '%s'", rb_str(a, "id"));
+    starts += strcmp(type, "startEvent") == 0;
+  }
+  if (starts != 1)
+    return parse_error(res, key, "Process '%s' must have exactly one none start event", key);
+  return validate_flows(model, key, res);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static int save_definition(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"key", rb_str(doc->json, "key")},
+      {"deploymentId", rb_str(doc->json, "deploymentId")},
+  };
+  return rb_save(e, DEFINITION, doc, index, 2);
+}
+
+static int save_job_definition(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"processDefinitionId", rb_str(doc->json, "processDefinitionId")},
+      {"jobConfiguration", rb_str(doc->json, "jobConfiguration")},
+  };
+  return rb_save(e, JOB_DEFINITION, doc, index, 2);
+}
+
+int rb_job_definition_save(rebatch_engine *e, rb_doc *doc) {
+  return save_job_definition(e, doc);
+}
+
+static int latest_version(rebatch_engine *e, const char *key,
+                          const char *tenant, int *version) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, DEFINITION, "key", key, &docs);
+  *version = 0;
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    const char *t = rb_str(docs.items[i].json, "tenantId");
+    long long v;
+    if ((t == NULL) != (tenant == NULL) || (t && strcmp(t, tenant) != 0)) continue;
+    if (rb_int(docs.items[i].json, "version", &v) == 1 && v > *version) *version = (int)v;
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* Creates one job definition and notes its id on the stored activity. */
+static int add_job_definition(rebatch_engine *e, const cJSON *def,
+                              cJSON *activity, const char *job_type,
+                              const char *configuration, const char *slot) {
+  char id[REBATCH_ID_MAX + 1];
+  cJSON *jd = cJSON_CreateObject(), *ids;
+  rb_doc doc;
+  int rc = rb_new_id(e, id);
+  if (!jd) return REBATCH_NOMEM;
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(jd);
+    return rc;
+  }
+  rb_put_str(jd, "id", id);
+  rb_put_str(jd, "processDefinitionId", rb_str(def, "id"));
+  rb_put_str(jd, "processDefinitionKey", rb_str(def, "key"));
+  rb_put_str(jd, "activityId", rb_str(activity, "id"));
+  rb_put_str(jd, "jobType", job_type);
+  rb_put_str(jd, "jobConfiguration", configuration);
+  rb_put_null(jd, "overridingJobPriority");
+  rb_put_bool(jd, "suspended", 0);
+  rb_copy(jd, def, "tenantId");
+  rb_copy(jd, def, "deploymentId");
+  if ((rc = rb_doc_init(&doc, id, jd)) != REBATCH_OK) return rc;
+  rc = save_job_definition(e, &doc);
+  rb_doc_clear(&doc);
+  if (rc != REBATCH_OK) return rc;
+  ids = cJSON_GetObjectItemCaseSensitive(activity, "jobDefinitionIds");
+  if (!ids && !(ids = cJSON_AddObjectToObject(activity, "jobDefinitionIds"))) return REBATCH_NOMEM;
+  return rb_set_str(ids, slot, id) ? REBATCH_OK : REBATCH_NOMEM;
+}
+
+static int add_job_definitions(rebatch_engine *e, cJSON *def) {
+  cJSON *a;
+  int rc = REBATCH_OK;
+  cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(def, "activities")) {
+    const char *type = rb_str(a, "type");
+    if (rc == REBATCH_OK && rb_flag(a, "asyncBefore"))
+      rc = add_job_definition(e, def, a, "async-continuation", "async-before", "async-before");
+    if (rc == REBATCH_OK && rb_flag(a, "asyncAfter"))
+      rc = add_job_definition(e, def, a, "async-continuation", "async-after", "async-after");
+    if (rc == REBATCH_OK && strcmp(type, "intermediateCatchEvent") == 0) {
+      char config[96];
+      snprintf(config, sizeof config, "DURATION: %s", rb_str(a, "timerDuration"));
+      rc = add_job_definition(e, def, a, "timer-intermediate-transition", config, "timer");
+    }
+  }
+  return rc;
+}
+
+static cJSON *new_definition(const cJSON *model, const char *id,
+                             const char *deployment_id, const char *tenant,
+                             int version) {
+  cJSON *def = cJSON_CreateObject();
+  const char *name = rb_str(model, "name");
+  if (!def) return NULL;
+  rb_put_str(def, "id", id);
+  rb_put_str(def, "key", rb_str(model, "key"));
+  rb_put_str(def, "category", rb_str(model, "category") ? rb_str(model, "category") : "http://bpmn.io/schema/bpmn");
+  rb_put_str(def, "description", NULL);
+  rb_put_str(def, "name", name);
+  rb_put_num(def, "version", version);
+  rb_put_str(def, "resource", rb_str(model, "resource"));
+  rb_put_str(def, "deploymentId", deployment_id);
+  rb_put_null(def, "diagram");
+  rb_put_bool(def, "suspended", 0);
+  rb_put_str(def, "tenantId", tenant);
+  rb_put_str(def, "versionTag", rb_str(model, "versionTag"));
+  rb_copy(def, model, "historyTimeToLive");
+  rb_put_bool(def, "startableInTasklist", 1);
+  cJSON_AddItemToObject(def, "activities", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(model, "activities"), 1));
+  cJSON_AddItemToObject(def, "flows", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(model, "flows"), 1));
+  if (!rb_has(def, "activities") || !rb_has(def, "flows")) {
+    cJSON_Delete(def);
+    return NULL;
+  }
+  return def;
+}
+
+cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *def) {
+  static const char *const fields[] = {
+      "id", "key", "category", "description", "name", "version", "resource",
+      "deploymentId", "diagram", "suspended", "tenantId", "versionTag",
+      "historyTimeToLive", "startableInTasklist", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  for (int i = 0; dto && fields[i]; i++)
+    if (!rb_copy(dto, def, fields[i])) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  return dto;
+}
+
+static int deploy_process(rebatch_engine *e, const cJSON *model,
+                          const char *deployment_id, const char *tenant,
+                          cJSON *deployed) {
+  char uid[REBATCH_ID_MAX + 1], id[REBATCH_ID_MAX * 2 + 32];
+  const char *key = rb_str(model, "key");
+  int version, rc;
+  rb_doc doc;
+  cJSON *def, *dto;
+  if ((rc = latest_version(e, key, tenant, &version)) != REBATCH_OK) return rc;
+  if ((rc = rb_new_id(e, uid)) != REBATCH_OK) return rc;
+  snprintf(id, sizeof id, "%.60s:%d:%s", key, version + 1, uid);
+  if (!(def = new_definition(model, id, deployment_id, tenant, version + 1))) return REBATCH_NOMEM;
+  if ((rc = rb_doc_init(&doc, id, def)) != REBATCH_OK) return rc;
+  rc = add_job_definitions(e, doc.json);
+  if (rc == REBATCH_OK) rc = save_definition(e, &doc);
+  if (rc == REBATCH_OK) {
+    dto = rb_definition_to_dto(e, doc.json);
+    if (!dto || !cJSON_AddItemToObject(deployed, id, dto)) {
+      cJSON_Delete(dto);
+      rc = REBATCH_NOMEM;
+    }
+  }
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+static cJSON *deployment_to_dto(rebatch_engine *e, const cJSON *d) {
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  if (!dto) return NULL;
+  cJSON_AddItemToObject(dto, "links", cJSON_CreateArray());
+  rb_copy(dto, d, "id");
+  rb_copy(dto, d, "name");
+  rb_copy(dto, d, "source");
+  rb_copy_date(dto, d, "deploymentTime");
+  rb_copy(dto, d, "tenantId");
+  return dto;
+}
+
+static int check_models(const cJSON *processes, rb_response *res) {
+  const cJSON *model;
+  if (!cJSON_IsArray(processes) || cJSON_GetArraySize(processes) == 0)
+    return rb_invalid(res, 400, "A deployment needs at least one process in 'processes'");
+  cJSON_ArrayForEach(model, processes) {
+    int rc = validate_model(model, res);
+    if (rc != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+int rb_op_createDeployment(rebatch_engine *e, const cJSON *request,
+                           rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const cJSON *processes = cJSON_GetObjectItemCaseSensitive(body, "processes");
+  const char *tenant = rb_str(body, "tenantId");
+  char id[REBATCH_ID_MAX + 1];
+  cJSON *record, *dto, *deployed;
+  const cJSON *model;
+  rb_doc doc;
+  int rc = check_models(processes, res);
+  if (rc != REBATCH_OK) return rc;
+  if ((rc = rb_new_id(e, id)) != REBATCH_OK) return rc;
+  if (!(record = cJSON_CreateObject())) return REBATCH_NOMEM;
+  rb_put_str(record, "id", id);
+  rb_put_str(record, "name", rb_str(body, "name"));
+  rb_put_str(record, "source", rb_str(body, "source"));
+  rb_put_num(record, "deploymentTime", rb_now(e));
+  rb_put_str(record, "tenantId", tenant);
+  if ((rc = rb_doc_init(&doc, id, record)) != REBATCH_OK) return rc;
+  rc = rb_save(e, DEPLOYMENT, &doc, NULL, 0);
+  dto = rc == REBATCH_OK ? deployment_to_dto(e, doc.json) : NULL;
+  deployed = dto ? cJSON_AddObjectToObject(dto, "deployedProcessDefinitions") : NULL;
+  if (rc == REBATCH_OK && !deployed) rc = REBATCH_NOMEM;
+  cJSON_ArrayForEach(model, processes) {
+    if (rc != REBATCH_OK) break;
+    rc = deploy_process(e, model, id, tenant, deployed);
+  }
+  rb_doc_clear(&doc);
+  if (rc == REBATCH_OK && dto) {
+    rb_put_null(dto, "deployedCaseDefinitions");
+    rb_put_null(dto, "deployedDecisionDefinitions");
+    rb_put_null(dto, "deployedDecisionRequirementsDefinitions");
+    return rb_ok(res, 200, dto);
+  }
+  cJSON_Delete(dto);
+  return rc;
+}
+
+static const rb_filter deployment_filters[] = {
+    {"id", RB_F_EQ, "id", NULL, 0},
+    {"name", RB_F_EQ, "name", NULL, 0},
+    {"nameLike", RB_F_LIKE, "name", NULL, 0},
+    {"source", RB_F_EQ, "source", NULL, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"before", RB_F_DATE_BEFORE, "deploymentTime", NULL, 0},
+    {"after", RB_F_DATE_AFTER, "deploymentTime", NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key deployment_sorts[] = {
+    {"id", "id"}, {"name", "name"}, {"deploymentTime", "deploymentTime"},
+    {"tenantId", "tenantId"}, {NULL, NULL}};
+
+static const rb_query deployment_query = {DEPLOYMENT, deployment_filters,
+                                          deployment_sorts, deployment_to_dto};
+
+int rb_op_getDeployments(rebatch_engine *e, const cJSON *request,
+                         rb_response *res) {
+  return rb_query_list(e, &deployment_query, request, res);
+}
+
+static int delete_definition(rebatch_engine *e, rb_doc *def, int cascade,
+                             rb_response *res) {
+  rb_docs jds = {0};
+  int exist = 0, rc = rb_instances_exist(e, def->id, &exist);
+  if (rc == REBATCH_OK && exist && !cascade)
+    return rb_error(res, 500, "ProcessEngineException", 0,
+                    "Deletion of process definition without cascading failed.");
+  if (rc == REBATCH_OK) rc = rb_instance_purge(e, def->id);
+  if (rc == REBATCH_OK) rc = rb_find_all(e, JOB_DEFINITION, "processDefinitionId", def->id, &jds);
+  for (int i = 0; rc == REBATCH_OK && i < jds.count; i++)
+    rc = rb_delete(e, JOB_DEFINITION, &jds.items[i]);
+  rb_docs_clear(&jds);
+  if (rc == REBATCH_OK) rc = rb_delete(e, DEFINITION, def);
+  return rc;
+}
+
+int rb_op_deleteDeployment(rebatch_engine *e, const cJSON *request,
+                           rb_response *res) {
+  const char *id = rb_str(request, "id");
+  int cascade = rb_flag(cJSON_GetObjectItemCaseSensitive(request, "query"), "cascade");
+  rb_doc deployment;
+  rb_docs defs = {0};
+  int rc = rb_load(e, DEPLOYMENT, id, &deployment);
+  if (rc == REBATCH_OK && !deployment.json) {
+    rb_doc_clear(&deployment);
+    return rb_not_found(res, "InvalidRequestException", "Deployment with id '%s' do not exist", id ? id : "null");
+  }
+  if (rc == REBATCH_OK) rc = rb_find_all(e, DEFINITION, "deploymentId", id, &defs);
+  for (int i = 0; rc == REBATCH_OK && i < defs.count; i++)
+    rc = delete_definition(e, &defs.items[i], cascade, res);
+  if (rc == REBATCH_OK) rc = rb_delete(e, DEPLOYMENT, &deployment);
+  rb_docs_clear(&defs);
+  rb_doc_clear(&deployment);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* ---- process definition queries ---------------------------------------- */
+
+static int is_latest(rebatch_engine *e, const cJSON *def, const cJSON *arg) {
+  int latest = 0;
+  long long v = 0;
+  (void)arg;
+  if (latest_version(e, rb_str(def, "key"), rb_str(def, "tenantId"), &latest) != REBATCH_OK) return 0;
+  return rb_int(def, "version", &v) == 1 && v == latest;
+}
+
+static int is_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)arg;
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "suspended"));
+}
+
+static int is_active(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return !is_suspended(e, r, arg);
+}
+
+static int without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)arg;
+  return rb_str(r, "tenantId") == NULL;
+}
+
+static int version_is(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  long long want, have;
+  (void)e;
+  if (cJSON_IsNumber(arg)) want = (long long)arg->valuedouble;
+  else if (!cJSON_IsString(arg) || sscanf(arg->valuestring, "%lld", &want) != 1) return 0;
+  return rb_int(r, "version", &have) == 1 && have == want;
+}
+
+static const rb_filter definition_filters[] = {
+    {"processDefinitionId", RB_F_EQ, "id", NULL, 0},
+    {"processDefinitionIdIn", RB_F_IN, "id", NULL, 0},
+    {"key", RB_F_EQ, "key", NULL, 1},
+    {"keysIn", RB_F_IN, "key", NULL, 0},
+    {"keyLike", RB_F_LIKE, "key", NULL, 0},
+    {"name", RB_F_EQ, "name", NULL, 0},
+    {"nameLike", RB_F_LIKE, "name", NULL, 0},
+    {"deploymentId", RB_F_EQ, "deploymentId", NULL, 1},
+    {"resourceName", RB_F_EQ, "resource", NULL, 0},
+    {"category", RB_F_EQ, "category", NULL, 0},
+    {"version", RB_F_VALUE, NULL, version_is, 0},
+    {"latestVersion", RB_F_FLAG, NULL, is_latest, 0},
+    {"suspended", RB_F_FLAG, NULL, is_suspended, 0},
+    {"active", RB_F_FLAG, NULL, is_active, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
+    {"versionTag", RB_F_EQ, "versionTag", NULL, 0},
+    {"versionTagLike", RB_F_LIKE, "versionTag", NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key definition_sorts[] = {
+    {"category", "category"}, {"key", "key"}, {"id", "id"}, {"name", "name"},
+    {"version", "version"}, {"deploymentId", "deploymentId"},
+    {"tenantId", "tenantId"}, {"versionTag", "versionTag"}, {NULL, NULL}};
+
+static const rb_query definition_query = {DEFINITION, definition_filters,
+                                          definition_sorts, rb_definition_to_dto};
+
+int rb_op_getProcessDefinitions(rebatch_engine *e, const cJSON *request,
+                                rb_response *res) {
+  return rb_query_list(e, &definition_query, request, res);
+}
+
+int rb_op_getProcessDefinition(rebatch_engine *e, const cJSON *request,
+                               rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc doc;
+  cJSON *dto;
+  int rc = rb_definition_load(e, id, &doc);
+  if (rc != REBATCH_OK) return rc;
+  if (!doc.json) {
+    rb_doc_clear(&doc);
+    return rb_error(res, 404, "InvalidRequestException", 0, "No matching definition with id %s", id ? id : "null");
+  }
+  dto = rb_definition_to_dto(e, doc.json);
+  rb_doc_clear(&doc);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+/* The latest version of a key among definitions without tenant, as
+ * /process-definition/key/{key} resolves it. */
+int rb_definition_latest_by_key(rebatch_engine *e, const char *key,
+                                rb_doc *out) {
+  rb_docs docs = {0};
+  int best = -1, rc;
+  long long best_version = 0;
+  memset(out, 0, sizeof *out);
+  if (!key) return REBATCH_OK;
+  rc = rb_find_all(e, DEFINITION, "key", key, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    long long v;
+    if (rb_str(docs.items[i].json, "tenantId")) continue;
+    if (rb_int(docs.items[i].json, "version", &v) == 1 && v > best_version) {
+      best_version = v;
+      best = i;
+    }
+  }
+  if (rc == REBATCH_OK && best >= 0) {
+    *out = docs.items[best];
+    memset(&docs.items[best], 0, sizeof docs.items[best]);
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+int rb_op_getProcessDefinitionByKey(rebatch_engine *e, const cJSON *request,
+                                    rb_response *res) {
+  const char *key = rb_str(request, "key");
+  rb_doc doc;
+  cJSON *dto;
+  int rc = rb_definition_latest_by_key(e, key, &doc);
+  if (rc != REBATCH_OK) return rc;
+  if (!doc.json) {
+    rb_doc_clear(&doc);
+    return rb_not_found(res, "RestException", "No matching process definition with key: %s and no tenant-id", key ? key : "null");
+  }
+  dto = rb_definition_to_dto(e, doc.json);
+  rb_doc_clear(&doc);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}

@@ -1,0 +1,279 @@
+/*
+ * engine.c - engine lifetime, configuration, and rebatch_call(): the one
+ * entry point that wraps every operation in a transaction and turns its
+ * outcome into {"status", "body"}.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct rb_operation {
+  const char *name;
+  rb_handler handler;
+  int own_transactions; /* runs several transactions itself (job execution) */
+} rb_operation;
+
+#define RB_OPERATION_ENTRY(name, file, own_tx) {#name, rb_op_##name, own_tx},
+static const rb_operation operations[] = {RB_OPERATIONS(RB_OPERATION_ENTRY)};
+#undef RB_OPERATION_ENTRY
+
+char *rebatch_operations(void) {
+  cJSON *names = cJSON_CreateArray();
+  char *text = NULL;
+  size_t i;
+  if (!names) return NULL;
+  for (i = 0; i < sizeof operations / sizeof operations[0]; i++) {
+    cJSON *name = cJSON_CreateString(operations[i].name);
+    if (!name || !cJSON_AddItemToArray(names, name)) {
+      cJSON_Delete(name);
+      break;
+    }
+  }
+  if (i == sizeof operations / sizeof operations[0])
+    text = cJSON_PrintUnformatted(names);
+  cJSON_Delete(names);
+  return text;
+}
+
+const char *rebatch_errstr(int rc) {
+  switch (rc) {
+  case REBATCH_OK: return "ok";
+  case REBATCH_NOTFOUND: return "not found";
+  case REBATCH_CONFLICT: return "conflict";
+  case REBATCH_ERROR: return "storage error";
+  case REBATCH_NOMEM: return "out of memory";
+  case REBATCH_MISUSE: return "misuse";
+  default: return "unknown error";
+  }
+}
+
+static int config_int(const cJSON *cfg, const char *key, int dflt, int min,
+                      int *out, char **error_out) {
+  long long v;
+  int got = rb_int(cfg, key, &v);
+  if (got == 0) {
+    *out = dflt;
+    return 1;
+  }
+  if (got < 0 || v < min || v > 1000000000) {
+    if (error_out) *error_out = rb_sprintf("config: %s must be an integer >= %d", key, min);
+    return 0;
+  }
+  *out = (int)v;
+  return 1;
+}
+
+static int read_config(rb_config *c, const cJSON *cfg, char **error_out) {
+  const cJSON *by_type = cJSON_GetObjectItemCaseSensitive(cfg, "invocationsPerBatchJobByBatchType");
+  const char *level = rb_str(cfg, "historyLevel");
+  int lock_ms;
+  if (!config_int(cfg, "batchJobsPerSeed", 100, 1, &c->batch_jobs_per_seed, error_out) ||
+      !config_int(cfg, "invocationsPerBatchJob", 1, 0, &c->invocations_per_batch_job, error_out) ||
+      !config_int(cfg, "batchPollTime", 30, 0, &c->batch_poll_time_s, error_out) ||
+      !config_int(cfg, "defaultNumberOfRetries", 3, 0, &c->default_retries, error_out) ||
+      !config_int(cfg, "lockTimeInMillis", 300000, 0, &lock_ms, error_out) ||
+      !config_int(cfg, "maxJobsPerAcquisition", 3, 1, &c->max_jobs_per_acquisition, error_out))
+    return 0;
+  c->lock_time_ms = lock_ms;
+  if (level && strcmp(level, "full") != 0) {
+    if (error_out) *error_out = rb_sprintf("config: historyLevel '%s' is not supported; rebatch keeps full history", level);
+    return 0;
+  }
+  if (by_type && !cJSON_IsNull(by_type)) {
+    if (!cJSON_IsObject(by_type)) {
+      if (error_out) *error_out = rb_sprintf("config: invocationsPerBatchJobByBatchType must be an object");
+      return 0;
+    }
+    c->invocations_by_batch_type = cJSON_Duplicate(by_type, 1);
+    if (!c->invocations_by_batch_type) return 0;
+  }
+  return 1;
+}
+
+static int valid_store(const rebatch_store *s) {
+  return s && s->version >= 1 && s->begin && s->commit && s->rollback &&
+         s->get && s->put && s->remove && s->find && s->scan;
+}
+
+static int valid_host(const rebatch_host *h) {
+  return h && h->version >= 1 && h->now_ms && h->next_id;
+}
+
+int rebatch_open(const rebatch_store *store, const rebatch_host *host,
+                 const char *config_json, rebatch_engine **out,
+                 char **error_out) {
+  rebatch_engine *e;
+  cJSON *cfg = NULL;
+  if (error_out) *error_out = NULL;
+  if (!out) return REBATCH_MISUSE;
+  *out = NULL;
+  if (!valid_store(store) || !valid_host(host)) {
+    if (error_out) *error_out = rb_sprintf("store or host is incomplete or of an unknown version");
+    return REBATCH_MISUSE;
+  }
+  if (config_json && !(cfg = cJSON_Parse(config_json))) {
+    if (error_out) *error_out = rb_sprintf("config is not valid JSON");
+    return REBATCH_MISUSE;
+  }
+  e = rb_calloc(1, sizeof *e);
+  if (!e) {
+    cJSON_Delete(cfg);
+    return REBATCH_NOMEM;
+  }
+  e->store = *store;
+  e->host = *host;
+  if (!read_config(&e->config, cfg, error_out)) {
+    cJSON_Delete(cfg);
+    rebatch_close(e);
+    return REBATCH_MISUSE;
+  }
+  cJSON_Delete(cfg);
+  *out = e;
+  return REBATCH_OK;
+}
+
+void rebatch_close(rebatch_engine *e) {
+  if (!e) return;
+  cJSON_Delete(e->config.invocations_by_batch_type);
+  rb_free(e);
+}
+
+void rebatch_inject_store_fault(rebatch_engine *e, int nth_call) {
+  if (e) e->fault_countdown = nth_call > 0 ? nth_call : 0;
+}
+
+double rb_now(rebatch_engine *e) { return e->host.now_ms(e->host.ctx); }
+
+int rb_new_id(rebatch_engine *e, char *buf) {
+  int rc;
+  buf[0] = '\0';
+  rc = e->host.next_id(e->host.ctx, buf);
+  buf[REBATCH_ID_MAX] = '\0';
+  if (rc == REBATCH_OK && !buf[0]) rc = REBATCH_ERROR;
+  if (rc != REBATCH_OK) strcpy(e->store_error, "the host's id source failed");
+  return rc;
+}
+
+static int set_error(rb_response *res, int status, const char *type, int code,
+                     const char *fmt, va_list ap) {
+  char *message = rb_vsprintf(fmt, ap);
+  cJSON *body = cJSON_CreateObject();
+  cJSON_Delete(res->body);
+  res->status = status;
+  res->body = body;
+  if (body) {
+    rb_put_str(body, "type", type);
+    rb_put_str(body, "message", message ? message : "");
+    if (code == RB_CODE_NULL) rb_put_null(body, "code");
+    else rb_put_num(body, "code", code);
+  }
+  rb_free(message);
+  return RB_REJECTED;
+}
+
+int rb_error(rb_response *res, int status, const char *type, int code,
+             const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  set_error(res, status, type, code, fmt, ap);
+  va_end(ap);
+  return RB_REJECTED;
+}
+
+int rb_invalid(rb_response *res, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  set_error(res, status, "InvalidRequestException", RB_CODE_NULL, fmt, ap);
+  va_end(ap);
+  return RB_REJECTED;
+}
+
+int rb_not_found(rb_response *res, const char *type, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  set_error(res, 404, type, RB_CODE_NULL, fmt, ap);
+  va_end(ap);
+  return RB_REJECTED;
+}
+
+int rb_ok(rb_response *res, int status, cJSON *body) {
+  cJSON_Delete(res->body);
+  res->status = status;
+  res->body = body;
+  return REBATCH_OK;
+}
+
+/* A storage or memory failure becomes Camunda's engine exception body. */
+static void storage_failure(rebatch_engine *e, int rc, rb_response *res) {
+  if (rc == REBATCH_CONFLICT)
+    rb_error(res, 500, "OptimisticLockingException", 1,
+             "ENGINE-03005 Execution of an operation failed: another writer changed the same record first (%s)",
+             e->store_error[0] ? e->store_error : "conflict");
+  else if (rc == REBATCH_NOMEM)
+    rb_error(res, 500, "ProcessEngineException", 0, "out of memory");
+  else
+    rb_error(res, 500, "ProcessEngineException", 0, "storage failure: %s",
+             e->store_error[0] ? e->store_error : rebatch_errstr(rc));
+}
+
+static const rb_operation *find_operation(const char *name) {
+  for (size_t i = 0; i < sizeof operations / sizeof operations[0]; i++)
+    if (strcmp(operations[i].name, name) == 0) return &operations[i];
+  return NULL;
+}
+
+/* Runs a handler inside one transaction: commit on success, roll back on
+ * any error response or failure code. */
+static void run_in_transaction(rebatch_engine *e, const rb_operation *op,
+                               const cJSON *request, rb_response *res) {
+  int rc = rb_tx_begin(e);
+  if (rc == REBATCH_OK) rc = op->handler(e, request, res);
+  if (rc == REBATCH_OK && res->status < 400) {
+    rc = rb_tx_commit(e);
+    if (rc == REBATCH_OK) return;
+  }
+  rb_tx_rollback(e);
+  if (rc != REBATCH_OK && rc != RB_REJECTED) storage_failure(e, rc, res);
+}
+
+static char *render(const rb_response *res) {
+  cJSON *envelope = cJSON_CreateObject();
+  char *text = NULL;
+  if (envelope && rb_put_num(envelope, "status", res->status)) {
+    cJSON *body = res->body ? cJSON_Duplicate(res->body, 1) : cJSON_CreateNull();
+    if (body && cJSON_AddItemToObject(envelope, "body", body))
+      text = cJSON_PrintUnformatted(envelope);
+    else
+      cJSON_Delete(body);
+  }
+  cJSON_Delete(envelope);
+  return text;
+}
+
+char *rebatch_call(rebatch_engine *e, const char *operation,
+                   const char *request_json) {
+  rb_response res = {0, NULL};
+  cJSON *request = NULL;
+  const rb_operation *op = operation ? find_operation(operation) : NULL;
+  char *text;
+  if (!e || !op) {
+    rb_error(&res, 404, "RestException", RB_CODE_NULL, "Unknown operation '%s'",
+             operation ? operation : "(null)");
+  } else if (request_json && !(request = cJSON_Parse(request_json))) {
+    rb_invalid(&res, 400, "The request is not valid JSON");
+  } else if (request && !cJSON_IsObject(request) && !cJSON_IsNull(request)) {
+    rb_invalid(&res, 400, "The request must be a JSON object");
+  } else if (op->own_transactions) {
+    int rc = op->handler(e, request, &res);
+    rb_tx_rollback(e);
+    if (rc != REBATCH_OK && rc != RB_REJECTED) storage_failure(e, rc, &res);
+  } else {
+    run_in_transaction(e, op, request, &res);
+  }
+  if (res.status == 0) rb_error(&res, 500, "ProcessEngineException", 0, "operation produced no response");
+  text = render(&res);
+  cJSON_Delete(res.body);
+  cJSON_Delete(request);
+  return text;
+}

@@ -1,0 +1,501 @@
+/*
+ * external_task.c - external tasks: created when a token reaches a service
+ * task with a topic, fetched and locked by workers, completed, failed (with
+ * retries and failedExternalTask incidents), unlocked, and queried.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXTERNAL_TASK "externalTask"
+
+/* "Retries left": never set (null) or above zero, as Camunda defines it. */
+static int has_retries_left(const cJSON *task) {
+  const cJSON *r = cJSON_GetObjectItemCaseSensitive(task, "retries");
+  return !cJSON_IsNumber(r) || r->valuedouble > 0;
+}
+
+static int is_true(const cJSON *obj, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+static int save_task(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"processInstanceId", rb_str(doc->json, "processInstanceId")},
+      {"topicName", rb_str(doc->json, "topicName")},
+  };
+  return rb_save(e, EXTERNAL_TASK, doc, index, 2);
+}
+
+int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
+                            const cJSON *definition, const cJSON *activity,
+                            const char *execution_id,
+                            const char *activity_instance_id) {
+  char id[REBATCH_ID_MAX + 1];
+  cJSON *t;
+  rb_doc doc;
+  long long priority = 0;
+  int rc = rb_new_id(e, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!(t = cJSON_CreateObject())) return REBATCH_NOMEM;
+  rb_int(activity, "priority", &priority);
+  rb_put_str(t, "activityId", rb_str(activity, "id"));
+  rb_put_str(t, "activityInstanceId", activity_instance_id);
+  rb_put_null(t, "errorMessage");
+  rb_put_null(t, "errorDetails");
+  rb_put_str(t, "executionId", execution_id);
+  rb_put_str(t, "id", id);
+  rb_put_null(t, "lockExpirationTime");
+  rb_put_num(t, "createTime", rb_now(e));
+  rb_put_str(t, "processDefinitionId", rb_str(definition, "id"));
+  rb_put_str(t, "processDefinitionKey", rb_str(definition, "key"));
+  rb_put_str(t, "processDefinitionVersionTag", rb_str(definition, "versionTag"));
+  rb_put_str(t, "processInstanceId", rb_str(instance, "id"));
+  rb_put_null(t, "retries");
+  rb_put_bool(t, "suspended", 0);
+  rb_put_null(t, "workerId");
+  rb_put_str(t, "topicName", rb_str(activity, "topic"));
+  rb_put_str(t, "tenantId", rb_str(instance, "tenantId"));
+  rb_put_num(t, "priority", (double)priority);
+  rb_put_str(t, "businessKey", rb_str(instance, "businessKey"));
+  if (!rb_has(t, "businessKey")) {
+    cJSON_Delete(t);
+    return REBATCH_NOMEM;
+  }
+  if ((rc = rb_doc_init(&doc, id, t)) != REBATCH_OK) return rc;
+  rc = save_task(e, &doc);
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+int rb_external_tasks_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  rb_docs tasks = {0};
+  int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", instance_id, &tasks);
+  for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
+    rc = rb_delete(e, EXTERNAL_TASK, &tasks.items[i]);
+  rb_docs_clear(&tasks);
+  return rc;
+}
+
+static cJSON *task_to_dto(rebatch_engine *e, const cJSON *t) {
+  static const char *const fields[] = {
+      "activityId", "activityInstanceId", "errorMessage", "executionId", "id",
+      "lockExpirationTime", "createTime", "processDefinitionId",
+      "processDefinitionKey", "processDefinitionVersionTag",
+      "processInstanceId", "retries", "suspended", "workerId", "topicName",
+      "tenantId", "priority", "businessKey", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  for (int i = 0; dto && fields[i]; i++) {
+    int date = strcmp(fields[i], "lockExpirationTime") == 0 || strcmp(fields[i], "createTime") == 0;
+    if (!(date ? rb_copy_date(dto, t, fields[i]) : rb_copy(dto, t, fields[i]))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  }
+  return dto;
+}
+
+/* ---- incidents on retries ------------------------------------------------ */
+
+/* Camunda's setRetriesAndManageIncidents: falling to 0 opens a
+ * failedExternalTask incident, rising from 0 resolves it. */
+static int set_retries(rebatch_engine *e, rb_doc *task, int retries) {
+  int had_left = has_retries_left(task->json), rc = REBATCH_OK;
+  const cJSON *old = cJSON_GetObjectItemCaseSensitive(task->json, "retries");
+  int was_zero = cJSON_IsNumber(old) && old->valuedouble <= 0;
+  if (!rb_set_num(task->json, "retries", retries)) return REBATCH_NOMEM;
+  if (had_left && retries <= 0) {
+    rb_incident_spec s;
+    memset(&s, 0, sizeof s);
+    s.type = "failedExternalTask";
+    s.configuration = task->id;
+    s.message = rb_str(task->json, "errorMessage");
+    s.process_instance_id = rb_str(task->json, "processInstanceId");
+    s.process_definition_id = rb_str(task->json, "processDefinitionId");
+    s.process_definition_key = rb_str(task->json, "processDefinitionKey");
+    s.execution_id = rb_str(task->json, "executionId");
+    s.activity_id = rb_str(task->json, "activityId");
+    s.failed_activity_id = rb_str(task->json, "activityId");
+    s.tenant_id = rb_str(task->json, "tenantId");
+    rc = rb_incident_create(e, &s);
+  } else if (was_zero && retries > 0) {
+    rc = rb_incident_end(e, "failedExternalTask", task->id, 1);
+  }
+  return rc == REBATCH_OK ? save_task(e, task) : rc;
+}
+
+int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries) {
+  return set_retries(e, task, retries);
+}
+
+/* ---- fetch and lock -------------------------------------------------------- */
+
+static int locked_at(const cJSON *task, double now) {
+  double until = rb_date(task, "lockExpirationTime");
+  return until >= 0 && until > now;
+}
+
+static int fetchable(const cJSON *task, double now) {
+  return has_retries_left(task) && !is_true(task, "suspended") && !locked_at(task, now);
+}
+
+static int topic_accepts(const cJSON *topic, const cJSON *task) {
+  const char *bk = rb_str(topic, "businessKey");
+  const char *pd = rb_str(topic, "processDefinitionId");
+  const char *key = rb_str(topic, "processDefinitionKey");
+  const char *tag = rb_str(topic, "processDefinitionVersionTag");
+  const cJSON *pd_in = cJSON_GetObjectItemCaseSensitive(topic, "processDefinitionIdIn");
+  const cJSON *key_in = cJSON_GetObjectItemCaseSensitive(topic, "processDefinitionKeyIn");
+  const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(topic, "tenantIdIn");
+  const char *tenant = rb_str(task, "tenantId");
+  if (bk && (!rb_str(task, "businessKey") || strcmp(bk, rb_str(task, "businessKey")))) return 0;
+  if (pd && strcmp(pd, rb_str(task, "processDefinitionId"))) return 0;
+  if (key && strcmp(key, rb_str(task, "processDefinitionKey"))) return 0;
+  if (tag && (!rb_str(task, "processDefinitionVersionTag") || strcmp(tag, rb_str(task, "processDefinitionVersionTag")))) return 0;
+  if (cJSON_IsArray(pd_in) && !rb_list_contains(pd_in, rb_str(task, "processDefinitionId"))) return 0;
+  if (cJSON_IsArray(key_in) && !rb_list_contains(key_in, rb_str(task, "processDefinitionKey"))) return 0;
+  if (cJSON_IsArray(tenants) && !rb_list_contains(tenants, tenant)) return 0;
+  if (rb_flag(topic, "withoutTenantId") && tenant) return 0;
+  return 1;
+}
+
+/* The variables a topic asks for: all when `variables` is absent or null. */
+static int task_variables(rebatch_engine *e, const cJSON *topic, const cJSON *task,
+                          cJSON **out) {
+  const cJSON *wanted = cJSON_GetObjectItemCaseSensitive(topic, "variables");
+  cJSON *all = NULL, *var, *next;
+  int rc = rb_instance_variables(e, rb_str(task, "processInstanceId"), &all);
+  *out = all;
+  if (rc != REBATCH_OK || !cJSON_IsArray(wanted)) return rc;
+  for (var = all->child; var; var = next) {
+    next = var->next;
+    if (!rb_list_contains(wanted, var->string)) cJSON_Delete(cJSON_DetachItemViaPointer(all, var));
+  }
+  return REBATCH_OK;
+}
+
+static cJSON *locked_dto(const cJSON *t, cJSON *variables) {
+  static const char *const before[] = {
+      "activityId", "activityInstanceId", "errorMessage", "errorDetails",
+      "executionId", "id", "lockExpirationTime", "createTime",
+      "processDefinitionId", "processDefinitionKey",
+      "processDefinitionVersionTag", "processInstanceId", "retries",
+      "suspended", "workerId", "topicName", "tenantId", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  for (int i = 0; dto && before[i]; i++) {
+    int date = strcmp(before[i], "lockExpirationTime") == 0 || strcmp(before[i], "createTime") == 0;
+    if (!(date ? rb_copy_date(dto, t, before[i]) : rb_copy(dto, t, before[i]))) {
+      cJSON_Delete(dto);
+      dto = NULL;
+    }
+  }
+  if (!dto || !cJSON_AddItemToObject(dto, "variables", variables)) {
+    cJSON_Delete(dto);
+    cJSON_Delete(variables);
+    return NULL;
+  }
+  rb_copy(dto, t, "priority");
+  rb_copy(dto, t, "businessKey");
+  cJSON_AddItemToObject(dto, "extensionProperties", cJSON_CreateObject());
+  return rb_has(dto, "extensionProperties") ? dto : (cJSON_Delete(dto), NULL);
+}
+
+static int lock_task(rebatch_engine *e, rb_doc *task, const char *worker,
+                     double until, const cJSON *topic, cJSON *out) {
+  cJSON *vars = NULL, *dto;
+  int rc;
+  if (!rb_set_str(task->json, "workerId", worker) || !rb_set_num(task->json, "lockExpirationTime", until))
+    return REBATCH_NOMEM;
+  if ((rc = save_task(e, task)) != REBATCH_OK) return rc;
+  if ((rc = task_variables(e, topic, task->json, &vars)) != REBATCH_OK) {
+    cJSON_Delete(vars);
+    return rc;
+  }
+  dto = locked_dto(task->json, vars);
+  if (!dto || !cJSON_AddItemToArray(out, dto)) {
+    cJSON_Delete(dto);
+    return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
+static double priority_of(const cJSON *t) {
+  return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "priority"));
+}
+
+/* Highest priority first; stable, so equal priorities keep id order. */
+static void sort_by_priority(rb_docs *docs) {
+  for (int i = 1; i < docs->count; i++) {
+    rb_doc tmp = docs->items[i];
+    int j = i;
+    for (; j > 0 && priority_of(docs->items[j - 1].json) < priority_of(tmp.json); j--)
+      docs->items[j] = docs->items[j - 1];
+    docs->items[j] = tmp;
+  }
+}
+
+static int fetch_topic(rebatch_engine *e, const cJSON *topic, const char *worker,
+                       int use_priority, long long *left, cJSON *out, rb_response *res) {
+  const char *name = rb_str(topic, "topicName");
+  long long duration;
+  double now = rb_now(e);
+  rb_docs tasks = {0};
+  int rc;
+  if (!name) return rb_invalid(res, 400, "topicName is null");
+  if (rb_int(topic, "lockDuration", &duration) != 1 || duration <= 0)
+    return rb_invalid(res, 400, "lockDuration is not greater than 0");
+  rc = rb_find_all(e, EXTERNAL_TASK, "topicName", name, &tasks);
+  if (rc == REBATCH_OK && use_priority) sort_by_priority(&tasks);
+  for (int i = 0; rc == REBATCH_OK && *left > 0 && i < tasks.count; i++) {
+    if (!fetchable(tasks.items[i].json, now) || !topic_accepts(topic, tasks.items[i].json)) continue;
+    rc = lock_task(e, &tasks.items[i], worker, now + (double)duration, topic, out);
+    (*left)--;
+  }
+  rb_docs_clear(&tasks);
+  return rc;
+}
+
+int rb_op_fetchAndLock(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const cJSON *topics = cJSON_GetObjectItemCaseSensitive(body, "topics"), *topic;
+  const char *worker = rb_str(body, "workerId");
+  long long max = 10;
+  int use_priority = !rb_has(body, "usePriority") || rb_flag(body, "usePriority");
+  cJSON *out;
+  int rc = REBATCH_OK;
+  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null");
+  if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (rb_int(body, "maxTasks", &max) < 0 || max < 0)
+    return rb_invalid(res, 400, "maxTasks is not greater than or equal to 0");
+  if (!(out = cJSON_CreateArray())) return REBATCH_NOMEM;
+  cJSON_ArrayForEach(topic, topics) {
+    if (rc != REBATCH_OK || max <= 0) break;
+    rc = fetch_topic(e, topic, worker, use_priority, &max, out, res);
+  }
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(out);
+    return rc;
+  }
+  return rb_ok(res, 200, out);
+}
+
+/* ---- per task commands -------------------------------------------------- */
+
+static int load_task(rebatch_engine *e, const cJSON *request, rb_doc *task,
+                     rb_response *res) {
+  const char *id = rb_str(request, "id");
+  int rc = rb_load(e, EXTERNAL_TASK, id, task);
+  if (rc != REBATCH_OK) return rc;
+  if (!task->json)
+    return rb_error(res, 404, "RestException", 0, "External task with id %s does not exist", id ? id : "null");
+  return REBATCH_OK;
+}
+
+/* Only the worker holding the lock may act on a task. */
+static int check_worker(const rb_doc *task, const char *worker, const char *what,
+                        rb_response *res) {
+  const char *owner = rb_str(task->json, "workerId");
+  if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (owner && strcmp(owner, worker) == 0) return REBATCH_OK;
+  return rb_error(res, 400, "RestException", 0, what, task->id, worker, owner ? owner : "null");
+}
+
+int rb_op_completeExternalTask(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  char instance[REBATCH_ID_MAX + 1], execution[REBATCH_ID_MAX + 1];
+  rb_doc task;
+  int rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK)
+    rc = check_worker(&task, rb_str(body, "workerId"),
+                      "External Task %s cannot be completed by worker '%s'. It is locked by worker '%s'.", res);
+  if (rc == REBATCH_OK) {
+    snprintf(instance, sizeof instance, "%s", rb_str(task.json, "processInstanceId"));
+    snprintf(execution, sizeof execution, "%s", rb_str(task.json, "executionId"));
+    rc = rb_delete(e, EXTERNAL_TASK, &task);
+  }
+  if (rc == REBATCH_OK)
+    rc = rb_instance_resume(e, instance, execution, RB_RESUME_LEAVE,
+                            cJSON_GetObjectItemCaseSensitive(body, "variables"), res);
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_op_handleExternalTaskFailure(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long retries = 0, timeout = 0;
+  const char *details = rb_str(body, "errorDetails");
+  rb_doc task;
+  int rc;
+  if (rb_int(body, "retries", &retries) < 0 || rb_int(body, "retryTimeout", &timeout) < 0)
+    return rb_invalid(res, 400, "retries and retryTimeout must be integers");
+  rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK)
+    rc = check_worker(&task, rb_str(body, "workerId"),
+                      "Failure of External Task %s cannot be reported by worker '%s'. It is locked by worker '%s'.", res);
+  if (rc == REBATCH_OK && retries < 0)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "retries is not greater than or equal to 0");
+  if (rc == REBATCH_OK && timeout < 0)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "retryDuration is not greater than or equal to 0");
+  if (rc == REBATCH_OK) {
+    char message[667];
+    snprintf(message, sizeof message, "%s", rb_str(body, "errorMessage") ? rb_str(body, "errorMessage") : "");
+    if (!(rb_str(body, "errorMessage") ? rb_set_str(task.json, "errorMessage", message)
+                                       : rb_set_str(task.json, "errorMessage", NULL)) ||
+        (details && !rb_set_str(task.json, "errorDetails", details)) ||
+        !rb_set_num(task.json, "lockExpirationTime", rb_now(e) + (double)timeout))
+      rc = REBATCH_NOMEM;
+  }
+  if (rc == REBATCH_OK) rc = set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_op_unlockExternalTask(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  rb_doc task;
+  int rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK && (!rb_set_str(task.json, "workerId", NULL) ||
+                           !rb_set_num(task.json, "lockExpirationTime", RB_NO_DATE)))
+    rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_task(e, &task);
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_op_extendExternalTaskLock(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long duration = 0;
+  double now = rb_now(e);
+  rb_doc task;
+  int rc;
+  if (rb_int(body, "newDuration", &duration) < 0 || duration <= 0)
+    return rb_error(res, 400, "RestException", 0, "lockTime is not greater than 0");
+  rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK)
+    rc = check_worker(&task, rb_str(body, "workerId"),
+                      "The lock of the External Task %s cannot be extended by worker '%s''. It is locked by worker '%s'.", res);
+  if (rc == REBATCH_OK && !locked_at(task.json, now))
+    rc = rb_error(res, 400, "RestException", 0,
+                  "Cannot extend a lock that expired: lockExpirationTime is not greater than or equal to %.0f", now);
+  if (rc == REBATCH_OK && !rb_set_num(task.json, "lockExpirationTime", now + (double)duration)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_task(e, &task);
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_op_setExternalTaskRetries(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long retries;
+  int got = rb_int(body, "retries", &retries);
+  rb_doc task;
+  int rc;
+  if (got == 0) return rb_invalid(res, 400, "The number of retries cannot be null.");
+  if (got < 0) return rb_invalid(res, 400, "The number of retries must be an integer.");
+  rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK && retries < 0)
+    rc = rb_error(res, 400, "BadUserRequestException", 0,
+                  "The number of retries cannot be negative: retries is not greater than or equal to 0");
+  if (rc == REBATCH_OK) rc = set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_op_getExternalTask(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  rb_doc task;
+  cJSON *dto;
+  int rc = load_task(e, request, &task, res);
+  if (rc != REBATCH_OK) {
+    rb_doc_clear(&task);
+    return rc;
+  }
+  dto = task_to_dto(e, task.json);
+  rb_doc_clear(&task);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+/* ---- queries ---------------------------------------------------------------- */
+
+static int q_locked(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)a;
+  return locked_at(t, rb_now(e));
+}
+static int q_not_locked(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  return !q_locked(e, t, a);
+}
+static int q_with_retries(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)e; (void)a;
+  return has_retries_left(t);
+}
+static int q_no_retries(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)e; (void)a;
+  return !has_retries_left(t);
+}
+static int q_suspended(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)e; (void)a;
+  return is_true(t, "suspended");
+}
+static int q_active(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  return !q_suspended(e, t, a);
+}
+static int q_activity_in(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)e;
+  return rb_list_contains(a, rb_str(t, "activityId"));
+}
+static double number_arg(const cJSON *a) {
+  return cJSON_IsNumber(a) ? a->valuedouble : cJSON_IsString(a) ? atof(a->valuestring) : 0;
+}
+static int q_priority_at_least(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)e;
+  return priority_of(t) >= number_arg(a);
+}
+static int q_priority_at_most(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  (void)e;
+  return priority_of(t) <= number_arg(a);
+}
+
+static const rb_filter task_filters[] = {
+    {"externalTaskId", RB_F_EQ, "id", NULL, 0},
+    {"externalTaskIdIn", RB_F_IN, "id", NULL, 0},
+    {"topicName", RB_F_EQ, "topicName", NULL, 1},
+    {"workerId", RB_F_EQ, "workerId", NULL, 0},
+    {"activityId", RB_F_EQ, "activityId", NULL, 0},
+    {"activityIdIn", RB_F_VALUE, NULL, q_activity_in, 0},
+    {"executionId", RB_F_EQ, "executionId", NULL, 0},
+    {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},
+    {"processInstanceIdIn", RB_F_IN, "processInstanceId", NULL, 0},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 0},
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
+    {"processDefinitionKeyIn", RB_F_IN, "processDefinitionKey", NULL, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"locked", RB_F_FLAG, NULL, q_locked, 0},
+    {"notLocked", RB_F_FLAG, NULL, q_not_locked, 0},
+    {"withRetriesLeft", RB_F_FLAG, NULL, q_with_retries, 0},
+    {"noRetriesLeft", RB_F_FLAG, NULL, q_no_retries, 0},
+    {"active", RB_F_FLAG, NULL, q_active, 0},
+    {"suspended", RB_F_FLAG, NULL, q_suspended, 0},
+    {"lockExpirationBefore", RB_F_DATE_BEFORE, "lockExpirationTime", NULL, 0},
+    {"lockExpirationAfter", RB_F_DATE_AFTER, "lockExpirationTime", NULL, 0},
+    {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, q_priority_at_least, 0},
+    {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, q_priority_at_most, 0},
+    {"processDefinitionName", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"processDefinitionNameLike", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"processVariables", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key task_sorts[] = {
+    {"id", "id"}, {"lockExpirationTime", "lockExpirationTime"},
+    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", "processDefinitionId"},
+    {"processDefinitionKey", "processDefinitionKey"}, {"tenantId", "tenantId"},
+    {"taskPriority", "priority"}, {"createTime", "createTime"}, {NULL, NULL}};
+
+const rb_query rb_external_task_query = {EXTERNAL_TASK, task_filters, task_sorts, task_to_dto};
+
+int rb_op_getExternalTasks(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &rb_external_task_query, request, res);
+}
+
+int rb_op_getExternalTasksCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &rb_external_task_query, request, res);
+}

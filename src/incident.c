@@ -1,0 +1,271 @@
+/*
+ * incident.c - failedJob and failedExternalTask incidents: created when
+ * retries reach 0, resolved when they rise again, deleted with their
+ * instance; every incident also lives on in history.
+ */
+#include "core.h"
+
+#include <string.h>
+
+#define INCIDENT "incident"
+#define HISTORIC_INCIDENT "historicIncident"
+
+static int save(rebatch_engine *e, const char *coll, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"configuration", rb_str(doc->json, "configuration")},
+      {"processInstanceId", rb_str(doc->json, "processInstanceId")},
+  };
+  return rb_save(e, coll, doc, index, 2);
+}
+
+static cJSON *new_incident(rebatch_engine *e, const rb_incident_spec *s,
+                           const char *id) {
+  cJSON *r = cJSON_CreateObject();
+  if (!r) return NULL;
+  rb_put_str(r, "id", id);
+  rb_put_str(r, "processDefinitionId", s->process_definition_id);
+  rb_put_str(r, "processDefinitionKey", s->process_definition_key);
+  rb_put_str(r, "processInstanceId", s->process_instance_id);
+  rb_put_str(r, "executionId", s->execution_id);
+  rb_put_str(r, "rootProcessInstanceId", s->process_instance_id);
+  rb_put_num(r, "incidentTimestamp", rb_now(e));
+  rb_put_str(r, "incidentType", s->type);
+  rb_put_str(r, "activityId", s->activity_id);
+  rb_put_str(r, "failedActivityId", s->failed_activity_id);
+  rb_put_str(r, "causeIncidentId", id);
+  rb_put_str(r, "rootCauseIncidentId", id);
+  rb_put_str(r, "configuration", s->configuration);
+  rb_put_str(r, "historyConfiguration", s->history_configuration);
+  rb_put_str(r, "tenantId", s->tenant_id);
+  rb_put_str(r, "incidentMessage", s->message);
+  rb_put_str(r, "jobDefinitionId", s->job_definition_id);
+  rb_put_null(r, "annotation");
+  if (!rb_has(r, "annotation")) {
+    cJSON_Delete(r);
+    return NULL;
+  }
+  return r;
+}
+
+static int insert(rebatch_engine *e, const char *coll, const char *id, cJSON *json) {
+  rb_doc doc;
+  int rc;
+  if (!json) return REBATCH_NOMEM;
+  if ((rc = rb_doc_init(&doc, id, json)) != REBATCH_OK) return rc;
+  rc = save(e, coll, &doc);
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
+  char id[REBATCH_ID_MAX + 1];
+  cJSON *runtime, *history;
+  int rc = rb_new_id(e, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!(runtime = new_incident(e, spec, id))) return REBATCH_NOMEM;
+  history = cJSON_Duplicate(runtime, 1);
+  if (history) {
+    rb_set(history, "createTime", cJSON_DetachItemFromObjectCaseSensitive(history, "incidentTimestamp"));
+    rb_put_null(history, "endTime");
+    rb_put_null(history, "removalTime");
+    rb_put_bool(history, "open", 1);
+    rb_put_bool(history, "deleted", 0);
+    rb_put_bool(history, "resolved", 0);
+  }
+  rc = insert(e, INCIDENT, id, runtime);
+  if (rc == REBATCH_OK) rc = insert(e, HISTORIC_INCIDENT, id, history);
+  else cJSON_Delete(history);
+  return rc;
+}
+
+static int end_history(rebatch_engine *e, const char *id, int resolved) {
+  rb_doc h;
+  int rc = rb_load(e, HISTORIC_INCIDENT, id, &h);
+  if (rc == REBATCH_OK && h.json) {
+    if (!rb_set_num(h.json, "endTime", rb_now(e)) || !rb_set_bool(h.json, "open", 0) ||
+        !rb_set_bool(h.json, "resolved", resolved) || !rb_set_bool(h.json, "deleted", !resolved))
+      rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = save(e, HISTORIC_INCIDENT, &h);
+  }
+  rb_doc_clear(&h);
+  return rc;
+}
+
+static int end_incident(rebatch_engine *e, rb_doc *incident, int resolved) {
+  int rc = end_history(e, incident->id, resolved);
+  return rc == REBATCH_OK ? rb_delete(e, INCIDENT, incident) : rc;
+}
+
+int rb_incident_end(rebatch_engine *e, const char *type,
+                    const char *configuration, int resolved) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, INCIDENT, "configuration", configuration, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    const char *t = rb_str(docs.items[i].json, "incidentType");
+    if (t && strcmp(t, type) == 0) rc = end_incident(e, &docs.items[i], resolved);
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+int rb_incidents_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, INCIDENT, "processInstanceId", instance_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = end_incident(e, &docs.items[i], 0);
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* Does a field of any incident of the instance match? field NULL: any
+ * incident at all. Used by the process instance query filters. */
+static int matches(rebatch_engine *e, const char *coll, const char *instance_id,
+                   const char *field, const cJSON *arg, int like) {
+  rb_docs docs = {0};
+  int found = 0;
+  if (rb_find_all(e, coll, "processInstanceId", instance_id, &docs) == REBATCH_OK) {
+    for (int i = 0; !found && i < docs.count; i++) {
+      const cJSON *r = docs.items[i].json;
+      const char *value;
+      if (!field) {
+        found = 1;
+        continue;
+      }
+      if (strcmp(field, "incidentStatus") == 0) {
+        int open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "open"));
+        value = open ? "open" : "resolved";
+      } else {
+        value = rb_str(r, field);
+      }
+      if (!value || !cJSON_IsString(arg)) continue;
+      found = like ? rb_like(value, arg->valuestring) : strcmp(value, arg->valuestring) == 0;
+    }
+  }
+  rb_docs_clear(&docs);
+  return found;
+}
+
+int rb_incident_matches_instance(rebatch_engine *e, const char *instance_id,
+                                 const char *field, const cJSON *arg, int like) {
+  return matches(e, INCIDENT, instance_id, field, arg, like);
+}
+
+int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
+                                const char *field, const cJSON *arg) {
+  return matches(e, HISTORIC_INCIDENT, instance_id, field, arg, 0);
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static cJSON *copy_fields(const cJSON *r, const char *const *fields) {
+  cJSON *dto = cJSON_CreateObject();
+  for (int i = 0; dto && fields[i]; i++) {
+    const char *f = fields[i];
+    int date = strcmp(f, "incidentTimestamp") == 0 || strcmp(f, "createTime") == 0 ||
+               strcmp(f, "endTime") == 0 || strcmp(f, "removalTime") == 0;
+    if (!(date ? rb_copy_date(dto, r, f) : rb_copy(dto, r, f))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  }
+  return dto;
+}
+
+static cJSON *incident_to_dto(rebatch_engine *e, const cJSON *r) {
+  static const char *const fields[] = {
+      "id", "processDefinitionId", "processInstanceId", "executionId",
+      "incidentTimestamp", "incidentType", "activityId", "failedActivityId",
+      "causeIncidentId", "rootCauseIncidentId", "configuration", "tenantId",
+      "incidentMessage", "jobDefinitionId", "annotation", NULL};
+  (void)e;
+  return copy_fields(r, fields);
+}
+
+static cJSON *historic_incident_to_dto(rebatch_engine *e, const cJSON *r) {
+  static const char *const fields[] = {
+      "id", "processDefinitionKey", "processDefinitionId", "processInstanceId",
+      "executionId", "rootProcessInstanceId", "createTime", "endTime",
+      "removalTime", "incidentType", "activityId", "failedActivityId",
+      "causeIncidentId", "rootCauseIncidentId", "configuration",
+      "historyConfiguration", "incidentMessage", "tenantId", "jobDefinitionId",
+      "open", "deleted", "resolved", "annotation", NULL};
+  (void)e;
+  return copy_fields(r, fields);
+}
+
+static int flag_set(const cJSON *r, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key));
+}
+static int is_open(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return flag_set(r, "open");
+}
+static int is_resolved(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return flag_set(r, "resolved");
+}
+static int is_deleted(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return flag_set(r, "deleted");
+}
+
+#define COMMON_INCIDENT_FILTERS                                             \
+  {"incidentId", RB_F_EQ, "id", NULL, 0},                                   \
+  {"incidentType", RB_F_EQ, "incidentType", NULL, 0},                       \
+  {"incidentMessage", RB_F_EQ, "incidentMessage", NULL, 0},                 \
+  {"incidentMessageLike", RB_F_LIKE, "incidentMessage", NULL, 0},           \
+  {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 0},         \
+  {"processDefinitionKeyIn", RB_F_IN, "processDefinitionKey", NULL, 0},     \
+  {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},             \
+  {"executionId", RB_F_EQ, "executionId", NULL, 0},                         \
+  {"activityId", RB_F_EQ, "activityId", NULL, 0},                           \
+  {"failedActivityId", RB_F_EQ, "failedActivityId", NULL, 0},               \
+  {"causeIncidentId", RB_F_EQ, "causeIncidentId", NULL, 0},                 \
+  {"rootCauseIncidentId", RB_F_EQ, "rootCauseIncidentId", NULL, 0},         \
+  {"configuration", RB_F_EQ, "configuration", NULL, 1},                     \
+  {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},                             \
+  {"jobDefinitionIdIn", RB_F_IN, "jobDefinitionId", NULL, 0}
+
+static const rb_filter incident_filters[] = {
+    COMMON_INCIDENT_FILTERS,
+    {"incidentTimestampBefore", RB_F_DATE_BEFORE, "incidentTimestamp", NULL, 0},
+    {"incidentTimestampAfter", RB_F_DATE_AFTER, "incidentTimestamp", NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_filter historic_incident_filters[] = {
+    COMMON_INCIDENT_FILTERS,
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
+    {"open", RB_F_FLAG, NULL, is_open, 0},
+    {"resolved", RB_F_FLAG, NULL, is_resolved, 0},
+    {"deleted", RB_F_FLAG, NULL, is_deleted, 0},
+    {"createTimeBefore", RB_F_DATE_BEFORE, "createTime", NULL, 0},
+    {"createTimeAfter", RB_F_DATE_AFTER, "createTime", NULL, 0},
+    {"endTimeBefore", RB_F_DATE_BEFORE, "endTime", NULL, 0},
+    {"endTimeAfter", RB_F_DATE_AFTER, "endTime", NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key incident_sorts[] = {
+    {"incidentId", "id"}, {"incidentMessage", "incidentMessage"},
+    {"incidentTimestamp", "incidentTimestamp"}, {"createTime", "createTime"},
+    {"endTime", "endTime"}, {"incidentType", "incidentType"},
+    {"executionId", "executionId"}, {"activityId", "activityId"},
+    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", "processDefinitionId"},
+    {"causeIncidentId", "causeIncidentId"}, {"rootCauseIncidentId", "rootCauseIncidentId"},
+    {"configuration", "configuration"}, {"tenantId", "tenantId"}, {NULL, NULL}};
+
+static const rb_query incident_query = {INCIDENT, incident_filters, incident_sorts,
+                                        incident_to_dto};
+static const rb_query historic_incident_query = {HISTORIC_INCIDENT, historic_incident_filters,
+                                                 incident_sorts, historic_incident_to_dto};
+
+int rb_op_getIncidents(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &incident_query, request, res);
+}
+
+int rb_op_getIncidentsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &incident_query, request, res);
+}
+
+int rb_op_getHistoricIncidents(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &historic_incident_query, request, res);
+}

@@ -1,0 +1,1097 @@
+/*
+ * instance.c - process instances, their history, and the token engine that
+ * moves them from wait state to wait state.
+ *
+ * A runtime instance record holds its tokens (Camunda's executions): each
+ * token sits at an activity in a state. The engine loop takes tokens in the
+ * transient states (arrive, execute, leave, take) forward until every token
+ * rests in a wait state (a job, an external task, a join, a user task) or
+ * the instance has ended. Everything one call does is saved in the same
+ * transaction, so a failure anywhere leaves the instance as it was.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define INSTANCE "processInstance"
+#define HISTORIC_INSTANCE "historicProcessInstance"
+#define HISTORIC_ACTIVITY "historicActivityInstance"
+
+typedef struct rb_run {
+  rebatch_engine *e;
+  const cJSON *def;
+  cJSON *inst; /* the runtime record being advanced */
+  rb_response *res;
+} rb_run;
+
+static int is_type(const cJSON *activity, const char *type) {
+  const char *t = rb_str(activity, "type");
+  return t && strcmp(t, type) == 0;
+}
+
+static cJSON *tokens_of(cJSON *inst) {
+  return cJSON_GetObjectItemCaseSensitive(inst, "tokens");
+}
+
+static const char *token_state(const cJSON *token) { return rb_str(token, "state"); }
+
+static int set_state(cJSON *token, const char *state) {
+  return rb_set_str(token, "state", state) ? REBATCH_OK : REBATCH_NOMEM;
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static int save_instance(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"processDefinitionId", rb_str(doc->json, "processDefinitionId")},
+      {"processDefinitionKey", rb_str(doc->json, "processDefinitionKey")},
+      {"businessKey", rb_str(doc->json, "businessKey")},
+  };
+  return rb_save(e, INSTANCE, doc, index, 3);
+}
+
+static int save_history(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"processDefinitionId", rb_str(doc->json, "processDefinitionId")},
+      {"processDefinitionKey", rb_str(doc->json, "processDefinitionKey")},
+      {"businessKey", rb_str(doc->json, "businessKey")},
+  };
+  return rb_save(e, HISTORIC_INSTANCE, doc, index, 3);
+}
+
+static int save_activity(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {
+      {"processInstanceId", rb_str(doc->json, "processInstanceId")},
+  };
+  return rb_save(e, HISTORIC_ACTIVITY, doc, index, 1);
+}
+
+static const char *activity_type_name(const cJSON *activity) {
+  const char *type = rb_str(activity, "type");
+  if (strcmp(type, "endEvent") == 0) return "noneEndEvent";
+  if (strcmp(type, "intermediateCatchEvent") == 0) return "intermediateTimer";
+  if (strcmp(type, "intermediateThrowEvent") == 0) return "intermediateNoneThrowEvent";
+  return type;
+}
+
+/* Opens the historic activity instance of a token entering an activity. */
+static int begin_activity(rb_run *run, cJSON *token, const cJSON *activity) {
+  char uid[REBATCH_ID_MAX + 1], id[REBATCH_ID_MAX * 2 + 2];
+  const char *activity_id = rb_str(activity, "id");
+  cJSON *rec;
+  rb_doc doc;
+  int rc = rb_new_id(run->e, uid);
+  if (rc != REBATCH_OK) return rc;
+  snprintf(id, sizeof id, "%.63s:%s", activity_id, uid);
+  if (!(rec = cJSON_CreateObject())) return REBATCH_NOMEM;
+  rb_put_str(rec, "id", id);
+  rb_put_str(rec, "parentActivityInstanceId", rb_str(run->inst, "id"));
+  rb_put_str(rec, "activityId", activity_id);
+  rb_put_str(rec, "activityName", rb_str(activity, "name"));
+  rb_put_str(rec, "activityType", activity_type_name(activity));
+  rb_copy(rec, run->inst, "processDefinitionKey");
+  rb_copy(rec, run->inst, "processDefinitionId");
+  rb_put_str(rec, "processInstanceId", rb_str(run->inst, "id"));
+  rb_put_str(rec, "executionId", rb_str(token, "id"));
+  rb_put_null(rec, "taskId");
+  rb_put_null(rec, "calledProcessInstanceId");
+  rb_put_null(rec, "calledCaseInstanceId");
+  rb_put_null(rec, "assignee");
+  rb_put_num(rec, "startTime", rb_now(run->e));
+  rb_put_null(rec, "endTime");
+  rb_put_null(rec, "durationInMillis");
+  rb_put_bool(rec, "canceled", 0);
+  rb_put_bool(rec, "completeScope", is_type(activity, "endEvent"));
+  rb_copy(rec, run->inst, "tenantId");
+  rb_put_null(rec, "removalTime");
+  rb_put_str(rec, "rootProcessInstanceId", rb_str(run->inst, "id"));
+  if (!rb_set_str(token, "activityInstanceId", id)) {
+    cJSON_Delete(rec);
+    return REBATCH_NOMEM;
+  }
+  if ((rc = rb_doc_init(&doc, id, rec)) != REBATCH_OK) return rc;
+  rc = save_activity(run->e, &doc);
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+/* Closes the token's open historic activity instance, if any. */
+static int end_activity(rebatch_engine *e, cJSON *token, int canceled) {
+  const char *id = rb_str(token, "activityInstanceId");
+  double now = rb_now(e), start;
+  rb_doc doc;
+  int rc;
+  if (!id) return REBATCH_OK;
+  if ((rc = rb_load(e, HISTORIC_ACTIVITY, id, &doc)) != REBATCH_OK || !doc.json) {
+    rb_doc_clear(&doc);
+    return rc;
+  }
+  start = rb_date(doc.json, "startTime");
+  if (!rb_set_num(doc.json, "endTime", now) ||
+      !rb_set_num(doc.json, "durationInMillis", start >= 0 ? now - start : 0) ||
+      !rb_set_bool(doc.json, "canceled", canceled)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_activity(e, &doc);
+  rb_doc_clear(&doc);
+  if (rc == REBATCH_OK) cJSON_DeleteItemFromObjectCaseSensitive(token, "activityInstanceId");
+  return rc;
+}
+
+/* ---- tokens ------------------------------------------------------------ */
+
+static cJSON *add_token(rb_run *run, const char *execution_id,
+                        const char *activity_id, const char *state) {
+  cJSON *token = cJSON_CreateObject();
+  if (!token) return NULL;
+  if (!rb_put_str(token, "id", execution_id) ||
+      !rb_put_str(token, "activityId", activity_id) ||
+      !rb_put_str(token, "state", state) ||
+      !cJSON_AddItemToArray(tokens_of(run->inst), token)) {
+    cJSON_Delete(token);
+    return NULL;
+  }
+  return token;
+}
+
+static cJSON *find_token(cJSON *inst, const char *execution_id) {
+  cJSON *token;
+  cJSON_ArrayForEach(token, tokens_of(inst)) {
+    const char *id = rb_str(token, "id");
+    if (id && execution_id && strcmp(id, execution_id) == 0) return token;
+  }
+  return NULL;
+}
+
+static void drop_token(rb_run *run, cJSON *token) {
+  cJSON_Delete(cJSON_DetachItemViaPointer(tokens_of(run->inst), token));
+}
+
+static int move_token(cJSON *token, const char *activity_id, const char *state) {
+  if (!rb_set_str(token, "activityId", activity_id)) return REBATCH_NOMEM;
+  return set_state(token, state);
+}
+
+/* ---- behaviour --------------------------------------------------------- */
+
+static int create_job(rb_run *run, const cJSON *activity, cJSON *token,
+                      const char *slot, double due) {
+  return rb_job_create_for_token(run->e, run->inst, run->def, activity, token, slot, due);
+}
+
+static int on_arrive(rb_run *run, cJSON *token, const cJSON *activity) {
+  if (rb_flag(activity, "asyncBefore")) {
+    int rc = create_job(run, activity, token, "async-before", RB_NO_DATE);
+    return rc == REBATCH_OK ? set_state(token, "asyncBefore") : rc;
+  }
+  return set_state(token, "execute");
+}
+
+static int on_join(rb_run *run, cJSON *token, const cJSON *activity) {
+  const char *activity_id = rb_str(activity, "id");
+  int needed = rb_model_incoming_count(run->def, activity_id), waiting = 0;
+  cJSON *other, *next;
+  if (needed <= 1) return set_state(token, "leave");
+  cJSON_ArrayForEach(other, tokens_of(run->inst))
+    if (other != token && strcmp(rb_str(other, "activityId"), activity_id) == 0 &&
+        strcmp(token_state(other), "join") == 0) waiting++;
+  if (waiting + 1 < needed) return set_state(token, "join");
+  /* The last arrival continues; the waiting tokens merge into it. */
+  for (other = tokens_of(run->inst)->child; other; other = next) {
+    next = other->next;
+    if (other != token && strcmp(rb_str(other, "activityId"), activity_id) == 0 &&
+        strcmp(token_state(other), "join") == 0 && needed-- > 1) {
+      int rc = end_activity(run->e, other, 0);
+      if (rc != REBATCH_OK) return rc;
+      drop_token(run, other);
+    }
+  }
+  return set_state(token, "leave");
+}
+
+static int on_execute(rb_run *run, cJSON *token, const cJSON *activity) {
+  int rc = begin_activity(run, token, activity);
+  if (rc != REBATCH_OK) return rc;
+  if (is_type(activity, "endEvent")) {
+    rc = end_activity(run->e, token, 0);
+    if (rc == REBATCH_OK) drop_token(run, token);
+    return rc;
+  }
+  if (is_type(activity, "userTask") || is_type(activity, "receiveTask"))
+    return set_state(token, "wait");
+  if (is_type(activity, "serviceTask") && rb_str(activity, "topic")) {
+    rc = rb_external_task_create(run->e, run->inst, run->def, activity, rb_str(token, "id"),
+                                 rb_str(token, "activityInstanceId"));
+    return rc == REBATCH_OK ? set_state(token, "wait") : rc;
+  }
+  if (is_type(activity, "intermediateCatchEvent")) {
+    double ms = 0;
+    rb_duration_ms(rb_str(activity, "timerDuration"), &ms);
+    rc = create_job(run, activity, token, "timer", rb_now(run->e) + ms);
+    return rc == REBATCH_OK ? set_state(token, "wait") : rc;
+  }
+  if (is_type(activity, "parallelGateway")) return on_join(run, token, activity);
+  return set_state(token, "leave");
+}
+
+static int on_leave(rb_run *run, cJSON *token, const cJSON *activity) {
+  int rc = end_activity(run->e, token, 0);
+  if (rc != REBATCH_OK) return rc;
+  if (rb_flag(activity, "asyncAfter")) {
+    rc = create_job(run, activity, token, "async-after", RB_NO_DATE);
+    return rc == REBATCH_OK ? set_state(token, "asyncAfter") : rc;
+  }
+  return set_state(token, "take");
+}
+
+/* Follows one flow to its target activity. */
+static int follow(cJSON *token, const cJSON *flow) {
+  return move_token(token, rb_str(flow, "target"), "arrive");
+}
+
+/* Exclusive gateways take their default flow (conditions are not
+ * evaluated); any other activity with several outgoing flows forks. */
+static int on_take(rb_run *run, cJSON *token, const cJSON *activity) {
+  const cJSON *flows[64];
+  int n = rb_model_outgoing(run->def, rb_str(activity, "id"), flows, 64);
+  if (n == 0) {
+    drop_token(run, token);
+    return REBATCH_OK;
+  }
+  if (n > 64) n = 64;
+  if (is_type(activity, "exclusiveGateway")) {
+    const char *dflt = rb_str(activity, "default");
+    const cJSON *chosen = dflt ? rb_model_flow(run->def, dflt) : NULL;
+    return follow(token, chosen ? chosen : flows[0]);
+  }
+  for (int i = 1; i < n; i++) {
+    char id[REBATCH_ID_MAX + 1];
+    int rc = rb_new_id(run->e, id);
+    if (rc != REBATCH_OK) return rc;
+    if (!add_token(run, id, rb_str(flows[i], "target"), "arrive")) return REBATCH_NOMEM;
+  }
+  return follow(token, flows[0]);
+}
+
+static cJSON *next_moving_token(cJSON *inst) {
+  static const char *const moving[] = {"arrive", "execute", "leave", "take", NULL};
+  cJSON *token;
+  cJSON_ArrayForEach(token, tokens_of(inst))
+    for (int i = 0; moving[i]; i++)
+      if (strcmp(token_state(token), moving[i]) == 0) return token;
+  return NULL;
+}
+
+/* Upper bound on steps in one call: a model with a loop and no wait state
+ * must fail cleanly instead of running forever. */
+#define RB_MAX_STEPS 100000
+
+static int run_tokens(rb_run *run) {
+  cJSON *token;
+  int steps = 0;
+  while ((token = next_moving_token(run->inst))) {
+    const cJSON *activity = rb_model_activity(run->def, rb_str(token, "activityId"));
+    const char *state = token_state(token);
+    int rc;
+    if (!activity)
+      return rb_error(run->res, 500, "ProcessEngineException", 0, "Activity '%s' does not exist in process %s",
+                      rb_str(token, "activityId"), rb_str(run->def, "id"));
+    if (++steps > RB_MAX_STEPS)
+      return rb_error(run->res, 500, "ProcessEngineException", 0,
+                      "Process instance %s did not reach a wait state (endless loop in the model?)",
+                      rb_str(run->inst, "id"));
+    if (strcmp(state, "arrive") == 0) rc = on_arrive(run, token, activity);
+    else if (strcmp(state, "execute") == 0) rc = on_execute(run, token, activity);
+    else if (strcmp(state, "leave") == 0) rc = on_leave(run, token, activity);
+    else rc = on_take(run, token, activity);
+    if (rc != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+/* ---- ending ------------------------------------------------------------ */
+
+static int finish_history(rebatch_engine *e, const cJSON *inst,
+                          const char *state, const char *reason) {
+  rb_doc hist;
+  double now = rb_now(e), start;
+  int rc = rb_load(e, HISTORIC_INSTANCE, rb_str(inst, "id"), &hist);
+  if (rc == REBATCH_OK && hist.json) {
+    start = rb_date(hist.json, "startTime");
+    if (!rb_set_num(hist.json, "endTime", now) ||
+        !rb_set_num(hist.json, "durationInMillis", start >= 0 ? now - start : 0) ||
+        !rb_set_str(hist.json, "state", state) ||
+        !rb_set_str(hist.json, "deleteReason", reason) ||
+        !rb_set(hist.json, "variables", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst, "variables"), 1)))
+      rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = save_history(e, &hist);
+  }
+  rb_doc_clear(&hist);
+  return rc;
+}
+
+/* Writes the instance back, or removes it when its last token ended. */
+static int store_instance(rebatch_engine *e, rb_doc *doc) {
+  int rc;
+  if (cJSON_GetArraySize(tokens_of(doc->json)) > 0) return save_instance(e, doc);
+  rc = finish_history(e, doc->json, "COMPLETED", NULL);
+  if (rc == REBATCH_OK && doc->rev > 0) rc = rb_delete(e, INSTANCE, doc);
+  return rc;
+}
+
+/* ---- variables ------------------------------------------------------------ */
+
+static const char *inferred_type(const cJSON *value) {
+  if (cJSON_IsString(value)) return "String";
+  if (cJSON_IsBool(value)) return "Boolean";
+  if (cJSON_IsNull(value) || !value) return "Null";
+  if (cJSON_IsNumber(value)) {
+    double v = value->valuedouble;
+    if (v != (double)(long long)v) return "Double";
+    return v >= -2147483648.0 && v <= 2147483647.0 ? "Integer" : "Long";
+  }
+  return "Json";
+}
+
+/* Normalises Camunda's typed values {value, type, valueInfo}; a missing
+ * type is inferred from the JSON value as Camunda's REST layer does. */
+static int typed_variables(const cJSON *input, cJSON **out, rb_response *res) {
+  const cJSON *var;
+  *out = cJSON_CreateObject();
+  if (!*out) return REBATCH_NOMEM;
+  if (!input || cJSON_IsNull(input)) return REBATCH_OK;
+  if (!cJSON_IsObject(input))
+    return rb_invalid(res, 400, "variables must be a JSON object of typed values");
+  cJSON_ArrayForEach(var, input) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(var, "value");
+    const char *type = rb_str(var, "type");
+    cJSON *typed;
+    if (!cJSON_IsObject(var))
+      return rb_invalid(res, 400, "Cannot set variable '%s': a typed value object is expected", var->string);
+    typed = cJSON_AddObjectToObject(*out, var->string);
+    if (!typed) return REBATCH_NOMEM;
+    if (!rb_put_str(typed, "type", type ? type : inferred_type(value))) return REBATCH_NOMEM;
+    if (!cJSON_AddItemToObject(typed, "value", value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull()))
+      return REBATCH_NOMEM;
+    if (!rb_copy(typed, var, "valueInfo")) return REBATCH_NOMEM;
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(typed, "valueInfo")))
+      cJSON_ReplaceItemInObjectCaseSensitive(typed, "valueInfo", cJSON_CreateObject());
+  }
+  return REBATCH_OK;
+}
+
+static int merge_variables(cJSON *inst, const cJSON *input, rb_response *res) {
+  cJSON *typed = NULL, *vars = cJSON_GetObjectItemCaseSensitive(inst, "variables");
+  cJSON *var, *next;
+  int rc = typed_variables(input, &typed, res);
+  for (var = typed ? typed->child : NULL; rc == REBATCH_OK && var; var = next) {
+    next = var->next;
+    cJSON_DetachItemViaPointer(typed, var);
+    if (!rb_set(vars, var->string, var)) {
+      cJSON_Delete(var);
+      rc = REBATCH_NOMEM;
+    }
+  }
+  cJSON_Delete(typed);
+  return rc;
+}
+
+/* ---- starting ------------------------------------------------------------ */
+
+static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s,
+                           cJSON *variables, double now) {
+  cJSON *inst = cJSON_CreateObject();
+  const char *tenant = s->tenant_id ? s->tenant_id : rb_str(def, "tenantId");
+  if (!inst) {
+    cJSON_Delete(variables);
+    return NULL;
+  }
+  rb_put_str(inst, "id", id);
+  rb_put_str(inst, "processDefinitionId", rb_str(def, "id"));
+  rb_put_str(inst, "processDefinitionKey", rb_str(def, "key"));
+  rb_put_str(inst, "deploymentId", rb_str(def, "deploymentId"));
+  rb_put_str(inst, "businessKey", s->business_key);
+  rb_put_str(inst, "tenantId", tenant);
+  rb_put_bool(inst, "suspended", 0);
+  rb_put_num(inst, "startTime", now);
+  cJSON_AddItemToObject(inst, "variables", variables);
+  cJSON_AddArrayToObject(inst, "tokens");
+  if (!tokens_of(inst) || !rb_has(inst, "variables")) {
+    cJSON_Delete(inst);
+    return NULL;
+  }
+  return inst;
+}
+
+static cJSON *new_history(const cJSON *def, const cJSON *inst,
+                          const char *start_activity, const rb_start *s) {
+  cJSON *h = cJSON_CreateObject();
+  const cJSON *vars = cJSON_GetObjectItemCaseSensitive(inst, "variables");
+  if (!h) return NULL;
+  rb_copy(h, inst, "id");
+  rb_copy(h, inst, "businessKey");
+  rb_put_str(h, "processDefinitionId", rb_str(def, "id"));
+  rb_put_str(h, "processDefinitionKey", rb_str(def, "key"));
+  rb_put_str(h, "processDefinitionName", rb_str(def, "name"));
+  rb_copy(h, def, "version");
+  cJSON_AddItemToObject(h, "processDefinitionVersion", cJSON_DetachItemFromObjectCaseSensitive(h, "version"));
+  rb_copy(h, inst, "startTime");
+  rb_put_null(h, "endTime");
+  rb_put_null(h, "removalTime");
+  rb_put_null(h, "durationInMillis");
+  rb_put_null(h, "startUserId");
+  rb_put_str(h, "startActivityId", start_activity);
+  rb_put_null(h, "deleteReason");
+  rb_put_str(h, "rootProcessInstanceId", rb_str(inst, "id"));
+  rb_put_null(h, "superProcessInstanceId");
+  rb_put_null(h, "superCaseInstanceId");
+  rb_put_null(h, "caseInstanceId");
+  rb_copy(h, inst, "tenantId");
+  rb_put_str(h, "state", "ACTIVE");
+  rb_put_str(h, "restartedProcessInstanceId", s->restarted_from);
+  /* Restart needs both: the values given at start and the last ones. */
+  cJSON_AddItemToObject(h, "variables", cJSON_Duplicate(vars, 1));
+  cJSON_AddItemToObject(h, "initialVariables", cJSON_Duplicate(vars, 1));
+  if (!rb_has(h, "initialVariables")) {
+    cJSON_Delete(h);
+    return NULL;
+  }
+  return h;
+}
+
+/* Places the first tokens as the instructions say: before an activity,
+ * after one (taking its outgoing flow), or on a sequence flow. Without
+ * instructions the instance starts at its none start event. */
+static int place_tokens(rb_run *run, const cJSON *instructions) {
+  const cJSON *ins;
+  int first = 1;
+  if (!instructions || cJSON_GetArraySize(instructions) == 0)
+    return add_token(run, rb_str(run->inst, "id"), rb_model_start_event(run->def), "arrive")
+               ? REBATCH_OK : REBATCH_NOMEM;
+  cJSON_ArrayForEach(ins, instructions) {
+    const char *type = rb_str(ins, "type"), *target = rb_str(ins, "activityId"), *state = "arrive";
+    char id[REBATCH_ID_MAX + 1];
+    int rc;
+    if (strcmp(type, "startAfterActivity") == 0) state = "take";
+    if (strcmp(type, "startTransition") == 0)
+      target = rb_str(rb_model_flow(run->def, rb_str(ins, "transitionId")), "target");
+    if (!target || !rb_model_activity(run->def, target))
+      return rb_error(run->res, 400, "NotValidException", 0, "Element '%s' does not exist in process %s: targetElement is null",
+                      target ? target : rb_str(ins, "transitionId"), rb_str(run->def, "id"));
+    if (first) strcpy(id, rb_str(run->inst, "id"));
+    else if ((rc = rb_new_id(run->e, id)) != REBATCH_OK) return rc;
+    if (!add_token(run, id, target, state)) return REBATCH_NOMEM;
+    first = 0;
+  }
+  return REBATCH_OK;
+}
+
+static const char *start_activity_of(const cJSON *def, const cJSON *instructions) {
+  const cJSON *first = cJSON_GetArrayItem(instructions, 0);
+  if (!first) return rb_model_start_event(def);
+  if (rb_str(first, "activityId")) return rb_str(first, "activityId");
+  return rb_str(rb_model_flow(def, rb_str(first, "transitionId")), "target");
+}
+
+int rb_instance_start(rebatch_engine *e, const cJSON *def, const rb_start *s,
+                      const cJSON *instructions, char *id_out, rb_response *res) {
+  char id[REBATCH_ID_MAX + 1];
+  cJSON *vars = NULL, *inst, *hist_json;
+  rb_doc doc, hist;
+  rb_run run;
+  int rc = rb_new_id(e, id);
+  if (rc == REBATCH_OK) rc = typed_variables(s->variables, &vars, res);
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(vars);
+    return rc;
+  }
+  if (!(inst = new_instance(def, id, s, vars, rb_now(e)))) return REBATCH_NOMEM;
+  if ((rc = rb_doc_init(&doc, id, inst)) != REBATCH_OK) return rc;
+  run.e = e;
+  run.def = def;
+  run.inst = doc.json;
+  run.res = res;
+  hist_json = new_history(def, inst, start_activity_of(def, instructions), s);
+  rc = hist_json ? rb_doc_init(&hist, id, hist_json) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) {
+    rc = save_history(e, &hist);
+    rb_doc_clear(&hist);
+  }
+  if (rc == REBATCH_OK) rc = place_tokens(&run, instructions);
+  if (rc == REBATCH_OK) rc = run_tokens(&run);
+  if (rc == REBATCH_OK) rc = store_instance(e, &doc);
+  if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+int rb_instance_resume(rebatch_engine *e, const char *instance_id,
+                       const char *execution_id, rb_resume how,
+                       const cJSON *variables, rb_response *res) {
+  static const char *const states[] = {"execute", "leave", "take"};
+  rb_doc inst, def;
+  cJSON *token;
+  rb_run run;
+  int rc = rb_load(e, INSTANCE, instance_id, &inst);
+  memset(&def, 0, sizeof def);
+  if (rc == REBATCH_OK && !inst.json)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "Process instance '%s' does not exist", instance_id ? instance_id : "null");
+  if (rc == REBATCH_OK) rc = rb_definition_load(e, rb_str(inst.json, "processDefinitionId"), &def);
+  if (rc == REBATCH_OK && !def.json)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "Process definition of instance '%s' does not exist", instance_id);
+  token = rc == REBATCH_OK ? find_token(inst.json, execution_id) : NULL;
+  if (rc == REBATCH_OK && !token)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "Execution '%s' does not exist", execution_id ? execution_id : "null");
+  if (rc == REBATCH_OK) rc = set_state(token, states[how]);
+  if (rc == REBATCH_OK) rc = merge_variables(inst.json, variables, res);
+  if (rc == REBATCH_OK) {
+    run.e = e;
+    run.def = def.json;
+    run.inst = inst.json;
+    run.res = res;
+    rc = run_tokens(&run);
+  }
+  if (rc == REBATCH_OK) rc = store_instance(e, &inst);
+  rb_doc_clear(&inst);
+  rb_doc_clear(&def);
+  return rc;
+}
+
+/* ---- cancelling ------------------------------------------------------------ */
+
+static int end_tokens(rebatch_engine *e, cJSON *inst) {
+  cJSON *token;
+  cJSON_ArrayForEach(token, tokens_of(inst)) {
+    int rc = end_activity(e, token, 1);
+    if (rc != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+/* Ends a running instance externally: its jobs, external tasks and open
+ * incidents go, its history records EXTERNALLY_TERMINATED. */
+static int cancel_instance(rebatch_engine *e, rb_doc *inst, const char *reason) {
+  const char *id = rb_str(inst->json, "id");
+  int rc = end_tokens(e, inst->json);
+  if (rc == REBATCH_OK) rc = rb_jobs_delete_for_instance(e, id);
+  if (rc == REBATCH_OK) rc = rb_external_tasks_delete_for_instance(e, id);
+  if (rc == REBATCH_OK) rc = rb_incidents_delete_for_instance(e, id);
+  if (rc == REBATCH_OK) rc = finish_history(e, inst->json, "EXTERNALLY_TERMINATED", reason);
+  if (rc == REBATCH_OK) rc = rb_delete(e, INSTANCE, inst);
+  return rc;
+}
+
+int rb_op_deleteProcessInstance(rebatch_engine *e, const cJSON *request,
+                                rb_response *res) {
+  const char *id = rb_str(request, "id");
+  const cJSON *query = cJSON_GetObjectItemCaseSensitive(request, "query");
+  const char *fail = rb_str(query, "failIfNotExists");
+  rb_doc inst;
+  int rc = rb_load(e, INSTANCE, id, &inst);
+  if (rc == REBATCH_OK && !inst.json) {
+    rb_doc_clear(&inst);
+    if (fail && strcmp(fail, "false") == 0) return rb_ok(res, 204, NULL);
+    return rb_not_found(res, "InvalidRequestException", "Process instance with id %s does not exist", id ? id : "null");
+  }
+  if (rc == REBATCH_OK) rc = cancel_instance(e, &inst, rb_str(query, "deleteReason"));
+  rb_doc_clear(&inst);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist) {
+  rb_docs docs = {0};
+  int rc = rb_find_page(e, INSTANCE, "processDefinitionId", definition_id, NULL, 1, &docs);
+  *exist = docs.count > 0;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+static int delete_all(rebatch_engine *e, const char *coll, const char *field,
+                      const char *value) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, coll, field, value, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = rb_delete(e, coll, &docs.items[i]);
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* Removes every runtime and historic trace of a definition's instances
+ * (deployment deletion with cascade). */
+int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, INSTANCE, "processDefinitionId", definition_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = cancel_instance(e, &docs.items[i], "deployment deleted");
+  rb_docs_clear(&docs);
+  if (rc == REBATCH_OK) rc = rb_find_all(e, HISTORIC_INSTANCE, "processDefinitionId", definition_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", docs.items[i].id);
+    if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, &docs.items[i]);
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* ---- DTOs ---------------------------------------------------------------- */
+
+static cJSON *instance_to_dto(rebatch_engine *e, const cJSON *inst) {
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  if (!dto) return NULL;
+  cJSON_AddItemToObject(dto, "links", cJSON_CreateArray());
+  rb_copy(dto, inst, "id");
+  rb_put_str(dto, "definitionId", rb_str(inst, "processDefinitionId"));
+  rb_put_str(dto, "definitionKey", rb_str(inst, "processDefinitionKey"));
+  rb_copy(dto, inst, "businessKey");
+  rb_put_null(dto, "caseInstanceId");
+  rb_put_bool(dto, "ended", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(inst, "tokens")) == 0);
+  rb_copy(dto, inst, "suspended");
+  rb_copy(dto, inst, "tenantId");
+  if (!rb_has(dto, "tenantId")) {
+    cJSON_Delete(dto);
+    return NULL;
+  }
+  return dto;
+}
+
+static cJSON *history_to_dto(rebatch_engine *e, const cJSON *h) {
+  static const char *const fields[] = {
+      "id", "businessKey", "processDefinitionId", "processDefinitionKey",
+      "processDefinitionName", "processDefinitionVersion", "startTime",
+      "endTime", "removalTime", "durationInMillis", "startUserId",
+      "startActivityId", "deleteReason", "rootProcessInstanceId",
+      "superProcessInstanceId", "superCaseInstanceId", "caseInstanceId",
+      "tenantId", "state", "restartedProcessInstanceId", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  for (int i = 0; dto && fields[i]; i++) {
+    int ok = strstr(fields[i], "Time") && strcmp(fields[i], "removalTime") != 0
+                 ? rb_copy_date(dto, h, fields[i])
+                 : rb_copy(dto, h, fields[i]);
+    if (!ok) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  }
+  return dto;
+}
+
+static cJSON *activity_to_dto(rebatch_engine *e, const cJSON *a) {
+  static const char *const fields[] = {
+      "id", "parentActivityInstanceId", "activityId", "activityName",
+      "activityType", "processDefinitionKey", "processDefinitionId",
+      "processInstanceId", "executionId", "taskId", "calledProcessInstanceId",
+      "calledCaseInstanceId", "assignee", "startTime", "endTime",
+      "durationInMillis", "canceled", "completeScope", "tenantId",
+      "removalTime", "rootProcessInstanceId", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  for (int i = 0; dto && fields[i]; i++) {
+    int date = strcmp(fields[i], "startTime") == 0 || strcmp(fields[i], "endTime") == 0;
+    if (!(date ? rb_copy_date(dto, a, fields[i]) : rb_copy(dto, a, fields[i]))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  }
+  return dto;
+}
+
+/* ---- starting, by operation ------------------------------------------- */
+
+static int start_with(rebatch_engine *e, const rb_doc *def, const cJSON *request,
+                      rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  char id[REBATCH_ID_MAX + 1];
+  rb_start s = {rb_str(body, "businessKey"), cJSON_GetObjectItemCaseSensitive(body, "variables"), NULL, NULL};
+  rb_doc inst, hist;
+  cJSON *dto;
+  int rc;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def->json, "suspended")))
+    return rb_error(res, 500, "RestException", 0,
+                    "Cannot instantiate process definition %s: Process definition with id '%s' is suspended",
+                    def->id, def->id);
+  rc = rb_instance_start(e, def->json, &s, NULL, id, res);
+  if (rc != REBATCH_OK) return rc;
+  /* The instance may have ended already; the DTO then comes from history. */
+  if ((rc = rb_load(e, INSTANCE, id, &inst)) != REBATCH_OK) return rc;
+  if (inst.json) dto = instance_to_dto(e, inst.json);
+  else {
+    rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
+    cJSON *tmp = hist.json;
+    if (tmp && rb_set(tmp, "tokens", cJSON_CreateArray())) {
+      rb_set_str(tmp, "processDefinitionKey", rb_str(def->json, "key"));
+      rb_set_bool(tmp, "suspended", 0);
+    }
+    dto = rc == REBATCH_OK && tmp ? instance_to_dto(e, tmp) : NULL;
+    rb_doc_clear(&hist);
+  }
+  rb_doc_clear(&inst);
+  if (!dto) return rc == REBATCH_OK ? REBATCH_NOMEM : rc;
+  if (rb_flag(body, "withVariablesInReturn") && !rb_copy(dto, body, "variables")) {
+    cJSON_Delete(dto);
+    return REBATCH_NOMEM;
+  }
+  return rb_ok(res, 200, dto);
+}
+
+int rb_op_startProcessInstance(rebatch_engine *e, const cJSON *request,
+                               rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc def;
+  int rc = rb_definition_load(e, id, &def);
+  if (rc == REBATCH_OK && !def.json)
+    rc = rb_error(res, 500, "RestException", 0,
+                  "Cannot instantiate process definition %s: no deployed process definition found with id '%s': processDefinition is null",
+                  id ? id : "null", id ? id : "null");
+  if (rc == REBATCH_OK) rc = start_with(e, &def, request, res);
+  rb_doc_clear(&def);
+  return rc;
+}
+
+int rb_op_startProcessInstanceByKey(rebatch_engine *e, const cJSON *request,
+                                    rb_response *res) {
+  const char *key = rb_str(request, "key");
+  rb_doc def;
+  int rc = rb_definition_latest_by_key(e, key, &def);
+  if (rc == REBATCH_OK && !def.json)
+    rc = rb_not_found(res, "RestException", "No matching process definition with key: %s and no tenant-id", key ? key : "null");
+  if (rc == REBATCH_OK) rc = start_with(e, &def, request, res);
+  rb_doc_clear(&def);
+  return rc;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+static int at_activity(rebatch_engine *e, const cJSON *inst, const cJSON *arg) {
+  const cJSON *token;
+  (void)e;
+  cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst, "tokens"))
+    if (rb_list_contains(arg, rb_str(token, "activityId"))) return 1;
+  return 0;
+}
+
+static int is_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)arg;
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "suspended"));
+}
+
+static int is_active(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return !is_suspended(e, r, arg);
+}
+
+static int without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)arg;
+  return rb_str(r, "tenantId") == NULL;
+}
+
+static int key_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return !rb_list_contains(arg, rb_str(r, "processDefinitionKey"));
+}
+
+static int nothing(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)r; (void)arg;
+  return 0;
+}
+
+static int everything(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)r; (void)arg;
+  return 1;
+}
+
+static int with_incident(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)arg;
+  return rb_incident_matches_instance(e, rb_str(r, "id"), NULL, NULL, 0);
+}
+
+static int incident_type(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return rb_incident_matches_instance(e, rb_str(r, "id"), "incidentType", arg, 0);
+}
+
+static int incident_id(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return rb_incident_matches_instance(e, rb_str(r, "id"), "id", arg, 0);
+}
+
+static int incident_message(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return rb_incident_matches_instance(e, rb_str(r, "id"), "incidentMessage", arg, 0);
+}
+
+static int incident_message_like(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return rb_incident_matches_instance(e, rb_str(r, "id"), "incidentMessage", arg, 1);
+}
+
+static int variables_match(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return rb_variables_match(cJSON_GetObjectItemCaseSensitive(r, "variables"), arg);
+}
+
+static const rb_filter instance_filters[] = {
+    {"processInstanceIds", RB_F_IN, "id", NULL, 0},
+    {"businessKey", RB_F_EQ, "businessKey", NULL, 1},
+    {"businessKeyLike", RB_F_LIKE, "businessKey", NULL, 0},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 1},
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 1},
+    {"processDefinitionKeyIn", RB_F_IN, "processDefinitionKey", NULL, 0},
+    {"processDefinitionKeyNotIn", RB_F_VALUE, NULL, key_not_in, 0},
+    {"deploymentId", RB_F_EQ, "deploymentId", NULL, 0},
+    {"rootProcessInstanceId", RB_F_EQ, "id", NULL, 0},
+    {"superProcessInstance", RB_F_VALUE, NULL, nothing, 0},
+    {"subProcessInstance", RB_F_VALUE, NULL, nothing, 0},
+    {"superCaseInstance", RB_F_VALUE, NULL, nothing, 0},
+    {"subCaseInstance", RB_F_VALUE, NULL, nothing, 0},
+    {"caseInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"activityIdIn", RB_F_VALUE, NULL, at_activity, 0},
+    {"active", RB_F_FLAG, NULL, is_active, 0},
+    {"suspended", RB_F_FLAG, NULL, is_suspended, 0},
+    {"withIncident", RB_F_FLAG, NULL, with_incident, 0},
+    {"incidentId", RB_F_VALUE, NULL, incident_id, 0},
+    {"incidentType", RB_F_VALUE, NULL, incident_type, 0},
+    {"incidentMessage", RB_F_VALUE, NULL, incident_message, 0},
+    {"incidentMessageLike", RB_F_VALUE, NULL, incident_message_like, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
+    {"processDefinitionWithoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
+    {"rootProcessInstances", RB_F_FLAG, NULL, everything, 0},
+    {"leafProcessInstances", RB_F_FLAG, NULL, everything, 0},
+    {"variables", RB_F_VALUE, NULL, variables_match, 0},
+    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key instance_sorts[] = {
+    {"instanceId", "id"}, {"definitionKey", "processDefinitionKey"},
+    {"definitionId", "processDefinitionId"}, {"tenantId", "tenantId"},
+    {"businessKey", "businessKey"}, {NULL, NULL}};
+
+
+int rb_op_getProcessInstances(rebatch_engine *e, const cJSON *request,
+                              rb_response *res) {
+  return rb_query_list(e, &rb_instance_query, request, res);
+}
+
+int rb_op_getProcessInstancesCount(rebatch_engine *e, const cJSON *request,
+                                   rb_response *res) {
+  return rb_query_count(e, &rb_instance_query, request, res);
+}
+
+int rb_op_getProcessInstance(rebatch_engine *e, const cJSON *request,
+                             rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc inst;
+  cJSON *dto;
+  int rc = rb_load(e, INSTANCE, id, &inst);
+  if (rc != REBATCH_OK || !inst.json) {
+    rb_doc_clear(&inst);
+    return rc != REBATCH_OK ? rc
+                            : rb_not_found(res, "InvalidRequestException", "Process instance with id %s does not exist", id ? id : "null");
+  }
+  dto = instance_to_dto(e, inst.json);
+  rb_doc_clear(&inst);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+static int has_state(const cJSON *r, const char *state) {
+  const char *s = rb_str(r, "state");
+  return s && strcmp(s, state) == 0;
+}
+
+static int h_finished(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return rb_date(r, "endTime") >= 0;
+}
+static int h_unfinished(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return !h_finished(e, r, a);
+}
+static int h_completed(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return has_state(r, "COMPLETED");
+}
+static int h_external(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return has_state(r, "EXTERNALLY_TERMINATED");
+}
+static int h_internal(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return has_state(r, "INTERNALLY_TERMINATED");
+}
+static int h_active(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return has_state(r, "ACTIVE");
+}
+static int h_suspended(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return has_state(r, "SUSPENDED");
+}
+
+static int h_with_incidents(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)a;
+  return rb_history_incident_matches(e, rb_str(r, "id"), NULL, NULL);
+}
+static int h_incident_type(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentType", a);
+}
+static int h_incident_status(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentStatus", a);
+}
+static int h_key_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return !rb_list_contains(arg, rb_str(r, "processDefinitionKey"));
+}
+static int h_variables(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return rb_variables_match(cJSON_GetObjectItemCaseSensitive(r, "variables"), arg);
+}
+static int h_id_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return !rb_list_contains(arg, rb_str(r, "id"));
+}
+
+static const rb_filter history_filters[] = {
+    {"processInstanceId", RB_F_EQ, "id", NULL, 0},
+    {"processInstanceIds", RB_F_IN, "id", NULL, 0},
+    {"processInstanceIdNotIn", RB_F_VALUE, NULL, h_id_not_in, 0},
+    {"rootProcessInstanceId", RB_F_EQ, "rootProcessInstanceId", NULL, 0},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 1},
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 1},
+    {"processDefinitionKeyIn", RB_F_IN, "processDefinitionKey", NULL, 0},
+    {"processDefinitionKeyNotIn", RB_F_VALUE, NULL, h_key_not_in, 0},
+    {"processDefinitionName", RB_F_EQ, "processDefinitionName", NULL, 0},
+    {"processDefinitionNameLike", RB_F_LIKE, "processDefinitionName", NULL, 0},
+    {"processInstanceBusinessKey", RB_F_EQ, "businessKey", NULL, 1},
+    {"processInstanceBusinessKeyIn", RB_F_IN, "businessKey", NULL, 0},
+    {"processInstanceBusinessKeyLike", RB_F_LIKE, "businessKey", NULL, 0},
+    {"startedBy", RB_F_EQ, "startUserId", NULL, 0},
+    {"superProcessInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"subProcessInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"superCaseInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"subCaseInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"caseInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
+    {"startedBefore", RB_F_DATE_BEFORE, "startTime", NULL, 0},
+    {"startedAfter", RB_F_DATE_AFTER, "startTime", NULL, 0},
+    {"finishedBefore", RB_F_DATE_BEFORE, "endTime", NULL, 0},
+    {"finishedAfter", RB_F_DATE_AFTER, "endTime", NULL, 0},
+    {"finished", RB_F_FLAG, NULL, h_finished, 0},
+    {"unfinished", RB_F_FLAG, NULL, h_unfinished, 0},
+    {"completed", RB_F_FLAG, NULL, h_completed, 0},
+    {"externallyTerminated", RB_F_FLAG, NULL, h_external, 0},
+    {"internallyTerminated", RB_F_FLAG, NULL, h_internal, 0},
+    {"active", RB_F_FLAG, NULL, h_active, 0},
+    {"suspended", RB_F_FLAG, NULL, h_suspended, 0},
+    {"withIncidents", RB_F_FLAG, NULL, h_with_incidents, 0},
+    {"withRootIncidents", RB_F_FLAG, NULL, h_with_incidents, 0},
+    {"incidentType", RB_F_VALUE, NULL, h_incident_type, 0},
+    {"incidentStatus", RB_F_VALUE, NULL, h_incident_status, 0},
+    {"rootProcessInstances", RB_F_FLAG, NULL, everything, 0},
+    {"variables", RB_F_VALUE, NULL, h_variables, 0},
+    {"incidentIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"incidentMessage", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"incidentMessageLike", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"activityIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedActivityIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"activeActivityIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedActivityBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedActivityAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedJobBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedJobAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"withJobsRetrying", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key history_sorts[] = {
+    {"instanceId", "id"}, {"definitionId", "processDefinitionId"},
+    {"definitionKey", "processDefinitionKey"}, {"definitionName", "processDefinitionName"},
+    {"definitionVersion", "processDefinitionVersion"}, {"businessKey", "businessKey"},
+    {"startTime", "startTime"}, {"endTime", "endTime"}, {"duration", "durationInMillis"},
+    {"tenantId", "tenantId"}, {NULL, NULL}};
+
+const rb_query rb_history_query = {HISTORIC_INSTANCE, history_filters, history_sorts,
+                                   history_to_dto};
+const rb_query rb_instance_query = {INSTANCE, instance_filters, instance_sorts,
+                                    instance_to_dto};
+
+int rb_op_getHistoricProcessInstances(rebatch_engine *e, const cJSON *request,
+                                      rb_response *res) {
+  return rb_query_list(e, &rb_history_query, request, res);
+}
+
+int rb_op_getHistoricProcessInstancesCount(rebatch_engine *e, const cJSON *request,
+                                           rb_response *res) {
+  return rb_query_count(e, &rb_history_query, request, res);
+}
+
+int rb_op_getHistoricProcessInstance(rebatch_engine *e, const cJSON *request,
+                                     rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc h;
+  cJSON *dto;
+  int rc = rb_load(e, HISTORIC_INSTANCE, id, &h);
+  if (rc != REBATCH_OK || !h.json) {
+    rb_doc_clear(&h);
+    return rc != REBATCH_OK ? rc
+                            : rb_not_found(res, "InvalidRequestException", "Historic process instance with id %s does not exist", id ? id : "null");
+  }
+  dto = history_to_dto(e, h.json);
+  rb_doc_clear(&h);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+static int a_finished(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return rb_date(r, "endTime") >= 0;
+}
+static int a_unfinished(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return !a_finished(e, r, a);
+}
+static int a_canceled(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "canceled"));
+}
+
+static const rb_filter activity_filters[] = {
+    {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},
+    {"activityInstanceId", RB_F_EQ, "id", NULL, 0},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 0},
+    {"executionId", RB_F_EQ, "executionId", NULL, 0},
+    {"activityId", RB_F_EQ, "activityId", NULL, 0},
+    {"activityName", RB_F_EQ, "activityName", NULL, 0},
+    {"activityType", RB_F_EQ, "activityType", NULL, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"finished", RB_F_FLAG, NULL, a_finished, 0},
+    {"unfinished", RB_F_FLAG, NULL, a_unfinished, 0},
+    {"canceled", RB_F_FLAG, NULL, a_canceled, 0},
+    {"startedBefore", RB_F_DATE_BEFORE, "startTime", NULL, 0},
+    {"startedAfter", RB_F_DATE_AFTER, "startTime", NULL, 0},
+    {"finishedBefore", RB_F_DATE_BEFORE, "endTime", NULL, 0},
+    {"finishedAfter", RB_F_DATE_AFTER, "endTime", NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key activity_sorts[] = {
+    {"activityInstanceId", "id"}, {"instanceId", "processInstanceId"},
+    {"executionId", "executionId"}, {"activityId", "activityId"},
+    {"activityName", "activityName"}, {"activityType", "activityType"},
+    {"startTime", "startTime"}, {"endTime", "endTime"}, {"duration", "durationInMillis"},
+    {"definitionId", "processDefinitionId"}, {"tenantId", "tenantId"}, {NULL, NULL}};
+
+static const rb_query activity_query = {HISTORIC_ACTIVITY, activity_filters, activity_sorts,
+                                        activity_to_dto};
+
+int rb_op_getHistoricActivityInstances(rebatch_engine *e, const cJSON *request,
+                                       rb_response *res) {
+  return rb_query_list(e, &activity_query, request, res);
+}
+
+/* A copy of the instance's variables (empty when it is gone). */
+int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out) {
+  rb_doc inst;
+  int rc = rb_load(e, INSTANCE, instance_id, &inst);
+  const cJSON *vars = inst.json ? cJSON_GetObjectItemCaseSensitive(inst.json, "variables") : NULL;
+  *out = rc == REBATCH_OK ? (vars ? cJSON_Duplicate(vars, 1) : cJSON_CreateObject()) : NULL;
+  rb_doc_clear(&inst);
+  if (rc == REBATCH_OK && !*out) rc = REBATCH_NOMEM;
+  return rc;
+}

@@ -1,0 +1,554 @@
+/*
+ * job.c - jobs and job definitions: creation, execution with Camunda's
+ * failure handling (retries, retry time cycle, failedJob incidents), the
+ * job executor step the host drives, and the job queries.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JOB "job"
+#define JOB_DEFINITION "jobDefinition"
+
+/* ---- records ------------------------------------------------------------ */
+
+static int retries_of(const cJSON *job) {
+  long long r = 0;
+  rb_int(job, "retries", &r);
+  return (int)r;
+}
+
+static int is_true(const cJSON *obj, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+/* Jobs with retries left and not suspended are the executor's candidates;
+ * indexing them keeps acquisition from scanning failed jobs. */
+int rb_job_save(rebatch_engine *e, rb_doc *job) {
+  int acquirable = retries_of(job->json) > 0 && !is_true(job->json, "suspended");
+  rebatch_index_entry index[] = {
+      {"processInstanceId", rb_str(job->json, "processInstanceId")},
+      {"jobDefinitionId", rb_str(job->json, "jobDefinitionId")},
+      {"acquirable", acquirable ? "1" : NULL},
+  };
+  return rb_save(e, JOB, job, index, 3);
+}
+
+int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
+  char id[REBATCH_ID_MAX + 1];
+  const cJSON *inst = s->instance;
+  cJSON *job;
+  rb_doc doc;
+  int rc = rb_new_id(e, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!(job = cJSON_CreateObject())) return REBATCH_NOMEM;
+  rb_put_str(job, "id", id);
+  rb_put_str(job, "jobDefinitionId", s->job_definition_id);
+  rb_put_str(job, "processInstanceId", inst ? rb_str(inst, "id") : NULL);
+  rb_put_str(job, "processDefinitionId", inst ? rb_str(inst, "processDefinitionId") : NULL);
+  rb_put_str(job, "processDefinitionKey", inst ? rb_str(inst, "processDefinitionKey") : NULL);
+  rb_put_str(job, "executionId", s->execution_id);
+  rb_put_null(job, "exceptionMessage");
+  rb_put_null(job, "exceptionStacktrace");
+  rb_put_null(job, "failedActivityId");
+  rb_put_num(job, "retries", s->retries);
+  rb_set_num(job, "dueDate", s->due_date);
+  rb_put_bool(job, "suspended", s->suspended);
+  rb_put_num(job, "priority", s->priority);
+  rb_put_str(job, "tenantId", s->tenant_id);
+  rb_put_num(job, "createTime", rb_now(e));
+  rb_put_str(job, "batchId", s->batch_id);
+  rb_put_str(job, "jobType", s->job_type);
+  rb_put_str(job, "jobConfiguration", s->configuration);
+  rb_put_str(job, "activityId", s->activity_id);
+  rb_put_str(job, "deploymentId", s->deployment_id);
+  if (!rb_has(job, "deploymentId")) {
+    cJSON_Delete(job);
+    return REBATCH_NOMEM;
+  }
+  if ((rc = rb_doc_init(&doc, id, job)) != REBATCH_OK) return rc;
+  rc = rb_job_save(e, &doc);
+  rb_doc_clear(&doc);
+  if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
+  return rc;
+}
+
+/* A job for a token waiting at an activity: async-before, async-after or a
+ * timer. The job definition was created when the process was deployed. */
+int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
+                            const cJSON *def, const cJSON *activity,
+                            const cJSON *token, const char *slot,
+                            double due_date) {
+  const cJSON *ids = cJSON_GetObjectItemCaseSensitive(activity, "jobDefinitionIds");
+  int timer = strcmp(slot, "timer") == 0;
+  rb_job_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.job_definition_id = rb_str(ids, slot);
+  spec.job_type = timer ? "timer-intermediate-transition" : "async-continuation";
+  spec.configuration = timer ? rb_str(activity, "id") : slot;
+  spec.instance = inst;
+  spec.execution_id = rb_str(token, "id");
+  spec.activity_id = rb_str(activity, "id");
+  spec.deployment_id = rb_str(def, "deploymentId");
+  spec.tenant_id = rb_str(inst, "tenantId");
+  spec.due_date = due_date;
+  spec.retries = e->config.default_retries;
+  spec.priority = 0;
+  return rb_job_create(e, &spec, NULL);
+}
+
+cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job) {
+  static const char *const fields[] = {
+      "id", "jobDefinitionId", "processInstanceId", "processDefinitionId",
+      "processDefinitionKey", "executionId", "exceptionMessage",
+      "failedActivityId", "retries", "dueDate", "suspended", "priority",
+      "tenantId", "createTime", "batchId", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  for (int i = 0; dto && fields[i]; i++) {
+    int date = strcmp(fields[i], "dueDate") == 0 || strcmp(fields[i], "createTime") == 0;
+    if (!(date ? rb_copy_date(dto, job, fields[i]) : rb_copy(dto, job, fields[i]))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  }
+  return dto;
+}
+
+int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
+  int old = retries_of(job->json), rc = REBATCH_OK;
+  if (retries < 0) retries = 0;
+  if (!rb_set_num(job->json, "retries", retries)) return REBATCH_NOMEM;
+  if (old == 0 && retries > 0) rc = rb_incident_end(e, "failedJob", job->id, 1);
+  if (old > 0 && retries == 0) {
+    rb_incident_spec s;
+    memset(&s, 0, sizeof s);
+    s.type = "failedJob";
+    s.configuration = job->id;
+    s.message = rb_str(job->json, "exceptionMessage");
+    s.process_instance_id = rb_str(job->json, "processInstanceId");
+    s.process_definition_id = rb_str(job->json, "processDefinitionId");
+    s.process_definition_key = rb_str(job->json, "processDefinitionKey");
+    s.execution_id = rb_str(job->json, "executionId");
+    s.activity_id = rb_str(job->json, "activityId");
+    s.failed_activity_id = rb_str(job->json, "failedActivityId");
+    s.job_definition_id = rb_str(job->json, "jobDefinitionId");
+    s.tenant_id = rb_str(job->json, "tenantId");
+    rc = rb_incident_create(e, &s);
+  }
+  return rc == REBATCH_OK ? rb_job_save(e, job) : rc;
+}
+
+int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  rb_docs jobs = {0};
+  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
+  for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
+    rc = rb_incident_end(e, "failedJob", jobs.items[i].id, 0);
+    if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &jobs.items[i]);
+  }
+  rb_docs_clear(&jobs);
+  return rc;
+}
+
+/* ---- execution ------------------------------------------------------------ */
+
+typedef struct rb_outcome {
+  int failed;
+  char message[512];
+} rb_outcome;
+
+static int process_job_handler(rebatch_engine *e, rb_doc *job, rb_response *res) {
+  const char *config = rb_str(job->json, "jobConfiguration");
+  const char *type = rb_str(job->json, "jobType");
+  rb_resume how = RB_RESUME_LEAVE;
+  char instance_id[REBATCH_ID_MAX + 1], execution_id[REBATCH_ID_MAX + 1];
+  int rc;
+  if (strcmp(type, "async-continuation") == 0)
+    how = config && strcmp(config, "async-after") == 0 ? RB_RESUME_TAKE : RB_RESUME_EXECUTE;
+  snprintf(instance_id, sizeof instance_id, "%s", rb_str(job->json, "processInstanceId"));
+  snprintf(execution_id, sizeof execution_id, "%s", rb_str(job->json, "executionId"));
+  if ((rc = rb_delete(e, JOB, job)) != REBATCH_OK) return rc;
+  return rb_instance_resume(e, instance_id, execution_id, how, NULL, res);
+}
+
+/* Lets the host decide whether process code "throws" (tests, simulation). */
+static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
+  cJSON *dto;
+  char *text;
+  int rc;
+  if (!e->host.execute_job) return REBATCH_OK;
+  if (!(dto = rb_job_to_dto(e, job))) return REBATCH_NOMEM;
+  rb_set_str(dto, "activityId", rb_str(job, "activityId"));
+  text = cJSON_PrintUnformatted(dto);
+  cJSON_Delete(dto);
+  if (!text) return REBATCH_NOMEM;
+  out->message[0] = '\0';
+  rc = e->host.execute_job(e->host.ctx, text, out->message, (int)sizeof out->message);
+  rb_free(text);
+  out->message[sizeof out->message - 1] = '\0';
+  if (rc != REBATCH_OK) {
+    out->failed = 1;
+    if (!out->message[0]) strcpy(out->message, "job failed");
+  }
+  return REBATCH_OK;
+}
+
+static int run_job(rebatch_engine *e, rb_doc *job, rb_outcome *out) {
+  rb_response res = {0, NULL};
+  int rc = ask_host(e, job->json, out);
+  if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
+  if (rc == RB_REJECTED) {
+    out->failed = 1;
+    snprintf(out->message, sizeof out->message, "%s",
+             rb_str(res.body, "message") ? rb_str(res.body, "message") : "job failed");
+    rc = REBATCH_OK;
+  }
+  cJSON_Delete(res.body);
+  return rc;
+}
+
+/* The retry time cycle of the job's activity (R3/PT5M), if it has one. */
+static int retry_cycle_of(rebatch_engine *e, const cJSON *job, int *retries,
+                          double *interval, int *found) {
+  rb_doc def;
+  const cJSON *activity;
+  int rc;
+  *found = 0;
+  if (!rb_str(job, "processDefinitionId") || !rb_str(job, "activityId")) return REBATCH_OK;
+  if ((rc = rb_definition_load(e, rb_str(job, "processDefinitionId"), &def)) != REBATCH_OK) return rc;
+  activity = def.json ? rb_model_activity(def.json, rb_str(job, "activityId")) : NULL;
+  *found = activity && rb_retry_cycle(rb_str(activity, "failedJobRetryTimeCycle"), retries, interval);
+  rb_doc_clear(&def);
+  return REBATCH_OK;
+}
+
+/* Camunda's failure handling: the first failure under a retry cycle resets
+ * retries to the cycle's count; every failure then takes one retry and,
+ * with a cycle, moves the due date by its interval. */
+static int record_failure(rebatch_engine *e, const char *job_id, const char *message) {
+  rb_doc job;
+  int cycle_retries = 0, found = 0, retries, rc = rb_load(e, JOB, job_id, &job);
+  double interval = 0;
+  if (rc != REBATCH_OK || !job.json) {
+    rb_doc_clear(&job);
+    return rc;
+  }
+  rc = retry_cycle_of(e, job.json, &cycle_retries, &interval, &found);
+  retries = retries_of(job.json);
+  if (found && !rb_str(job.json, "exceptionMessage")) retries = cycle_retries;
+  if (rc == REBATCH_OK) {
+    char *trace = rb_sprintf("org.camunda.bpm.engine.ProcessEngineException: %s\n\tat rebatch job executor", message);
+    if (!trace || !rb_set_str(job.json, "exceptionMessage", message) ||
+        !rb_set_str(job.json, "exceptionStacktrace", trace) ||
+        !rb_set_str(job.json, "failedActivityId", rb_str(job.json, "activityId")) ||
+        (found && !rb_set_num(job.json, "dueDate", rb_now(e) + interval)))
+      rc = REBATCH_NOMEM;
+    rb_free(trace);
+  }
+  if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, retries - 1);
+  rb_doc_clear(&job);
+  return rc;
+}
+
+/* Executes one job in its own transaction; a failure is then recorded in a
+ * second one, as Camunda's failed job listener does. *exists is 0 when the
+ * job is gone. */
+static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
+  rb_doc job;
+  int rc = rb_tx_begin(e);
+  memset(out, 0, sizeof *out);
+  *exists = 0;
+  if (rc == REBATCH_OK) rc = rb_load(e, JOB, id, &job);
+  else memset(&job, 0, sizeof job);
+  if (rc == REBATCH_OK && job.json) {
+    *exists = 1;
+    rc = run_job(e, &job, out);
+  }
+  rb_doc_clear(&job);
+  if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
+  rb_tx_rollback(e);
+  if (rc != REBATCH_OK) return rc;
+  if ((rc = rb_tx_begin(e)) != REBATCH_OK) return rc;
+  rc = record_failure(e, id, out->message);
+  if (rc == REBATCH_OK) return rb_tx_commit(e);
+  rb_tx_rollback(e);
+  return rc;
+}
+
+int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_outcome out;
+  int exists, rc;
+  if (!id) return rb_not_found(res, "InvalidRequestException", "Job with id null does not exist");
+  rc = execute_job(e, id, &out, &exists);
+  if (rc != REBATCH_OK) return rc;
+  if (!exists) return rb_not_found(res, "InvalidRequestException", "Job with id %s does not exist", id);
+  if (out.failed) return rb_error(res, 500, "InvalidRequestException", 0, "%s", out.message);
+  return rb_ok(res, 204, NULL);
+}
+
+static int is_due(rebatch_engine *e, const cJSON *job, double now) {
+  double due = rb_date(job, "dueDate");
+  (void)e;
+  return due < 0 || due <= now;
+}
+
+static int add_result(cJSON *list, const char *id, const rb_outcome *out) {
+  cJSON *item = cJSON_CreateObject();
+  if (!item || !rb_put_str(item, "id", id) || !rb_put_bool(item, "failed", out->failed) ||
+      !rb_put_str(item, "exceptionMessage", out->failed ? out->message : NULL) ||
+      !cJSON_AddItemToArray(list, item)) {
+    cJSON_Delete(item);
+    return 0;
+  }
+  return 1;
+}
+
+/* Collects the ids of due, acquirable jobs in id order, at most max. */
+static int acquire(rebatch_engine *e, int max, rb_docs *due) {
+  char *after = NULL;
+  double now = rb_now(e);
+  int rc = rb_tx_begin(e);
+  while (rc == REBATCH_OK && due->count < max) {
+    rb_docs page = {0};
+    rc = rb_find_page(e, JOB, "acquirable", "1", after, 200, &page);
+    for (int i = 0; rc == REBATCH_OK && i < page.count; i++) {
+      rb_free(after);
+      after = rb_strdup(page.items[i].id);
+      if (!after) rc = REBATCH_NOMEM;
+      else if (due->count < max && is_due(e, page.items[i].json, now))
+        rc = rb_docs_push(due, &page.items[i]);
+    }
+    if (rc == REBATCH_OK && page.count < 200) {
+      rb_docs_clear(&page);
+      break;
+    }
+    rb_docs_clear(&page);
+  }
+  rb_free(after);
+  if (rc == REBATCH_OK) return rb_tx_commit(e);
+  rb_tx_rollback(e);
+  return rc;
+}
+
+/* The job executor's step: acquires up to maxJobs due jobs at the host
+ * clock's time and executes each in its own transaction. */
+int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long max = 100;
+  rb_docs due = {0};
+  cJSON *summary, *list;
+  int succeeded = 0, failed = 0, rc;
+  if (rb_int(body, "maxJobs", &max) < 0 || max < 0)
+    return rb_invalid(res, 400, "maxJobs must be a non-negative integer");
+  if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &due)) != REBATCH_OK) return rc;
+  summary = cJSON_CreateObject();
+  list = cJSON_CreateArray();
+  for (int i = 0; rc == REBATCH_OK && summary && list && i < due.count; i++) {
+    rb_outcome out;
+    int exists;
+    rc = execute_job(e, due.items[i].id, &out, &exists);
+    if (rc != REBATCH_OK || !exists) continue;
+    out.failed ? failed++ : succeeded++;
+    if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
+  }
+  rb_docs_clear(&due);
+  if (rc == REBATCH_OK && summary && list && rb_put_num(summary, "executed", succeeded + failed) &&
+      rb_put_num(summary, "succeeded", succeeded) && rb_put_num(summary, "failed", failed) &&
+      cJSON_AddItemToObject(summary, "jobs", list))
+    return rb_ok(res, 200, summary);
+  if (!rb_has(summary, "jobs")) cJSON_Delete(list);
+  cJSON_Delete(summary);
+  return rc == REBATCH_OK ? REBATCH_NOMEM : rc;
+}
+
+/* ---- retries ---------------------------------------------------------------- */
+
+int rb_op_setJobRetries(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long retries;
+  double due = RB_NO_DATE;
+  int got = rb_int(body, "retries", &retries), due_given = rb_has(body, "dueDate");
+  rb_doc job;
+  int rc;
+  if (got == 0) return rb_invalid(res, 400, "retries is null");
+  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
+  if (due_given && rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due) < 0)
+    return rb_invalid(res, 400, "dueDate is not a valid date");
+  if (retries < 0)
+    return rb_error(res, 500, "InvalidRequestException", 0,
+                    "ENGINE-13054 The number of job retries must be a non-negative Integer, but '%lld' has been provided.", retries);
+  if ((rc = rb_load(e, JOB, id, &job)) != REBATCH_OK) return rc;
+  if (!job.json) {
+    rb_doc_clear(&job);
+    return rb_error(res, 500, "InvalidRequestException", 0, "ENGINE-13053 No job found with id '%s'.'", id ? id : "null");
+  }
+  if (due_given && !rb_set_num(job.json, "dueDate", due)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, (int)(retries > 2147483647 ? 2147483647 : retries));
+  rb_doc_clear(&job);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* ---- queries ---------------------------------------------------------------- */
+
+static int with_retries_left(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)e; (void)a;
+  return retries_of(j) > 0;
+}
+static int no_retries_left(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)e; (void)a;
+  return retries_of(j) == 0;
+}
+static int executable(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)a;
+  return retries_of(j) > 0 && is_due(e, j, rb_now(e));
+}
+static int job_type_is(const cJSON *j, const char *prefix) {
+  const char *t = rb_str(j, "jobType");
+  return t && strncmp(t, prefix, strlen(prefix)) == 0;
+}
+static int timers(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)e; (void)a;
+  return job_type_is(j, "timer");
+}
+static int messages(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  return !timers(e, j, a);
+}
+static int with_exception(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)e; (void)a;
+  return rb_str(j, "exceptionMessage") != NULL;
+}
+static int suspended(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)e; (void)a;
+  return is_true(j, "suspended");
+}
+static int active(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  return !suspended(e, j, a);
+}
+static int no_tenant(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  (void)e; (void)a;
+  return rb_str(j, "tenantId") == NULL;
+}
+static int priority_at_most(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  double p = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "priority"));
+  (void)e;
+  return cJSON_IsNumber(a) ? p <= a->valuedouble : cJSON_IsString(a) && p <= atof(a->valuestring);
+}
+static int priority_at_least(rebatch_engine *e, const cJSON *j, const cJSON *a) {
+  double p = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "priority"));
+  (void)e;
+  return cJSON_IsNumber(a) ? p >= a->valuedouble : cJSON_IsString(a) && p >= atof(a->valuestring);
+}
+
+static const rb_filter job_filters[] = {
+    {"jobId", RB_F_EQ, "id", NULL, 0},
+    {"jobIds", RB_F_IN, "id", NULL, 0},
+    {"jobDefinitionId", RB_F_EQ, "jobDefinitionId", NULL, 1},
+    {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},
+    {"processInstanceIds", RB_F_IN, "processInstanceId", NULL, 0},
+    {"executionId", RB_F_EQ, "executionId", NULL, 0},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 0},
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
+    {"activityId", RB_F_EQ, "activityId", NULL, 0},
+    {"withRetriesLeft", RB_F_FLAG, NULL, with_retries_left, 0},
+    {"noRetriesLeft", RB_F_FLAG, NULL, no_retries_left, 0},
+    {"executable", RB_F_FLAG, NULL, executable, 0},
+    {"timers", RB_F_FLAG, NULL, timers, 0},
+    {"messages", RB_F_FLAG, NULL, messages, 0},
+    {"withException", RB_F_FLAG, NULL, with_exception, 0},
+    {"exceptionMessage", RB_F_EQ, "exceptionMessage", NULL, 0},
+    {"failedActivityId", RB_F_EQ, "failedActivityId", NULL, 0},
+    {"active", RB_F_FLAG, NULL, active, 0},
+    {"suspended", RB_F_FLAG, NULL, suspended, 0},
+    {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, priority_at_most, 0},
+    {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, priority_at_least, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, no_tenant, 0},
+    {"dueDates", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"createTimes", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key job_sorts[] = {
+    {"jobId", "id"}, {"executionId", "executionId"},
+    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", "processDefinitionId"},
+    {"processDefinitionKey", "processDefinitionKey"}, {"jobPriority", "priority"},
+    {"jobRetries", "retries"}, {"jobDueDate", "dueDate"}, {"tenantId", "tenantId"},
+    {NULL, NULL}};
+
+static const rb_query job_query = {JOB, job_filters, job_sorts, rb_job_to_dto};
+
+int rb_op_getJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &job_query, request, res);
+}
+
+int rb_op_getJobsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &job_query, request, res);
+}
+
+int rb_op_getJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc job;
+  cJSON *dto;
+  int rc = rb_load(e, JOB, id, &job);
+  if (rc != REBATCH_OK || !job.json) {
+    rb_doc_clear(&job);
+    return rc != REBATCH_OK ? rc : rb_not_found(res, "InvalidRequestException", "Job with id %s does not exist", id ? id : "null");
+  }
+  dto = rb_job_to_dto(e, job.json);
+  rb_doc_clear(&job);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+static cJSON *job_definition_to_dto(rebatch_engine *e, const cJSON *jd) {
+  static const char *const fields[] = {
+      "id", "processDefinitionId", "processDefinitionKey", "activityId",
+      "jobType", "jobConfiguration", "overridingJobPriority", "suspended",
+      "tenantId", "deploymentId", NULL};
+  cJSON *dto = cJSON_CreateObject();
+  (void)e;
+  for (int i = 0; dto && fields[i]; i++)
+    if (!rb_copy(dto, jd, fields[i])) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  return dto;
+}
+
+static int activity_in(rebatch_engine *e, const cJSON *jd, const cJSON *a) {
+  (void)e;
+  return rb_list_contains(a, rb_str(jd, "activityId"));
+}
+static int with_overriding_priority(rebatch_engine *e, const cJSON *jd, const cJSON *a) {
+  (void)e; (void)a;
+  return cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(jd, "overridingJobPriority"));
+}
+
+static const rb_filter job_definition_filters[] = {
+    {"jobDefinitionId", RB_F_EQ, "id", NULL, 0},
+    {"activityIdIn", RB_F_VALUE, NULL, activity_in, 0},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 1},
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
+    {"jobType", RB_F_EQ, "jobType", NULL, 0},
+    {"jobConfiguration", RB_F_EQ, "jobConfiguration", NULL, 1},
+    {"active", RB_F_FLAG, NULL, active, 0},
+    {"suspended", RB_F_FLAG, NULL, suspended, 0},
+    {"withOverridingJobPriority", RB_F_FLAG, NULL, with_overriding_priority, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, no_tenant, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key job_definition_sorts[] = {
+    {"jobDefinitionId", "id"}, {"activityId", "activityId"},
+    {"processDefinitionId", "processDefinitionId"},
+    {"processDefinitionKey", "processDefinitionKey"}, {"jobType", "jobType"},
+    {"jobConfiguration", "jobConfiguration"}, {"tenantId", "tenantId"}, {NULL, NULL}};
+
+static const rb_query job_definition_query = {JOB_DEFINITION, job_definition_filters,
+                                              job_definition_sorts, job_definition_to_dto};
+
+int rb_op_getJobDefinitions(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &job_definition_query, request, res);
+}

@@ -1,0 +1,264 @@
+/*
+ * json.c - reading request members the lenient way Camunda's Jackson setup
+ * does (numbers may come as strings, flags as "true"), and writing records
+ * and DTOs with Camunda's date format.
+ */
+#include "core.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *rb_str(const cJSON *obj, const char *key) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+int rb_has(const cJSON *obj, const char *key) {
+  return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
+}
+
+static int parse_integer_text(const char *text, long long *out) {
+  char *end;
+  long long value;
+  while (isspace((unsigned char)*text)) text++;
+  if (!*text) return 0;
+  value = strtoll(text, &end, 10);
+  while (isspace((unsigned char)*end)) end++;
+  if (*end) return 0;
+  *out = value;
+  return 1;
+}
+
+int rb_int(const cJSON *obj, const char *key, long long *out) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!item || cJSON_IsNull(item)) return 0;
+  if (cJSON_IsNumber(item)) {
+    double v = item->valuedouble;
+    if (v != floor(v) || v > 9007199254740992.0 || v < -9007199254740992.0)
+      return -1;
+    *out = (long long)v;
+    return 1;
+  }
+  if (cJSON_IsString(item) && parse_integer_text(item->valuestring, out))
+    return 1;
+  return -1;
+}
+
+int rb_flag(const cJSON *obj, const char *key) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (cJSON_IsTrue(item)) return 1;
+  return cJSON_IsString(item) && strcmp(item->valuestring, "true") == 0;
+}
+
+double rb_date(const cJSON *obj, const char *key) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  return cJSON_IsNumber(item) ? item->valuedouble : RB_NO_DATE;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * algorithm): timegm() is not portable and we must not depend on TZ. */
+static long long days_from_civil(long long y, unsigned m, unsigned d) {
+  long long era;
+  unsigned yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned)(y - era * 400);
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (long long)doe - 719468;
+}
+
+static void civil_from_days(long long z, int *y, unsigned *m, unsigned *d) {
+  long long era;
+  unsigned doe, yoe, doy, mp;
+  z += 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = (unsigned)(z - era * 146097);
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int)((long long)yoe + era * 400 + (*m <= 2));
+}
+
+static int read_digits(const char **p, int count, int *out) {
+  int value = 0;
+  for (int i = 0; i < count; i++) {
+    if (!isdigit((unsigned char)(*p)[i])) return 0;
+    value = value * 10 + ((*p)[i] - '0');
+  }
+  *p += count;
+  *out = value;
+  return 1;
+}
+
+static int expect(const char **p, char c) {
+  if (**p != c) return 0;
+  (*p)++;
+  return 1;
+}
+
+/* Offset suffix: Z, +hhmm, +hh:mm, +hh, or nothing (read as UTC). */
+static int read_offset(const char *p, int *minutes) {
+  int sign, hh = 0, mm = 0;
+  *minutes = 0;
+  if (!*p || strcmp(p, "Z") == 0) return 1;
+  if (*p != '+' && *p != '-') return 0;
+  sign = *p == '-' ? -1 : 1;
+  p++;
+  if (!read_digits(&p, 2, &hh)) return 0;
+  if (*p == ':') p++;
+  if (*p && !read_digits(&p, 2, &mm)) return 0;
+  if (*p || hh > 23 || mm > 59) return 0;
+  *minutes = sign * (hh * 60 + mm);
+  return 1;
+}
+
+static int parse_date_text(const char *p, double *ms) {
+  int y, mo, d, h, mi, s, frac = 0, offset;
+  if (!read_digits(&p, 4, &y) || !expect(&p, '-') || !read_digits(&p, 2, &mo) ||
+      !expect(&p, '-') || !read_digits(&p, 2, &d) || !expect(&p, 'T') ||
+      !read_digits(&p, 2, &h) || !expect(&p, ':') || !read_digits(&p, 2, &mi) ||
+      !expect(&p, ':') || !read_digits(&p, 2, &s))
+    return 0;
+  if (*p == '.') {
+    p++;
+    if (!read_digits(&p, 3, &frac)) return 0;
+    while (isdigit((unsigned char)*p)) p++; /* sub-millisecond digits */
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    return 0;
+  if (!read_offset(p, &offset)) return 0;
+  *ms = ((double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400.0 +
+         h * 3600.0 + mi * 60.0 + s - offset * 60.0) *
+            1000.0 +
+        frac;
+  return 1;
+}
+
+int rb_parse_date(const cJSON *item, double *ms) {
+  if (!item || cJSON_IsNull(item)) return 0;
+  if (cJSON_IsNumber(item)) {
+    *ms = floor(item->valuedouble);
+    return 1;
+  }
+  if (cJSON_IsString(item) && parse_date_text(item->valuestring, ms)) return 1;
+  return -1;
+}
+
+void rb_format_date(double ms, char *buf) {
+  long long total = (long long)floor(ms);
+  long long days = total >= 0 ? total / 86400000 : -((-total + 86399999) / 86400000);
+  long long rest = total - days * 86400000;
+  int y;
+  unsigned m, d;
+  char tmp[96];
+  civil_from_days(days, &y, &m, &d);
+  snprintf(tmp, sizeof tmp, "%04d-%02u-%02uT%02d:%02d:%02d.%03d+0000", y, m, d,
+           (int)(rest / 3600000), (int)(rest / 60000 % 60),
+           (int)(rest / 1000 % 60), (int)(rest % 1000));
+  /* Dates beyond year 9999 would not fit; Camunda cannot store them either. */
+  size_t len = strlen(tmp) < 31 ? strlen(tmp) : 31;
+  memcpy(buf, tmp, len);
+  buf[len] = '\0';
+}
+
+int rb_put_str(cJSON *obj, const char *key, const char *value) {
+  return value ? cJSON_AddStringToObject(obj, key, value) != NULL
+               : cJSON_AddNullToObject(obj, key) != NULL;
+}
+
+int rb_put_num(cJSON *obj, const char *key, double value) {
+  return cJSON_AddNumberToObject(obj, key, value) != NULL;
+}
+
+int rb_put_bool(cJSON *obj, const char *key, int value) {
+  return cJSON_AddBoolToObject(obj, key, value) != NULL;
+}
+
+int rb_put_null(cJSON *obj, const char *key) {
+  return cJSON_AddNullToObject(obj, key) != NULL;
+}
+
+int rb_put_date(cJSON *obj, const char *key, double ms) {
+  char buf[32];
+  if (ms < 0) return rb_put_null(obj, key);
+  rb_format_date(ms, buf);
+  return rb_put_str(obj, key, buf);
+}
+
+int rb_set(cJSON *obj, const char *key, cJSON *item) {
+  if (!item) return 0;
+  if (rb_has(obj, key))
+    return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) != 0;
+  return cJSON_AddItemToObject(obj, key, item) != 0;
+}
+
+int rb_set_str(cJSON *obj, const char *key, const char *value) {
+  cJSON *item = value ? cJSON_CreateString(value) : cJSON_CreateNull();
+  if (!rb_set(obj, key, item)) {
+    cJSON_Delete(item);
+    return 0;
+  }
+  return 1;
+}
+
+int rb_set_num(cJSON *obj, const char *key, double value) {
+  cJSON *item = value == RB_NO_DATE ? cJSON_CreateNull() : cJSON_CreateNumber(value);
+  if (!rb_set(obj, key, item)) {
+    cJSON_Delete(item);
+    return 0;
+  }
+  return 1;
+}
+
+int rb_set_bool(cJSON *obj, const char *key, int value) {
+  cJSON *item = cJSON_CreateBool(value);
+  if (!rb_set(obj, key, item)) {
+    cJSON_Delete(item);
+    return 0;
+  }
+  return 1;
+}
+
+int rb_copy(cJSON *dto, const cJSON *record, const char *key) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(record, key);
+  cJSON *copy = item ? cJSON_Duplicate(item, 1) : cJSON_CreateNull();
+  if (!copy) return 0;
+  if (!cJSON_AddItemToObject(dto, key, copy)) {
+    cJSON_Delete(copy);
+    return 0;
+  }
+  return 1;
+}
+
+int rb_copy_date(cJSON *dto, const cJSON *record, const char *key) {
+  return rb_put_date(dto, key, rb_date(record, key));
+}
+
+char *rb_vsprintf(const char *fmt, va_list ap) {
+  va_list copy;
+  int len;
+  char *out;
+  va_copy(copy, ap);
+  len = vsnprintf(NULL, 0, fmt, copy);
+  va_end(copy);
+  if (len < 0) return NULL;
+  out = rb_malloc((size_t)len + 1);
+  if (out) vsnprintf(out, (size_t)len + 1, fmt, ap);
+  return out;
+}
+
+char *rb_sprintf(const char *fmt, ...) {
+  va_list ap;
+  char *out;
+  va_start(ap, fmt);
+  out = rb_vsprintf(fmt, ap);
+  va_end(ap);
+  return out;
+}

@@ -1,0 +1,384 @@
+/*
+ * query.c - Camunda style list queries: filter parameters from the URL or a
+ * JSON body, sorting, paging. Each resource describes its parameters in a
+ * table (rb_query); this file does the rest the same way for all of them.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const cJSON *rb_param(const cJSON *request, const char *name) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const cJSON *query = cJSON_GetObjectItemCaseSensitive(request, "query");
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
+  if (item && !cJSON_IsNull(item)) return item;
+  item = cJSON_GetObjectItemCaseSensitive(query, name);
+  return item && !cJSON_IsNull(item) ? item : NULL;
+}
+
+/* SQL LIKE: % any run, _ any one character. */
+int rb_like(const char *value, const char *pattern) {
+  if (!value) return 0;
+  while (*pattern) {
+    if (*pattern == '%') {
+      while (*pattern == '%') pattern++;
+      if (!*pattern) return 1;
+      for (; *value; value++)
+        if (rb_like(value, pattern)) return 1;
+      return 0;
+    }
+    if (!*value || (*pattern != '_' && *pattern != *value)) return 0;
+    pattern++;
+    value++;
+  }
+  return !*value;
+}
+
+int rb_list_contains(const cJSON *list, const char *value) {
+  if (!value) return 0;
+  if (cJSON_IsArray(list)) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+      if (cJSON_IsString(item) && strcmp(item->valuestring, value) == 0) return 1;
+    return 0;
+  }
+  if (cJSON_IsString(list)) {
+    size_t n = strlen(value);
+    const char *p = list->valuestring;
+    while (*p) {
+      const char *end = strchr(p, ',');
+      size_t len = end ? (size_t)(end - p) : strlen(p);
+      if (len == n && strncmp(p, value, n) == 0) return 1;
+      if (!end) break;
+      p = end + 1;
+    }
+  }
+  return 0;
+}
+
+static const char *param_text(const cJSON *item, char *buf) {
+  if (cJSON_IsString(item)) return item->valuestring;
+  if (cJSON_IsNumber(item)) {
+    snprintf(buf, 32, "%.0f", item->valuedouble);
+    return buf;
+  }
+  if (cJSON_IsBool(item)) return cJSON_IsTrue(item) ? "true" : "false";
+  return NULL;
+}
+
+static int date_param(const rb_filter *f, const cJSON *item, double *ms,
+                      rb_response *res) {
+  if (rb_parse_date(item, ms) == 1) return REBATCH_OK;
+  return rb_invalid(res, 400, "Cannot set query parameter '%s' to value '%s'",
+                    f->param, cJSON_IsString(item) ? item->valuestring : "?");
+}
+
+/* Does the record pass one filter? Returns 1/0, or RB_REJECTED with res. */
+static int passes(rebatch_engine *e, const rb_filter *f, const cJSON *item,
+                  const cJSON *record, rb_response *res) {
+  char buf[32];
+  const char *text = param_text(item, buf);
+  const char *field = f->field ? rb_str(record, f->field) : NULL;
+  double ms;
+  switch (f->kind) {
+  case RB_F_EQ:
+    return text && field && strcmp(field, text) == 0;
+  case RB_F_IN:
+    return rb_list_contains(item, field);
+  case RB_F_LIKE:
+    return text && rb_like(field, text);
+  case RB_F_FLAG:
+  case RB_F_VALUE:
+    return f->predicate(e, record, item);
+  case RB_F_DATE_BEFORE:
+  case RB_F_DATE_AFTER: {
+    double stored = rb_date(record, f->field);
+    if (date_param(f, item, &ms, res) != REBATCH_OK) return RB_REJECTED;
+    if (stored < 0) return 0;
+    return f->kind == RB_F_DATE_BEFORE ? stored <= ms : stored >= ms;
+  }
+  case RB_F_UNSUPPORTED:
+    return rb_invalid(res, 400, "Query parameter '%s' is not supported by rebatch", f->param);
+  }
+  return 0;
+}
+
+/* Parameters that take effect: present, not null, and for flags true. */
+static int active(const rb_filter *f, const cJSON *item) {
+  if (!item) return 0;
+  if (f->kind == RB_F_FLAG) return cJSON_IsTrue(item) || (cJSON_IsString(item) && strcmp(item->valuestring, "true") == 0);
+  return 1;
+}
+
+static int load_candidates(rebatch_engine *e, const rb_query *q,
+                           const cJSON *request, rb_docs *out) {
+  for (const rb_filter *f = q->filters; f->param; f++) {
+    const cJSON *item = rb_param(request, f->param);
+    char buf[32];
+    const char *text;
+    if (!f->indexed || !item || !(text = param_text(item, buf))) continue;
+    return rb_find_all(e, q->collection, f->field, text, out);
+  }
+  return rb_scan_all(e, q->collection, out);
+}
+
+typedef struct rb_sorting {
+  const char *field;
+  int descending;
+} rb_sorting;
+
+static int sort_field(const rb_query *q, const char *name, const char **field) {
+  for (const rb_sort_key *k = q->sort_keys; k && k->name; k++)
+    if (strcmp(k->name, name) == 0) {
+      *field = k->field;
+      return 1;
+    }
+  return 0;
+}
+
+static int read_order(const char *order, int *descending) {
+  if (strcmp(order, "asc") == 0) *descending = 0;
+  else if (strcmp(order, "desc") == 0) *descending = 1;
+  else return 0;
+  return 1;
+}
+
+/* sortBy/sortOrder (URL or body), or the body's sorting array. */
+static int read_sorting(const rb_query *q, const cJSON *request, rb_sorting *s,
+                        int *count, rb_response *res) {
+  const cJSON *by = rb_param(request, "sortBy");
+  const cJSON *order = rb_param(request, "sortOrder");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(request, "body"), "sorting");
+  *count = 0;
+  if (by || order) {
+    if (!by || !order)
+      return rb_invalid(res, 400, "Only a single sorting parameter specified. sortBy and sortOrder required");
+    if (!cJSON_IsString(by) || !sort_field(q, by->valuestring, &s[0].field))
+      return rb_invalid(res, 400, "sortBy parameter has invalid value: %s", cJSON_IsString(by) ? by->valuestring : "?");
+    if (!cJSON_IsString(order) || !read_order(order->valuestring, &s[0].descending))
+      return rb_invalid(res, 400, "sortOrder parameter has invalid value: %s", cJSON_IsString(order) ? order->valuestring : "?");
+    *count = 1;
+    return REBATCH_OK;
+  }
+  if (cJSON_IsArray(list)) {
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, list) {
+      const char *name = rb_str(entry, "sortBy"), *dir = rb_str(entry, "sortOrder");
+      if (*count == 4) break;
+      if (!name || !dir)
+        return rb_invalid(res, 400, "Only a single sorting parameter specified. sortBy and sortOrder required");
+      if (!sort_field(q, name, &s[*count].field))
+        return rb_invalid(res, 400, "sortBy parameter has invalid value: %s", name);
+      if (!read_order(dir, &s[*count].descending))
+        return rb_invalid(res, 400, "sortOrder parameter has invalid value: %s", dir);
+      (*count)++;
+    }
+  }
+  return REBATCH_OK;
+}
+
+static int compare_field(const cJSON *a, const cJSON *b, const char *field) {
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, field);
+  const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, field);
+  int xnull = !x || cJSON_IsNull(x), ynull = !y || cJSON_IsNull(y);
+  if (xnull || ynull) return xnull - ynull > 0 ? -1 : (xnull == ynull ? 0 : 1);
+  if (cJSON_IsNumber(x) && cJSON_IsNumber(y))
+    return (x->valuedouble > y->valuedouble) - (x->valuedouble < y->valuedouble);
+  if (cJSON_IsString(x) && cJSON_IsString(y)) return strcmp(x->valuestring, y->valuestring);
+  if (cJSON_IsBool(x) && cJSON_IsBool(y)) return cJSON_IsTrue(x) - cJSON_IsTrue(y);
+  return 0;
+}
+
+/* Ties fall back to the id, so every ordering is total and repeatable. */
+static int compare_docs(const rb_doc *a, const rb_doc *b, const rb_sorting *s,
+                        int count) {
+  for (int i = 0; i < count; i++) {
+    int c = compare_field(a->json, b->json, s[i].field);
+    if (c) return s[i].descending ? -c : c;
+  }
+  return strcmp(a->id, b->id);
+}
+
+static void sort_docs(rb_docs *docs, const rb_sorting *s, int count) {
+  /* Shell sort over a total order (ties broken by id) is deterministic. */
+  for (int gap = docs->count / 2; gap > 0; gap /= 2)
+    for (int i = gap; i < docs->count; i++) {
+      rb_doc tmp = docs->items[i];
+      int j = i;
+      for (; j >= gap && compare_docs(&docs->items[j - gap], &tmp, s, count) > 0; j -= gap)
+        docs->items[j] = docs->items[j - gap];
+      docs->items[j] = tmp;
+    }
+}
+
+static int keep_matching(rebatch_engine *e, const rb_query *q,
+                         const cJSON *request, rb_docs *docs, rb_response *res) {
+  int kept = 0;
+  for (int i = 0; i < docs->count; i++) {
+    int ok = 1;
+    for (const rb_filter *f = q->filters; ok && f->param; f++) {
+      const cJSON *item = rb_param(request, f->param);
+      if (!active(f, item)) continue;
+      ok = passes(e, f, item, docs->items[i].json, res);
+      if (ok == RB_REJECTED) {
+        for (int j = i; j < docs->count; j++) docs->items[kept++] = docs->items[j];
+        docs->count = kept;
+        return RB_REJECTED;
+      }
+    }
+    if (ok) docs->items[kept++] = docs->items[i];
+    else rb_doc_clear(&docs->items[i]);
+  }
+  docs->count = kept;
+  return REBATCH_OK;
+}
+
+/* Unsupported parameters fail even when no record would be tested. */
+static int reject_unsupported(const rb_query *q, const cJSON *request,
+                              rb_response *res) {
+  for (const rb_filter *f = q->filters; f->param; f++)
+    if (f->kind == RB_F_UNSUPPORTED && active(f, rb_param(request, f->param)))
+      return rb_invalid(res, 400, "Query parameter '%s' is not supported by rebatch", f->param);
+  return REBATCH_OK;
+}
+
+int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                    rb_docs *out, rb_response *res) {
+  rb_sorting sorting[4];
+  int sort_count, rc;
+  rc = read_sorting(q, request, sorting, &sort_count, res);
+  if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
+  if (rc == REBATCH_OK) rc = load_candidates(e, q, request, out);
+  if (rc == REBATCH_OK) rc = keep_matching(e, q, request, out, res);
+  if (rc == REBATCH_OK && sort_count) sort_docs(out, sorting, sort_count);
+  return rc;
+}
+
+static int paging(const cJSON *request, const char *name, long long dflt,
+                  long long *out, rb_response *res) {
+  const cJSON *query = cJSON_GetObjectItemCaseSensitive(request, "query");
+  int got = rb_int(query, name, out);
+  if (got == 0) *out = dflt;
+  if (got < 0 || *out < 0)
+    return rb_invalid(res, 400, "Cannot set query parameter '%s' to value '%s'", name,
+                      rb_str(query, name) ? rb_str(query, name) : "?");
+  return REBATCH_OK;
+}
+
+int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_response *res) {
+  rb_docs docs = {0};
+  long long first, max;
+  cJSON *list;
+  int rc = paging(request, "firstResult", 0, &first, res);
+  if (rc == REBATCH_OK) rc = paging(request, "maxResults", 0x7fffffff, &max, res);
+  if (rc == REBATCH_OK) rc = rb_query_select(e, q, request, &docs, res);
+  if (rc != REBATCH_OK) {
+    rb_docs_clear(&docs);
+    return rc;
+  }
+  list = cJSON_CreateArray();
+  for (long long i = first; list && i < docs.count && i - first < max; i++) {
+    cJSON *dto = q->to_dto(e, docs.items[i].json);
+    if (!dto || !cJSON_AddItemToArray(list, dto)) {
+      cJSON_Delete(dto);
+      cJSON_Delete(list);
+      list = NULL;
+    }
+  }
+  rb_docs_clear(&docs);
+  if (!list) return REBATCH_NOMEM;
+  return rb_ok(res, 200, list);
+}
+
+int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                   rb_response *res) {
+  rb_docs docs = {0};
+  cJSON *body;
+  int rc = rb_query_select(e, q, request, &docs, res);
+  int count = docs.count;
+  rb_docs_clear(&docs);
+  if (rc != REBATCH_OK) return rc;
+  body = cJSON_CreateObject();
+  if (!body || !rb_put_num(body, "count", count)) {
+    cJSON_Delete(body);
+    return REBATCH_NOMEM;
+  }
+  return rb_ok(res, 200, body);
+}
+
+/* ---- variable filters ----------------------------------------------------- */
+
+static int compare_values(const cJSON *stored, const char *op, const cJSON *want) {
+  int c;
+  if (strcmp(op, "like") == 0)
+    return cJSON_IsString(stored) && cJSON_IsString(want) && rb_like(stored->valuestring, want->valuestring);
+  if (cJSON_IsNumber(stored) && cJSON_IsNumber(want))
+    c = (stored->valuedouble > want->valuedouble) - (stored->valuedouble < want->valuedouble);
+  else if (cJSON_IsString(stored) && cJSON_IsString(want))
+    c = strcmp(stored->valuestring, want->valuestring);
+  else if (cJSON_IsBool(stored) && cJSON_IsBool(want))
+    c = cJSON_IsTrue(stored) - cJSON_IsTrue(want);
+  else if (cJSON_IsNull(stored) && cJSON_IsNull(want))
+    c = 0;
+  else
+    return strcmp(op, "neq") == 0;
+  if (strcmp(op, "eq") == 0) return c == 0;
+  if (strcmp(op, "neq") == 0) return c != 0;
+  if (strcmp(op, "gt") == 0) return c > 0;
+  if (strcmp(op, "gteq") == 0) return c >= 0;
+  if (strcmp(op, "lt") == 0) return c < 0;
+  if (strcmp(op, "lteq") == 0) return c <= 0;
+  return 0;
+}
+
+static int condition_holds(const cJSON *variables, const char *name, const char *op,
+                           const cJSON *want) {
+  const cJSON *var = cJSON_GetObjectItemCaseSensitive(variables, name);
+  if (!var) return 0;
+  return compare_values(cJSON_GetObjectItemCaseSensitive(var, "value"), op, want);
+}
+
+/* URL form: name_op_value[,name_op_value...]; values are strings, or
+ * numbers when they read as one (Camunda converts them the same way). */
+static int url_conditions_hold(const cJSON *variables, const char *text) {
+  char buf[512];
+  char *part, *rest;
+  snprintf(buf, sizeof buf, "%s", text);
+  for (part = buf; part; part = rest) {
+    static const char *const ops[] = {"_eq_", "_neq_", "_gteq_", "_gt_", "_lteq_", "_lt_", "_like_", NULL};
+    int held = 0, parsed = 0;
+    if ((rest = strchr(part, ',')) != NULL) *rest++ = '\0';
+    for (int i = 0; ops[i] && !parsed; i++) {
+      char *at = strstr(part, ops[i]);
+      char op[8], *end;
+      double number;
+      cJSON *want;
+      if (!at) continue;
+      parsed = 1;
+      *at = '\0';
+      snprintf(op, sizeof op, "%.*s", (int)strlen(ops[i]) - 2, ops[i] + 1);
+      number = strtod(at + strlen(ops[i]), &end);
+      want = *end == '\0' && end != at + strlen(ops[i]) ? cJSON_CreateNumber(number)
+                                                        : cJSON_CreateString(at + strlen(ops[i]));
+      held = want && condition_holds(variables, part, op, want);
+      cJSON_Delete(want);
+    }
+    if (!held) return 0;
+  }
+  return 1;
+}
+
+int rb_variables_match(const cJSON *variables, const cJSON *conditions) {
+  const cJSON *c;
+  if (cJSON_IsString(conditions)) return url_conditions_hold(variables, conditions->valuestring);
+  cJSON_ArrayForEach(c, conditions) {
+    const char *name = rb_str(c, "name"), *op = rb_str(c, "operator");
+    if (!name || !op || !condition_holds(variables, name, op, cJSON_GetObjectItemCaseSensitive(c, "value")))
+      return 0;
+  }
+  return 1;
+}
