@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - installs what a fresh Debian 12 machine lacks to build
+# and test rebatch (Emscripten, a C toolchain, Node.js and npm, the npm
+# dependencies). Idempotent; run as root on a fresh machine. Used by the
+# README's commands and by CI.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+need=()
+command -v emcc >/dev/null || need+=(emscripten)
+command -v gcc >/dev/null && command -v make >/dev/null || need+=(build-essential)
+command -v dpkg-source >/dev/null || need+=(dpkg-dev) # Debian-patched cJSON
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+
+if [[ ${#need[@]} -gt 0 ]]; then
+  if [[ "$(id -u)" != 0 ]]; then
+    echo ".ci/run: missing ${need[*]} and not root" >&2
+    exit 1
+  fi
+  echo ".ci/run: installing ${need[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null
+fi
+
+node --version
+npm --version
+emcc --version 2>/dev/null | head -n1 || true
+
+# Dependencies (there may be none yet); lockfile when present.
+if [[ -f package-lock.json ]]; then
+  npm ci --no-audit --no-fund </dev/null
+else
+  npm install --no-audit --no-fund </dev/null
+fi
+
