@@ -6,6 +6,7 @@
 #include "core.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@ static int parse_integer_text(const char *text, long long *out) {
   long long value;
   while (isspace((unsigned char)*text)) text++;
   if (!*text) return 0;
+  errno = 0;
   value = strtoll(text, &end, 10);
+  if (errno == ERANGE) return 0; /* strtoll clamps; Jackson rejects */
   while (isspace((unsigned char)*end)) end++;
   if (*end) return 0;
   *out = value;
