@@ -115,8 +115,12 @@ static int read_offset(const char *p, int *minutes) {
   sign = *p == '-' ? -1 : 1;
   p++;
   if (!read_digits(&p, 2, &hh)) return 0;
-  if (*p == ':') p++;
-  if (*p && !read_digits(&p, 2, &mm)) return 0;
+  if (*p == ':') { /* +hh:mm: the colon needs both minute digits */
+    p++;
+    if (!read_digits(&p, 2, &mm)) return 0;
+  } else if (*p && !read_digits(&p, 2, &mm)) {
+    return 0;
+  }
   if (*p || hh > 23 || mm > 59) return 0;
   *minutes = sign * (hh * 60 + mm);
   return 1;
