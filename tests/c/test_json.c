@@ -1,0 +1,608 @@
+/*
+ * test_json.c - unit tests of the lenient request readers and the date
+ * format (src/json.c) and of the query helpers (src/query.c), through the
+ * internal functions declared in src/core.h.
+ *
+ * Covered: rb_parse_date / rb_format_date (offsets Z, +hhmm, +hh:mm, +hh,
+ * negative ones, optional millis, epochs before 1970, malformed text),
+ * rb_int (numbers, numeric strings, fractions, garbage, overflow), rb_flag,
+ * rb_like, rb_list_contains (arrays and comma separated strings), and
+ * rb_variables_match in both the array form and the URL form.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "core.h"
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* rb_parse_date of a JSON text (e.g. "\"2024-01-01T00:00:00Z\"" or "12"). */
+static int parse_json_date(const char *json, double *ms) {
+  cJSON *item = cJSON_Parse(json);
+  int rc;
+  *ms = -12345.0;
+  rc = rb_parse_date(item, ms);
+  cJSON_Delete(item);
+  return rc;
+}
+
+/* rb_parse_date of a string value. */
+static int parse_text(const char *text, double *ms) {
+  cJSON *item = cJSON_CreateString(text);
+  int rc;
+  *ms = -12345.0;
+  rc = rb_parse_date(item, ms);
+  cJSON_Delete(item);
+  return rc;
+}
+
+static const char *fmt(double ms, char *buf) {
+  rb_format_date(ms, buf);
+  return buf;
+}
+
+#define CHECK_DATE(text, want_ms)                        \
+  do {                                                   \
+    double got_ms_;                                      \
+    CHECK_EQ_INT(parse_text(text, &got_ms_), 1);         \
+    CHECK_EQ_INT((long long)got_ms_, (long long)(want_ms)); \
+  } while (0)
+
+#define CHECK_BAD_DATE(text)                  \
+  do {                                        \
+    double got_ms_;                           \
+    CHECK_EQ_INT(parse_text(text, &got_ms_), -1); \
+  } while (0)
+
+/* 2024-01-02T03:04:05.678Z in ms since the epoch. */
+#define T0 1704164645678.0
+
+/* ------------------------------------------------------------------------ */
+/* Dates                                                                    */
+/* ------------------------------------------------------------------------ */
+
+TEST(format_date_epoch_and_known_instants) {
+  char buf[32];
+  CHECK_EQ_STR(fmt(0, buf), "1970-01-01T00:00:00.000+0000");
+  CHECK_EQ_STR(fmt(T0, buf), "2024-01-02T03:04:05.678+0000");
+  CHECK_EQ_STR(fmt(951782400000.0, buf), "2000-02-29T00:00:00.000+0000");
+  CHECK_EQ_STR(fmt(253402300799999.0, buf), "9999-12-31T23:59:59.999+0000");
+  CHECK_EQ_INT(strlen(fmt(T0, buf)), 28);
+}
+
+TEST(format_date_negative_epochs) {
+  char buf[32];
+  CHECK_EQ_STR(fmt(-1, buf), "1969-12-31T23:59:59.999+0000");
+  CHECK_EQ_STR(fmt(-1000, buf), "1969-12-31T23:59:59.000+0000");
+  CHECK_EQ_STR(fmt(-86400000.0, buf), "1969-12-31T00:00:00.000+0000");
+  CHECK_EQ_STR(fmt(-86400001.0, buf), "1969-12-30T23:59:59.999+0000");
+  CHECK_EQ_STR(fmt(-2208988800000.0, buf), "1900-01-01T00:00:00.000+0000");
+  /* Fractions of a millisecond round down (towards the past). */
+  CHECK_EQ_STR(fmt(-0.5, buf), "1969-12-31T23:59:59.999+0000");
+  CHECK_EQ_STR(fmt(1.9, buf), "1970-01-01T00:00:00.001+0000");
+}
+
+TEST(parse_date_offsets) {
+  CHECK_DATE("2024-01-02T03:04:05.678Z", T0);
+  CHECK_DATE("2024-01-02T03:04:05.678+0000", T0);
+  CHECK_DATE("2024-01-02T03:04:05.678", T0); /* no offset reads as UTC */
+  CHECK_DATE("2024-01-02T05:04:05.678+0200", T0);
+  CHECK_DATE("2024-01-02T05:04:05.678+02:00", T0);
+  CHECK_DATE("2024-01-02T05:04:05.678+02", T0);
+  CHECK_DATE("2024-01-02T01:04:05.678-0200", T0);
+  CHECK_DATE("2024-01-01T23:34:05.678-03:30", T0);
+  CHECK_DATE("2024-01-02T08:49:05.678+05:45", T0);
+  CHECK_DATE("2024-01-02T03:04:05.678-00:00", T0);
+}
+
+TEST(parse_date_without_or_with_more_millis) {
+  CHECK_DATE("2024-01-02T03:04:05Z", T0 - 678);
+  CHECK_DATE("2024-01-02T05:04:05+0200", T0 - 678);
+  CHECK_DATE("2024-01-02T03:04:05", T0 - 678);
+  CHECK_DATE("2024-01-02T03:04:05.678123Z", T0); /* micros are dropped */
+  CHECK_DATE("2024-01-02T03:04:05.000Z", T0 - 678);
+}
+
+TEST(parse_date_before_1970) {
+  CHECK_DATE("1969-12-31T23:59:59.999Z", -1);
+  CHECK_DATE("1970-01-01T01:59:59.999+0200", -1);
+  CHECK_DATE("1900-01-01T00:00:00.000+0000", -2208988800000.0);
+  CHECK_DATE("0001-01-01T00:00:00Z", -62135596800000.0);
+}
+
+TEST(parse_date_epoch_numbers) {
+  double ms;
+  CHECK_EQ_INT(parse_json_date("0", &ms), 1);
+  CHECK_EQ_INT((long long)ms, 0);
+  CHECK_EQ_INT(parse_json_date("1704164645678", &ms), 1);
+  CHECK_EQ_INT((long long)ms, (long long)T0);
+  CHECK_EQ_INT(parse_json_date("-1", &ms), 1);
+  CHECK_EQ_INT((long long)ms, -1);
+  CHECK_EQ_INT(parse_json_date("-86400000", &ms), 1);
+  CHECK_EQ_INT((long long)ms, -86400000);
+  CHECK_EQ_INT(parse_json_date("12.9", &ms), 1);
+  CHECK_EQ_INT((long long)ms, 12);
+}
+
+TEST(parse_date_absent_or_null_is_0_and_leaves_out_alone) {
+  double ms = 42;
+  cJSON *null = cJSON_CreateNull();
+  CHECK_EQ_INT(rb_parse_date(NULL, &ms), 0);
+  CHECK(ms == 42);
+  CHECK_EQ_INT(rb_parse_date(null, &ms), 0);
+  CHECK(ms == 42);
+  cJSON_Delete(null);
+}
+
+TEST(parse_date_rejects_other_json_types) {
+  double ms;
+  CHECK_EQ_INT(parse_json_date("true", &ms), -1);
+  CHECK_EQ_INT(parse_json_date("false", &ms), -1);
+  CHECK_EQ_INT(parse_json_date("[1]", &ms), -1);
+  CHECK_EQ_INT(parse_json_date("{\"a\":1}", &ms), -1);
+}
+
+TEST(parse_date_rejects_malformed_text) {
+  CHECK_BAD_DATE("");
+  CHECK_BAD_DATE("now");
+  CHECK_BAD_DATE("1704164645678"); /* epoch as a string is not a date */
+  CHECK_BAD_DATE("2024-01-02");
+  CHECK_BAD_DATE("2024-01-02T03:04");
+  CHECK_BAD_DATE("2024-01-02 03:04:05Z");
+  CHECK_BAD_DATE("2024/01/02T03:04:05Z");
+  CHECK_BAD_DATE("24-01-02T03:04:05Z");
+  CHECK_BAD_DATE("2024-1-02T03:04:05Z");
+  CHECK_BAD_DATE("2024-01-02T3:04:05Z");
+  CHECK_BAD_DATE("2024-13-02T03:04:05Z");
+  CHECK_BAD_DATE("2024-00-02T03:04:05Z");
+  CHECK_BAD_DATE("2024-01-00T03:04:05Z");
+  CHECK_BAD_DATE("2024-01-32T03:04:05Z");
+  CHECK_BAD_DATE("2024-01-02T24:00:00Z");
+  CHECK_BAD_DATE("2024-01-02T03:60:05Z");
+  CHECK_BAD_DATE("2024-01-02T03:04:61Z");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.Z");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.6Z");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678X");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678ZZ");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678 ");
+  CHECK_BAD_DATE(" 2024-01-02T03:04:05.678Z");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+2");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+020");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+02:0");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+02:");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+02:000");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+2400");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+0260");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+");
+  CHECK_BAD_DATE("2024-01-02T03:04:05.678+ab:cd");
+}
+
+TEST(format_then_parse_round_trips) {
+  static const double instants[] = {
+      0, 1, 999, 1000, T0, -1, -999, -1000, -1001, -86400000.0,
+      -2208988800000.0, 951782400000.0, 4102444800000.0, 253402300799999.0,
+      -62135596800000.0};
+  for (size_t i = 0; i < sizeof instants / sizeof instants[0]; i++) {
+    char buf[32];
+    double back = -12345;
+    rb_format_date(instants[i], buf);
+    CHECK_EQ_INT(parse_text(buf, &back), 1);
+    CHECK_EQ_INT((long long)back, (long long)instants[i]);
+  }
+}
+
+TEST(parse_then_format_normalises_to_utc) {
+  static const char *const in[][2] = {
+      {"2024-01-02T05:04:05.678+0200", "2024-01-02T03:04:05.678+0000"},
+      {"2024-01-02T05:04:05.678+02:00", "2024-01-02T03:04:05.678+0000"},
+      {"2024-01-02T03:04:05Z", "2024-01-02T03:04:05.000+0000"},
+      {"2024-01-01T00:30:00+01:00", "2023-12-31T23:30:00.000+0000"},
+      {"2023-12-31T23:30:00-01:00", "2024-01-01T00:30:00.000+0000"},
+      {"2024-02-28T23:00:00-0100", "2024-02-29T00:00:00.000+0000"},
+      {"1970-01-01T00:59:59.999+01:00", "1969-12-31T23:59:59.999+0000"},
+  };
+  for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+    char buf[32];
+    double ms;
+    CHECK_EQ_INT(parse_text(in[i][0], &ms), 1);
+    CHECK_EQ_STR(fmt(ms, buf), in[i][1]);
+  }
+}
+
+TEST(put_date_writes_null_for_no_date) {
+  cJSON *obj = cJSON_CreateObject();
+  REQUIRE(obj != NULL);
+  CHECK(rb_put_date(obj, "a", T0));
+  CHECK(rb_put_date(obj, "b", RB_NO_DATE));
+  CHECK_EQ_STR(rb_str(obj, "a"), "2024-01-02T03:04:05.678+0000");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, "b")));
+  CHECK(rb_date(obj, "a") == RB_NO_DATE); /* a formatted string is no ms */
+  CHECK(rb_set_num(obj, "c", T0));
+  CHECK(rb_date(obj, "c") == T0);
+  CHECK(rb_date(obj, "missing") == RB_NO_DATE);
+  cJSON_Delete(obj);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rb_int / rb_flag                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* rb_int of the "v" member of a JSON object text. */
+static int int_of(const char *json, long long *out) {
+  cJSON *obj = cJSON_Parse(json);
+  int rc;
+  *out = -777;
+  rc = rb_int(obj, "v", out);
+  cJSON_Delete(obj);
+  return rc;
+}
+
+#define CHECK_INT(json, want)             \
+  do {                                    \
+    long long got_;                       \
+    CHECK_EQ_INT(int_of(json, &got_), 1); \
+    CHECK_EQ_INT(got_, want);             \
+  } while (0)
+
+#define CHECK_NOT_INT(json)                \
+  do {                                     \
+    long long got_;                        \
+    CHECK_EQ_INT(int_of(json, &got_), -1); \
+  } while (0)
+
+TEST(int_accepts_integral_numbers) {
+  CHECK_INT("{\"v\":0}", 0);
+  CHECK_INT("{\"v\":42}", 42);
+  CHECK_INT("{\"v\":-7}", -7);
+  CHECK_INT("{\"v\":3.0}", 3);
+  CHECK_INT("{\"v\":1e3}", 1000);
+  CHECK_INT("{\"v\":9007199254740992}", 9007199254740992LL);
+  CHECK_INT("{\"v\":-9007199254740992}", -9007199254740992LL);
+}
+
+TEST(int_accepts_numeric_strings) {
+  CHECK_INT("{\"v\":\"0\"}", 0);
+  CHECK_INT("{\"v\":\"42\"}", 42);
+  CHECK_INT("{\"v\":\"-7\"}", -7);
+  CHECK_INT("{\"v\":\"+5\"}", 5);
+  CHECK_INT("{\"v\":\" 12 \"}", 12);
+  CHECK_INT("{\"v\":\"007\"}", 7);
+  CHECK_INT("{\"v\":\"9223372036854775807\"}", 9223372036854775807LL);
+}
+
+TEST(int_rejects_fractions) {
+  CHECK_NOT_INT("{\"v\":1.5}");
+  CHECK_NOT_INT("{\"v\":-0.25}");
+  CHECK_NOT_INT("{\"v\":\"1.5\"}");
+  CHECK_NOT_INT("{\"v\":\"3.0\"}");
+  CHECK_NOT_INT("{\"v\":\"1e3\"}");
+}
+
+TEST(int_rejects_garbage_and_other_types) {
+  CHECK_NOT_INT("{\"v\":\"\"}");
+  CHECK_NOT_INT("{\"v\":\"   \"}");
+  CHECK_NOT_INT("{\"v\":\"abc\"}");
+  CHECK_NOT_INT("{\"v\":\"12abc\"}");
+  CHECK_NOT_INT("{\"v\":\"1 2\"}");
+  CHECK_NOT_INT("{\"v\":\"0x10\"}");
+  CHECK_NOT_INT("{\"v\":\"-\"}");
+  CHECK_NOT_INT("{\"v\":true}");
+  CHECK_NOT_INT("{\"v\":false}");
+  CHECK_NOT_INT("{\"v\":[1]}");
+  CHECK_NOT_INT("{\"v\":{\"n\":1}}");
+  CHECK_NOT_INT("{\"v\":1e300}");
+  CHECK_NOT_INT("{\"v\":-1e300}");
+}
+
+TEST(int_rejects_out_of_range_strings) {
+  CHECK_NOT_INT("{\"v\":\"9223372036854775808\"}");
+  CHECK_NOT_INT("{\"v\":\"-9223372036854775809\"}");
+  CHECK_NOT_INT("{\"v\":\"99999999999999999999999\"}");
+}
+
+TEST(int_absent_or_null_is_0_and_leaves_out_alone) {
+  long long v;
+  CHECK_EQ_INT(int_of("{}", &v), 0);
+  CHECK_EQ_INT(v, -777);
+  CHECK_EQ_INT(int_of("{\"v\":null}", &v), 0);
+  CHECK_EQ_INT(v, -777);
+  CHECK_EQ_INT(int_of("{\"V\":1}", &v), 0); /* keys are case sensitive */
+  v = 5;
+  CHECK_EQ_INT(rb_int(NULL, "v", &v), 0);
+  CHECK_EQ_INT(v, 5);
+}
+
+static int flag_of(const char *json) {
+  cJSON *obj = cJSON_Parse(json);
+  int rc = rb_flag(obj, "f");
+  cJSON_Delete(obj);
+  return rc;
+}
+
+TEST(flag_true_forms) {
+  CHECK_EQ_INT(flag_of("{\"f\":true}"), 1);
+  CHECK_EQ_INT(flag_of("{\"f\":\"true\"}"), 1);
+}
+
+TEST(flag_everything_else_is_false) {
+  CHECK_EQ_INT(flag_of("{}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":null}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":false}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":\"false\"}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":\"\"}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":\"yes\"}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":\"truex\"}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":1}"), 0);
+  CHECK_EQ_INT(flag_of("{\"f\":[true]}"), 0);
+  CHECK_EQ_INT(rb_flag(NULL, "f"), 0);
+}
+
+TEST(str_and_has) {
+  cJSON *obj = cJSON_Parse("{\"s\":\"x\",\"n\":1,\"z\":null}");
+  REQUIRE(obj != NULL);
+  CHECK_EQ_STR(rb_str(obj, "s"), "x");
+  CHECK_EQ_STR(rb_str(obj, "n"), NULL);
+  CHECK_EQ_STR(rb_str(obj, "z"), NULL);
+  CHECK_EQ_STR(rb_str(obj, "missing"), NULL);
+  CHECK_EQ_STR(rb_str(NULL, "s"), NULL);
+  CHECK(rb_has(obj, "z"));
+  CHECK(!rb_has(obj, "missing"));
+  cJSON_Delete(obj);
+}
+
+TEST(set_replaces_members_and_put_adds_nulls) {
+  cJSON *obj = cJSON_CreateObject();
+  char *text;
+  REQUIRE(obj != NULL);
+  CHECK(rb_put_str(obj, "a", NULL));
+  CHECK(rb_set_str(obj, "a", "x"));
+  CHECK(rb_set_str(obj, "a", "y"));
+  CHECK(rb_set_num(obj, "n", 1));
+  CHECK(rb_set_num(obj, "n", RB_NO_DATE));
+  CHECK(rb_set_bool(obj, "b", 1));
+  CHECK(rb_set_bool(obj, "b", 0));
+  text = cJSON_PrintUnformatted(obj);
+  CHECK_EQ_STR(text, "{\"a\":\"y\",\"n\":null,\"b\":false}");
+  rb_free(text);
+  cJSON_Delete(obj);
+}
+
+TEST(sprintf_formats) {
+  char *s = rb_sprintf("%s-%d-%.1f", "a", 7, 1.5);
+  CHECK_EQ_STR(s, "a-7-1.5");
+  rb_free(s);
+  s = rb_sprintf("%s", "");
+  CHECK_EQ_STR(s, "");
+  rb_free(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rb_like                                                                  */
+/* ------------------------------------------------------------------------ */
+
+TEST(like_literal_and_wildcards) {
+  CHECK(rb_like("abc", "abc"));
+  CHECK(!rb_like("abc", "ab"));
+  CHECK(!rb_like("ab", "abc"));
+  CHECK(!rb_like("abc", "ABC")); /* case sensitive, like Camunda's SQL */
+  CHECK(rb_like("", ""));
+  CHECK(!rb_like("a", ""));
+  CHECK(rb_like("", "%"));
+  CHECK(rb_like("anything", "%"));
+  CHECK(rb_like("anything", "%%"));
+  CHECK(rb_like("invoice-42", "invoice%"));
+  CHECK(rb_like("invoice-42", "%42"));
+  CHECK(rb_like("invoice-42", "%ice%"));
+  CHECK(rb_like("invoice-42", "i%e%2"));
+  CHECK(!rb_like("invoice-42", "%43"));
+  CHECK(!rb_like("invoice-42", "order%"));
+  CHECK(rb_like("aaa", "%a"));
+  CHECK(rb_like("abab", "%ab"));
+  CHECK(!rb_like("abac", "%ab"));
+}
+
+TEST(like_underscore_is_one_character) {
+  CHECK(rb_like("abc", "a_c"));
+  CHECK(rb_like("abc", "___"));
+  CHECK(!rb_like("abc", "__"));
+  CHECK(!rb_like("abc", "____"));
+  CHECK(!rb_like("ac", "a_c"));
+  CHECK(rb_like("abc", "_%"));
+  CHECK(!rb_like("", "_%"));
+  CHECK(rb_like("abcd", "%_d"));
+}
+
+TEST(like_null_value_never_matches) {
+  CHECK(!rb_like(NULL, "%"));
+  CHECK(!rb_like(NULL, ""));
+}
+
+/* ------------------------------------------------------------------------ */
+/* rb_list_contains                                                         */
+/* ------------------------------------------------------------------------ */
+
+static int contains(const char *json, const char *value) {
+  cJSON *list = cJSON_Parse(json);
+  int rc = rb_list_contains(list, value);
+  cJSON_Delete(list);
+  return rc;
+}
+
+TEST(list_contains_arrays) {
+  CHECK(contains("[\"a\",\"b\",\"c\"]", "a"));
+  CHECK(contains("[\"a\",\"b\",\"c\"]", "c"));
+  CHECK(!contains("[\"a\",\"b\",\"c\"]", "d"));
+  CHECK(!contains("[\"a\",\"b\",\"c\"]", "ab"));
+  CHECK(!contains("[]", "a"));
+  CHECK(!contains("[1,2]", "1")); /* only strings count */
+  CHECK(contains("[null,1,\"x\"]", "x"));
+  CHECK(contains("[\"a,b\"]", "a,b"));
+  CHECK(!contains("[\"a,b\"]", "a"));
+  CHECK(!contains("[\"a\"]", NULL));
+}
+
+TEST(list_contains_comma_strings) {
+  CHECK(contains("\"a,b,c\"", "a"));
+  CHECK(contains("\"a,b,c\"", "b"));
+  CHECK(contains("\"a,b,c\"", "c"));
+  CHECK(contains("\"single\"", "single"));
+  CHECK(!contains("\"a,b,c\"", "d"));
+  CHECK(!contains("\"abc,def\"", "ab"));
+  CHECK(!contains("\"abc,def\"", "bc"));
+  CHECK(!contains("\"abc,def\"", "abc,def"));
+  CHECK(!contains("\"a,bc\"", "b"));
+  CHECK(!contains("\"\"", "a"));
+  CHECK(!contains("\"a,b\"", NULL));
+}
+
+TEST(list_contains_other_types_contain_nothing) {
+  CHECK(!contains("1", "1"));
+  CHECK(!contains("true", "true"));
+  CHECK(!contains("null", "null"));
+  CHECK(!contains("{\"a\":\"a\"}", "a"));
+  CHECK(!rb_list_contains(NULL, "a"));
+}
+
+/* ------------------------------------------------------------------------ */
+/* rb_variables_match                                                       */
+/* ------------------------------------------------------------------------ */
+
+static const char *const VARS =
+    "{\"amount\":{\"type\":\"Integer\",\"value\":5,\"valueInfo\":{}},"
+    "\"price\":{\"type\":\"Double\",\"value\":2.5,\"valueInfo\":{}},"
+    "\"name\":{\"type\":\"String\",\"value\":\"bob\",\"valueInfo\":{}},"
+    "\"my_var\":{\"type\":\"String\",\"value\":\"x_y\",\"valueInfo\":{}},"
+    "\"flag\":{\"type\":\"Boolean\",\"value\":true,\"valueInfo\":{}},"
+    "\"nothing\":{\"type\":\"Null\",\"value\":null,\"valueInfo\":{}}}";
+
+/* Array form: the conditions are a JSON array text. */
+static int match_json(const char *conditions) {
+  cJSON *vars = cJSON_Parse(VARS), *cond = cJSON_Parse(conditions);
+  int rc = -1;
+  if (vars && cond) rc = rb_variables_match(vars, cond);
+  cJSON_Delete(vars);
+  cJSON_Delete(cond);
+  return rc;
+}
+
+/* One condition in array form. */
+static int match1(const char *name, const char *op, const char *value_json) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "[{\"name\":\"%s\",\"operator\":\"%s\",\"value\":%s}]",
+           name, op, value_json);
+  return match_json(buf);
+}
+
+/* URL form: name_op_value[,...] as a string. */
+static int match_url(const char *text) {
+  cJSON *vars = cJSON_Parse(VARS), *cond = cJSON_CreateString(text);
+  int rc = -1;
+  if (vars && cond) rc = rb_variables_match(vars, cond);
+  cJSON_Delete(vars);
+  cJSON_Delete(cond);
+  return rc;
+}
+
+TEST(variables_array_eq_neq) {
+  CHECK_EQ_INT(match1("amount", "eq", "5"), 1);
+  CHECK_EQ_INT(match1("amount", "eq", "6"), 0);
+  CHECK_EQ_INT(match1("amount", "neq", "6"), 1);
+  CHECK_EQ_INT(match1("amount", "neq", "5"), 0);
+  CHECK_EQ_INT(match1("name", "eq", "\"bob\""), 1);
+  CHECK_EQ_INT(match1("name", "eq", "\"Bob\""), 0);
+  CHECK_EQ_INT(match1("name", "neq", "\"alice\""), 1);
+  CHECK_EQ_INT(match1("flag", "eq", "true"), 1);
+  CHECK_EQ_INT(match1("flag", "eq", "false"), 0);
+  CHECK_EQ_INT(match1("flag", "neq", "false"), 1);
+  CHECK_EQ_INT(match1("nothing", "eq", "null"), 1);
+  CHECK_EQ_INT(match1("nothing", "neq", "null"), 0);
+  CHECK_EQ_INT(match1("price", "eq", "2.5"), 1);
+}
+
+TEST(variables_array_type_mismatch_is_only_neq) {
+  CHECK_EQ_INT(match1("amount", "eq", "\"5\""), 0);
+  CHECK_EQ_INT(match1("amount", "neq", "\"5\""), 1);
+  CHECK_EQ_INT(match1("name", "gt", "1"), 0);
+  CHECK_EQ_INT(match1("flag", "eq", "\"true\""), 0);
+}
+
+TEST(variables_array_ordering_operators) {
+  CHECK_EQ_INT(match1("amount", "gt", "4"), 1);
+  CHECK_EQ_INT(match1("amount", "gt", "5"), 0);
+  CHECK_EQ_INT(match1("amount", "gteq", "5"), 1);
+  CHECK_EQ_INT(match1("amount", "gteq", "6"), 0);
+  CHECK_EQ_INT(match1("amount", "lt", "6"), 1);
+  CHECK_EQ_INT(match1("amount", "lt", "5"), 0);
+  CHECK_EQ_INT(match1("amount", "lteq", "5"), 1);
+  CHECK_EQ_INT(match1("amount", "lteq", "4"), 0);
+  CHECK_EQ_INT(match1("price", "gt", "2.4"), 1);
+  CHECK_EQ_INT(match1("price", "lt", "2.4"), 0);
+  CHECK_EQ_INT(match1("name", "gt", "\"alice\""), 1);
+  CHECK_EQ_INT(match1("name", "lt", "\"carol\""), 1);
+  CHECK_EQ_INT(match1("name", "lteq", "\"bob\""), 1);
+  CHECK_EQ_INT(match1("name", "gteq", "\"bobby\""), 0);
+}
+
+TEST(variables_array_like) {
+  CHECK_EQ_INT(match1("name", "like", "\"b%\""), 1);
+  CHECK_EQ_INT(match1("name", "like", "\"%o%\""), 1);
+  CHECK_EQ_INT(match1("name", "like", "\"b_b\""), 1);
+  CHECK_EQ_INT(match1("name", "like", "\"a%\""), 0);
+  CHECK_EQ_INT(match1("amount", "like", "\"5\""), 0); /* like is for strings */
+}
+
+TEST(variables_array_unknown_variable_or_operator_fails) {
+  CHECK_EQ_INT(match1("missing", "eq", "1"), 0);
+  CHECK_EQ_INT(match1("missing", "neq", "1"), 0);
+  CHECK_EQ_INT(match1("amount", "equals", "5"), 0);
+  CHECK_EQ_INT(match_json("[{\"operator\":\"eq\",\"value\":5}]"), 0);
+  CHECK_EQ_INT(match_json("[{\"name\":\"amount\",\"value\":5}]"), 0);
+}
+
+TEST(variables_array_conditions_all_must_hold) {
+  CHECK_EQ_INT(match_json("[]"), 1);
+  CHECK_EQ_INT(match_json("[{\"name\":\"amount\",\"operator\":\"gt\",\"value\":1},"
+                          "{\"name\":\"name\",\"operator\":\"eq\",\"value\":\"bob\"}]"),
+               1);
+  CHECK_EQ_INT(match_json("[{\"name\":\"amount\",\"operator\":\"gt\",\"value\":1},"
+                          "{\"name\":\"name\",\"operator\":\"eq\",\"value\":\"eve\"}]"),
+               0);
+}
+
+TEST(variables_url_form_operators) {
+  CHECK_EQ_INT(match_url("amount_eq_5"), 1);
+  CHECK_EQ_INT(match_url("amount_eq_6"), 0);
+  CHECK_EQ_INT(match_url("amount_neq_6"), 1);
+  CHECK_EQ_INT(match_url("amount_neq_5"), 0);
+  CHECK_EQ_INT(match_url("amount_gt_4"), 1);
+  CHECK_EQ_INT(match_url("amount_gt_5"), 0);
+  CHECK_EQ_INT(match_url("amount_gteq_5"), 1);
+  CHECK_EQ_INT(match_url("amount_gteq_6"), 0);
+  CHECK_EQ_INT(match_url("amount_lt_6"), 1);
+  CHECK_EQ_INT(match_url("amount_lt_5"), 0);
+  CHECK_EQ_INT(match_url("amount_lteq_5"), 1);
+  CHECK_EQ_INT(match_url("amount_lteq_4"), 0);
+  CHECK_EQ_INT(match_url("price_gt_2.25"), 1);
+  CHECK_EQ_INT(match_url("price_lt_-1"), 0);
+  CHECK_EQ_INT(match_url("name_eq_bob"), 1);
+  CHECK_EQ_INT(match_url("name_neq_bob"), 0);
+  CHECK_EQ_INT(match_url("name_like_b%"), 1);
+  CHECK_EQ_INT(match_url("name_like_%ob"), 1);
+  CHECK_EQ_INT(match_url("name_like_x%"), 0);
+  CHECK_EQ_INT(match_url("name_gt_alice"), 1);
+}
+
+TEST(variables_url_form_lists_and_odd_names) {
+  CHECK_EQ_INT(match_url("amount_gt_1,name_eq_bob"), 1);
+  CHECK_EQ_INT(match_url("amount_gt_1,name_eq_eve"), 0);
+  CHECK_EQ_INT(match_url("name_eq_eve,amount_gt_1"), 0);
+  CHECK_EQ_INT(match_url("my_var_eq_x_y"), 1); /* underscores in name and value */
+  CHECK_EQ_INT(match_url("missing_eq_1"), 0);
+  CHECK_EQ_INT(match_url("amount"), 0);       /* no operator */
+  CHECK_EQ_INT(match_url("amount_is_5"), 0);  /* unknown operator */
+  CHECK_EQ_INT(match_url("amount_eq_5x"), 0); /* "5x" is a string */
+}
