@@ -317,6 +317,32 @@ int rb_incident_end(rebatch_engine *e, const char *type,
 int rb_incidents_delete_for_instance(rebatch_engine *e,
                                      const char *instance_id);
 
+/* ---- batch.c ------------------------------------------------------------- */
+
+/* Batch items grouped per deployment: a JSON array the creators fill with
+ * rb_batch_add_item and hand to rb_batch_create. */
+int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id);
+/* Sorts and deduplicates the groups; the item count, or -1 on NOMEM. */
+int rb_batch_item_count(cJSON *groups);
+/* Creates a batch (takes over groups and params); *dto is its BatchDto. */
+int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
+                    cJSON *groups, cJSON *params, cJSON **dto);
+cJSON *rb_batch_to_dto(rebatch_engine *e, const cJSON *batch);
+/* Runs a seed, monitor or execution job; *handled is 0 for other jobs. */
+int rb_batch_job_execute(rebatch_engine *e, rb_doc *job, rb_response *res,
+                         int *handled);
+/* What an execution job does to one item, per batch type. */
+int rb_job_retries_item(rebatch_engine *e, const char *job_id,
+                        const cJSON *params, rb_response *res);
+int rb_external_task_retries_item(rebatch_engine *e, const char *task_id,
+                                  const cJSON *params, rb_response *res);
+int rb_restart_item(rebatch_engine *e, const char *instance_id,
+                    const cJSON *params, rb_response *res);
+/* Ids selected by a runtime or historic instance query DTO. */
+int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
+                           const cJSON *q, cJSON *ids_out, rb_response *res);
+extern const rb_query rb_job_query;
+
 /* ---- operation handlers (one line per operation, defined in their files) */
 
 typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
@@ -357,7 +383,25 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setExternalTaskRetries, external_task, 0)                 \
   X(getIncidents, incident, 0)                                \
   X(getIncidentsCount, incident, 0)                           \
-  X(getHistoricIncidents, incident, 0)
+  X(getHistoricIncidents, incident, 0)                        \
+  X(setJobRetriesAsyncByProcess, job_retries, 0)              \
+  X(setJobRetriesAsyncByHistoricQuery, job_retries, 0)        \
+  X(setJobRetriesAsync, job_retries, 0)                       \
+  X(setExternalTaskRetriesAsync, external_task_retries, 0)    \
+  X(setExternalTaskRetriesSync, external_task_retries, 0)     \
+  X(restartProcessInstancesAsync, restart, 0)                 \
+  X(restartProcessInstances, restart, 0)                      \
+  X(getBatches, batch, 0)                                     \
+  X(getBatchesCount, batch, 0)                                \
+  X(getBatch, batch, 0)                                       \
+  X(deleteBatch, batch, 0)                                    \
+  X(setBatchSuspended, batch, 0)                              \
+  X(getBatchStatistics, batch, 0)                             \
+  X(getBatchStatisticsCount, batch, 0)                        \
+  X(getHistoricBatches, batch, 0)                             \
+  X(getHistoricBatchesCount, batch, 0)                        \
+  X(getHistoricBatch, batch, 0)                               \
+  X(deleteHistoricBatch, batch, 0)
 
 #define RB_DECLARE_HANDLER(name, file, own_tx)                \
   int rb_op_##name(rebatch_engine *e, const cJSON *request,   \

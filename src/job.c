@@ -197,8 +197,11 @@ static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
 
 static int run_job(rebatch_engine *e, rb_doc *job, rb_outcome *out) {
   rb_response res = {0, NULL};
-  int rc = ask_host(e, job->json, out);
-  if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
+  int handled = 0, rc = rb_batch_job_execute(e, job, &res, &handled);
+  if (!handled) {
+    rc = ask_host(e, job->json, out);
+    if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
+  }
   if (rc == RB_REJECTED) {
     out->failed = 1;
     snprintf(out->message, sizeof out->message, "%s",
@@ -478,14 +481,14 @@ static const rb_sort_key job_sorts[] = {
     {"jobRetries", "retries"}, {"jobDueDate", "dueDate"}, {"tenantId", "tenantId"},
     {NULL, NULL}};
 
-static const rb_query job_query = {JOB, job_filters, job_sorts, rb_job_to_dto};
+const rb_query rb_job_query = {JOB, job_filters, job_sorts, rb_job_to_dto};
 
 int rb_op_getJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return rb_query_list(e, &job_query, request, res);
+  return rb_query_list(e, &rb_job_query, request, res);
 }
 
 int rb_op_getJobsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return rb_query_count(e, &job_query, request, res);
+  return rb_query_count(e, &rb_job_query, request, res);
 }
 
 int rb_op_getJob(rebatch_engine *e, const cJSON *request, rb_response *res) {

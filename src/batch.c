@@ -1,0 +1,723 @@
+/*
+ * batch.c - Camunda's batch framework: a batch holds the ids of the work
+ * items; its seed job turns them into execution jobs (batchJobsPerSeed per
+ * run, invocationsPerBatchJob items each), the execution jobs apply the
+ * operation, and the monitor job ends the batch once no execution job is
+ * left. Batches also live in history.
+ */
+#include "core.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define BATCH "batch"
+#define HISTORIC_BATCH "historicBatch"
+#define JOB "job"
+#define JOB_DEFINITION "jobDefinition"
+#define SEED_JOB "batch-seed-job"
+#define MONITOR_JOB "batch-monitor-job"
+#define CHUNK "batchChunk"
+
+/* ---- id groups ------------------------------------------------------------ */
+
+/* Case-insensitive deployment order with the unknown deployment last, as
+ * Camunda's BatchElementConfiguration sorts its groups. */
+static int deployment_order(const char *a, const char *b) {
+  if (!a || !b) return (a == NULL) - (b == NULL);
+  return strcasecmp(a, b);
+}
+
+/* Appends an id to its deployment's group: [{deploymentId, ids: [..]}] in
+ * deployment order. Duplicates are removed later by rb_batch_groups_seal. */
+int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id) {
+  cJSON *group, *ids, *item;
+  int position = 0, c = 1;
+  cJSON_ArrayForEach(group, groups) {
+    if ((c = deployment_order(rb_str(group, "deploymentId"), deployment_id)) >= 0) break;
+    position++;
+  }
+  if (!group || c != 0) {
+    group = cJSON_CreateObject();
+    if (!group || !rb_put_str(group, "deploymentId", deployment_id) || !cJSON_AddArrayToObject(group, "ids") ||
+        !cJSON_InsertItemInArray(groups, position, group)) {
+      cJSON_Delete(group);
+      return 0;
+    }
+  }
+  ids = cJSON_GetObjectItemCaseSensitive(group, "ids");
+  item = cJSON_CreateString(id);
+  if (!item || !cJSON_AddItemToArray(ids, item)) {
+    cJSON_Delete(item);
+    return 0;
+  }
+  return 1;
+}
+
+static int compare_items(const void *a, const void *b) {
+  return strcmp((*(cJSON *const *)a)->valuestring, (*(cJSON *const *)b)->valuestring);
+}
+
+/* Sorts and deduplicates every group (Camunda keeps a set per deployment,
+ * so the order inside a group is ours to choose: id order is repeatable). */
+static int seal_group(cJSON *ids) {
+  int n = cJSON_GetArraySize(ids), kept = 0;
+  cJSON **items, *item;
+  if (n < 2) return 1;
+  if (!(items = rb_malloc((size_t)n * sizeof *items))) return 0;
+  n = 0;
+  while ((item = ids->child)) items[n++] = cJSON_DetachItemViaPointer(ids, item);
+  qsort(items, (size_t)n, sizeof *items, compare_items);
+  for (int i = 0; i < n; i++) {
+    if (kept && strcmp(items[i]->valuestring, items[kept - 1]->valuestring) == 0) cJSON_Delete(items[i]);
+    else items[kept++] = items[i];
+  }
+  for (int i = 0; i < kept; i++) cJSON_AddItemToArray(ids, items[i]);
+  rb_free(items);
+  return 1;
+}
+
+int rb_batch_item_count(cJSON *groups) {
+  cJSON *group;
+  int n = 0;
+  cJSON_ArrayForEach(group, groups) {
+    cJSON *ids = cJSON_GetObjectItemCaseSensitive(group, "ids");
+    if (!seal_group(ids)) return -1;
+    n += cJSON_GetArraySize(ids);
+  }
+  return n;
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+static int save_batch(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {{"type", rb_str(doc->json, "type")}};
+  return rb_save(e, BATCH, doc, index, 1);
+}
+
+static int save_history(rebatch_engine *e, rb_doc *doc) {
+  rebatch_index_entry index[] = {{"type", rb_str(doc->json, "type")}};
+  return rb_save(e, HISTORIC_BATCH, doc, index, 1);
+}
+
+static int invocations_for(rebatch_engine *e, const char *type) {
+  long long v;
+  if (rb_int(e->config.invocations_by_batch_type, type, &v) == 1 && v >= 0) return (int)v;
+  return e->config.invocations_per_batch_job;
+}
+
+static int new_job_definition(rebatch_engine *e, const char *batch_id,
+                              const char *job_type, const char *deployment_id,
+                              const char *tenant, char *id) {
+  cJSON *jd;
+  rb_doc doc;
+  int rc = rb_new_id(e, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!(jd = cJSON_CreateObject())) return REBATCH_NOMEM;
+  rb_put_str(jd, "id", id);
+  rb_put_null(jd, "processDefinitionId");
+  rb_put_null(jd, "processDefinitionKey");
+  rb_put_null(jd, "activityId");
+  rb_put_str(jd, "jobType", job_type);
+  rb_put_str(jd, "jobConfiguration", batch_id);
+  rb_put_null(jd, "overridingJobPriority");
+  rb_put_bool(jd, "suspended", 0);
+  rb_put_str(jd, "tenantId", tenant);
+  rb_put_str(jd, "deploymentId", deployment_id);
+  if ((rc = rb_doc_init(&doc, id, jd)) != REBATCH_OK) return rc;
+  rc = rb_job_definition_save(e, &doc);
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+static int batch_job(rebatch_engine *e, const cJSON *batch, const char *definition_field,
+                     const char *job_type, const char *deployment_id, double due,
+                     cJSON *items) {
+  char id[REBATCH_ID_MAX + 1];
+  rb_job_spec spec;
+  rb_doc job;
+  int rc;
+  memset(&spec, 0, sizeof spec);
+  spec.job_definition_id = rb_str(batch, definition_field);
+  spec.job_type = job_type;
+  spec.configuration = rb_str(batch, "id");
+  spec.deployment_id = deployment_id;
+  spec.batch_id = rb_str(batch, "id");
+  spec.tenant_id = rb_str(batch, "tenantId");
+  spec.due_date = due;
+  spec.retries = e->config.default_retries;
+  spec.suspended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(batch, "suspended"));
+  rc = rb_job_create(e, &spec, id);
+  if (rc != REBATCH_OK || !items) {
+    cJSON_Delete(items);
+    return rc;
+  }
+  /* Execution jobs carry their slice of ids, like Camunda's per-job
+   * configuration byte array. */
+  if ((rc = rb_load(e, JOB, id, &job)) == REBATCH_OK && job.json) {
+    if (!rb_set(job.json, "batchItems", items)) {
+      cJSON_Delete(items);
+      rc = REBATCH_NOMEM;
+    } else {
+      rc = rb_job_save(e, &job);
+    }
+  } else {
+    cJSON_Delete(items);
+  }
+  rb_doc_clear(&job);
+  return rc;
+}
+
+static cJSON *new_batch(rebatch_engine *e, const char *id, const char *type,
+                        const char *tenant, int items, int invocations, double now) {
+  cJSON *b = cJSON_CreateObject();
+  if (!b) return NULL;
+  rb_put_str(b, "id", id);
+  rb_put_str(b, "type", type);
+  rb_put_num(b, "totalJobs", items == 0 || invocations == 0 ? 0 : ceil((double)items / invocations));
+  rb_put_num(b, "jobsCreated", 0);
+  rb_put_num(b, "batchJobsPerSeed", e->config.batch_jobs_per_seed);
+  rb_put_num(b, "invocationsPerBatchJob", invocations);
+  rb_put_bool(b, "suspended", 0);
+  rb_put_str(b, "tenantId", tenant);
+  rb_put_null(b, "createUserId");
+  rb_put_num(b, "startTime", now);
+  rb_put_null(b, "executionStartTime");
+  return b;
+}
+
+static cJSON *history_of(const cJSON *b) {
+  static const char *const fields[] = {
+      "id", "type", "totalJobs", "batchJobsPerSeed", "invocationsPerBatchJob",
+      "seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId",
+      "tenantId", "createUserId", "startTime", NULL};
+  cJSON *h = cJSON_CreateObject();
+  for (int i = 0; h && fields[i]; i++) rb_copy(h, b, fields[i]);
+  if (h && (!rb_put_null(h, "endTime") || !rb_put_null(h, "removalTime") ||
+            !rb_put_null(h, "executionStartTime"))) {
+    cJSON_Delete(h);
+    return NULL;
+  }
+  return h;
+}
+
+/* Items per seed run: Camunda's invocationsPerBatchJob x batchJobsPerSeed. */
+static int chunk_size(rebatch_engine *e, int invocations) {
+  return (invocations > 0 ? invocations : 1) * e->config.batch_jobs_per_seed;
+}
+
+/* The ids wait in chunk records, one per seed run, so a seed run reads and
+ * deletes one small record instead of rewriting the whole id list (which
+ * would make large batches quadratic). Chunk ids sort in creation order. */
+static int save_chunk(rebatch_engine *e, const char *batch_id, int seq,
+                      const char *deployment_id, cJSON *ids) {
+  char id[REBATCH_ID_MAX + 16];
+  cJSON *chunk = cJSON_CreateObject();
+  rb_doc doc;
+  rebatch_index_entry index[1];
+  int rc;
+  snprintf(id, sizeof id, "%s:%09d", batch_id, seq);
+  if (!chunk || !rb_put_str(chunk, "batchId", batch_id) || !rb_put_str(chunk, "deploymentId", deployment_id) ||
+      !cJSON_AddItemToObject(chunk, "ids", ids)) {
+    cJSON_Delete(ids);
+    cJSON_Delete(chunk);
+    return REBATCH_NOMEM;
+  }
+  if ((rc = rb_doc_init(&doc, id, chunk)) != REBATCH_OK) return rc;
+  index[0].field = "batchId";
+  index[0].value = batch_id;
+  rc = rb_save(e, CHUNK, &doc, index, 1);
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+static int save_chunks(rebatch_engine *e, const char *batch_id, cJSON *groups, int size) {
+  cJSON *group;
+  int seq = 0, rc = REBATCH_OK;
+  cJSON_ArrayForEach(group, groups) {
+    cJSON *ids = cJSON_GetObjectItemCaseSensitive(group, "ids");
+    while (rc == REBATCH_OK && ids->child) {
+      cJSON *slice = cJSON_CreateArray();
+      for (int n = 0; slice && n < size && ids->child; n++)
+        cJSON_AddItemToArray(slice, cJSON_DetachItemViaPointer(ids, ids->child));
+      rc = slice ? save_chunk(e, batch_id, seq++, rb_str(group, "deploymentId"), slice) : REBATCH_NOMEM;
+    }
+  }
+  return rc;
+}
+
+static const char *first_deployment(const cJSON *groups) {
+  return rb_str(cJSON_GetArrayItem(groups, 0), "deploymentId");
+}
+
+/* Creates a batch over `groups` (see rb_batch_add_item; taken over) with
+ * operation parameters `params` (taken over): its three job definitions,
+ * its history, its id chunks and its first seed job. *dto is the BatchDto. */
+int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
+                    cJSON *groups, cJSON *params, cJSON **dto) {
+  char id[REBATCH_ID_MAX + 1], seed[REBATCH_ID_MAX + 1], monitor[REBATCH_ID_MAX + 1], exec[REBATCH_ID_MAX + 1];
+  char deployment[REBATCH_ID_MAX + 1];
+  const char *first = first_deployment(groups);
+  int invocations = invocations_for(e, type), items = rb_batch_item_count(groups), rc;
+  cJSON *b = NULL, *h;
+  rb_doc doc, hist;
+  *dto = NULL;
+  snprintf(deployment, sizeof deployment, "%s", first ? first : "");
+  rc = items < 0 ? REBATCH_NOMEM : rb_new_id(e, id);
+  if (rc == REBATCH_OK && !(b = new_batch(e, id, type, tenant, items, invocations, rb_now(e)))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK && cJSON_AddItemToObject(b, "params", params)) params = NULL;
+  else if (rc == REBATCH_OK) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = new_job_definition(e, id, SEED_JOB, first ? deployment : NULL, tenant, seed);
+  if (rc == REBATCH_OK) rc = new_job_definition(e, id, MONITOR_JOB, NULL, tenant, monitor);
+  if (rc == REBATCH_OK) rc = new_job_definition(e, id, type, NULL, tenant, exec);
+  if (rc == REBATCH_OK && (!rb_put_str(b, "seedJobDefinitionId", seed) || !rb_put_str(b, "monitorJobDefinitionId", monitor) ||
+                           !rb_put_str(b, "batchJobDefinitionId", exec)))
+    rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_chunks(e, id, groups, chunk_size(e, invocations));
+  cJSON_Delete(params);
+  cJSON_Delete(groups);
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(b);
+    return rc;
+  }
+  if ((rc = rb_doc_init(&doc, id, b)) != REBATCH_OK) return rc;
+  rc = save_batch(e, &doc);
+  if (rc == REBATCH_OK) {
+    h = history_of(doc.json);
+    rc = h ? rb_doc_init(&hist, id, h) : REBATCH_NOMEM;
+    if (rc == REBATCH_OK) {
+      rc = save_history(e, &hist);
+      rb_doc_clear(&hist);
+    }
+  }
+  if (rc == REBATCH_OK)
+    rc = batch_job(e, doc.json, "seedJobDefinitionId", SEED_JOB, first ? deployment : NULL, RB_NO_DATE, NULL);
+  if (rc == REBATCH_OK && !(*dto = rb_batch_to_dto(e, doc.json))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+/* ---- the batch's jobs --------------------------------------------------------- */
+
+static int next_chunk(rebatch_engine *e, const char *batch_id, rb_doc *chunk) {
+  rb_docs docs = {0};
+  int rc = rb_find_page(e, CHUNK, "batchId", batch_id, NULL, 1, &docs);
+  memset(chunk, 0, sizeof *chunk);
+  if (rc == REBATCH_OK && docs.count == 1) {
+    *chunk = docs.items[0];
+    docs.count = 0;
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* One seed run: the next chunk becomes execution jobs of
+ * invocationsPerBatchJob ids each; then another seed job if chunks remain,
+ * else the monitor job. */
+static int run_seed(rebatch_engine *e, rb_doc *batch) {
+  int per_job = invocations_for(e, rb_str(batch->json, "type")), created = 0, rc;
+  long long jobs_created = 0;
+  cJSON *ids;
+  rb_doc chunk;
+  if (per_job <= 0) per_job = 1;
+  if ((rc = next_chunk(e, batch->id, &chunk)) != REBATCH_OK) return rc;
+  ids = chunk.json ? cJSON_GetObjectItemCaseSensitive(chunk.json, "ids") : NULL;
+  while (rc == REBATCH_OK && ids && ids->child) {
+    cJSON *items = cJSON_CreateArray();
+    for (int n = 0; items && n < per_job && ids->child; n++)
+      cJSON_AddItemToArray(items, cJSON_DetachItemViaPointer(ids, ids->child));
+    rc = items ? batch_job(e, batch->json, "batchJobDefinitionId", rb_str(batch->json, "type"),
+                           rb_str(chunk.json, "deploymentId"), RB_NO_DATE, items)
+               : REBATCH_NOMEM;
+    created++;
+  }
+  if (rc == REBATCH_OK && chunk.json) rc = rb_delete(e, CHUNK, &chunk);
+  rb_doc_clear(&chunk);
+  rb_int(batch->json, "jobsCreated", &jobs_created);
+  if (rc == REBATCH_OK && !rb_set_num(batch->json, "jobsCreated", (double)(jobs_created + created))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_batch(e, batch);
+  if (rc == REBATCH_OK) rc = next_chunk(e, batch->id, &chunk);
+  if (rc != REBATCH_OK) return rc;
+  if (chunk.json) {
+    rc = batch_job(e, batch->json, "seedJobDefinitionId", SEED_JOB, rb_str(chunk.json, "deploymentId"), RB_NO_DATE, NULL);
+    rb_doc_clear(&chunk);
+    return rc;
+  }
+  /* No due date: simple batches complete as soon as the executor looks. */
+  return batch_job(e, batch->json, "monitorJobDefinitionId", MONITOR_JOB, NULL, RB_NO_DATE, NULL);
+}
+
+static int has_execution_jobs(rebatch_engine *e, const cJSON *batch, int *any) {
+  rb_docs docs = {0};
+  int rc = rb_find_page(e, JOB, "jobDefinitionId", rb_str(batch, "batchJobDefinitionId"), NULL, 1, &docs);
+  *any = docs.count > 0;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+static int delete_jobs_of(rebatch_engine *e, const char *definition_id) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, JOB, "jobDefinitionId", definition_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    rc = rb_incident_end(e, "failedJob", docs.items[i].id, 0);
+    if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &docs.items[i]);
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+static int delete_definition(rebatch_engine *e, const char *id) {
+  rb_doc jd;
+  int rc = rb_load(e, JOB_DEFINITION, id, &jd);
+  if (rc == REBATCH_OK && jd.json) rc = rb_delete(e, JOB_DEFINITION, &jd);
+  rb_doc_clear(&jd);
+  return rc;
+}
+
+static int is_batch_incident(const cJSON *incident, const cJSON *batch) {
+  static const char *const defs[] = {"seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId", NULL};
+  const char *jd = rb_str(incident, "jobDefinitionId");
+  for (int i = 0; jd && defs[i]; i++)
+    if (rb_str(batch, defs[i]) && strcmp(jd, rb_str(batch, defs[i])) == 0) return 1;
+  return 0;
+}
+
+/* Cascading deletion takes the batch jobs' historic incidents along. */
+static int delete_historic_incidents(rebatch_engine *e, const cJSON *batch) {
+  rb_docs docs = {0};
+  int rc = rb_scan_all(e, "historicIncident", &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    if (is_batch_incident(docs.items[i].json, batch)) rc = rb_delete(e, "historicIncident", &docs.items[i]);
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+static int delete_chunks(rebatch_engine *e, const char *batch_id) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, CHUNK, "batchId", batch_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) rc = rb_delete(e, CHUNK, &docs.items[i]);
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* Removes the batch with its jobs and job definitions and ends its history
+ * (deletes it with cascade). */
+static int remove_batch(rebatch_engine *e, rb_doc *batch, int cascade) {
+  static const char *const defs[] = {"seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId", NULL};
+  rb_doc hist;
+  int rc = REBATCH_OK;
+  for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_jobs_of(e, rb_str(batch->json, defs[i]));
+  if (rc == REBATCH_OK) rc = delete_chunks(e, batch->id);
+  if (rc == REBATCH_OK && cascade) rc = delete_historic_incidents(e, batch->json);
+  for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_definition(e, rb_str(batch->json, defs[i]));
+  if (rc == REBATCH_OK) rc = rb_load(e, HISTORIC_BATCH, batch->id, &hist);
+  else memset(&hist, 0, sizeof hist);
+  if (rc == REBATCH_OK && hist.json) {
+    if (cascade) rc = rb_delete(e, HISTORIC_BATCH, &hist);
+    else if (!rb_set_num(hist.json, "endTime", rb_now(e))) rc = REBATCH_NOMEM;
+    else rc = save_history(e, &hist);
+  }
+  rb_doc_clear(&hist);
+  if (rc == REBATCH_OK) rc = rb_delete(e, BATCH, batch);
+  return rc;
+}
+
+static int run_monitor(rebatch_engine *e, rb_doc *batch) {
+  int any = 0, rc = has_execution_jobs(e, batch->json, &any);
+  if (rc != REBATCH_OK) return rc;
+  if (any)
+    return batch_job(e, batch->json, "monitorJobDefinitionId", MONITOR_JOB, NULL,
+                     rb_now(e) + e->config.batch_poll_time_s * 1000.0, NULL);
+  return remove_batch(e, batch, 0);
+}
+
+static int mark_execution_start(rebatch_engine *e, rb_doc *batch) {
+  rb_doc hist;
+  double now = rb_now(e);
+  int rc;
+  if (rb_date(batch->json, "executionStartTime") >= 0) return REBATCH_OK;
+  if (!rb_set_num(batch->json, "executionStartTime", now)) return REBATCH_NOMEM;
+  if ((rc = save_batch(e, batch)) != REBATCH_OK) return rc;
+  rc = rb_load(e, HISTORIC_BATCH, batch->id, &hist);
+  if (rc == REBATCH_OK && hist.json) {
+    rc = rb_set_num(hist.json, "executionStartTime", now) ? save_history(e, &hist) : REBATCH_NOMEM;
+  }
+  rb_doc_clear(&hist);
+  return rc;
+}
+
+static int run_items(rebatch_engine *e, rb_doc *batch, const cJSON *job, rb_response *res) {
+  const char *type = rb_str(batch->json, "type");
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(batch->json, "params"), *item;
+  int rc = mark_execution_start(e, batch);
+  cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(job, "batchItems")) {
+    if (rc != REBATCH_OK) break;
+    if (strcmp(type, "set-job-retries") == 0) rc = rb_job_retries_item(e, item->valuestring, params, res);
+    else if (strcmp(type, "set-external-task-retries") == 0) rc = rb_external_task_retries_item(e, item->valuestring, params, res);
+    else if (strcmp(type, "instance-restart") == 0) rc = rb_restart_item(e, item->valuestring, params, res);
+    else rc = rb_error(res, 500, "ProcessEngineException", 0, "Unknown batch type '%s'", type);
+  }
+  return rc;
+}
+
+/* Executes a job that belongs to a batch (seed, monitor or execution).
+ * *handled is 0 for jobs of process instances. */
+int rb_batch_job_execute(rebatch_engine *e, rb_doc *job, rb_response *res, int *handled) {
+  const char *batch_id = rb_str(job->json, "batchId"), *type = rb_str(job->json, "jobType");
+  rb_doc batch;
+  int rc;
+  *handled = batch_id != NULL;
+  if (!*handled) return REBATCH_OK;
+  if ((rc = rb_load(e, BATCH, batch_id, &batch)) != REBATCH_OK) return rc;
+  if (!batch.json) {
+    rb_doc_clear(&batch);
+    return rb_error(res, 500, "NullValueException", 0, "Batch with id '%s' cannot be found: batch is null", batch_id);
+  }
+  if ((rc = rb_delete(e, JOB, job)) != REBATCH_OK) {
+    rb_doc_clear(&batch);
+    return rc;
+  }
+  if (strcmp(type, SEED_JOB) == 0) rc = run_seed(e, &batch);
+  else if (strcmp(type, MONITOR_JOB) == 0) rc = run_monitor(e, &batch);
+  else rc = run_items(e, &batch, job->json, res);
+  rb_doc_clear(&batch);
+  return rc;
+}
+
+/* ---- DTOs ------------------------------------------------------------------ */
+
+static const char *const batch_fields[] = {
+    "id", "type", "totalJobs", "jobsCreated", "batchJobsPerSeed",
+    "invocationsPerBatchJob", "seedJobDefinitionId", "monitorJobDefinitionId",
+    "batchJobDefinitionId", "suspended", "tenantId", "createUserId",
+    "startTime", "executionStartTime", NULL};
+
+static int is_date_field(const char *f) { return strstr(f, "Time") != NULL; }
+
+static cJSON *copy_fields(const cJSON *r, const char *const *fields) {
+  cJSON *dto = cJSON_CreateObject();
+  for (int i = 0; dto && fields[i]; i++)
+    if (!(is_date_field(fields[i]) ? rb_copy_date(dto, r, fields[i]) : rb_copy(dto, r, fields[i]))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  return dto;
+}
+
+cJSON *rb_batch_to_dto(rebatch_engine *e, const cJSON *b) {
+  (void)e;
+  return copy_fields(b, batch_fields);
+}
+
+static cJSON *historic_batch_to_dto(rebatch_engine *e, const cJSON *h) {
+  static const char *const fields[] = {
+      "id", "type", "totalJobs", "batchJobsPerSeed", "invocationsPerBatchJob",
+      "seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId",
+      "tenantId", "createUserId", "startTime", "endTime", "removalTime",
+      "executionStartTime", NULL};
+  (void)e;
+  return copy_fields(h, fields);
+}
+
+typedef struct rb_batch_counts {
+  int existing;
+  int failed;
+} rb_batch_counts;
+
+static int count_execution_jobs(rebatch_engine *e, const cJSON *b, rb_batch_counts *c) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, JOB, "jobDefinitionId", rb_str(b, "batchJobDefinitionId"), &docs);
+  c->existing = docs.count;
+  c->failed = 0;
+  for (int i = 0; i < docs.count; i++) {
+    long long r = 0;
+    rb_int(docs.items[i].json, "retries", &r);
+    c->failed += r == 0;
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* remainingJobs counts existing execution jobs plus those not yet created;
+ * deleted jobs count as completed, as in Camunda's statistics query. */
+static cJSON *statistics_to_dto(rebatch_engine *e, const cJSON *b) {
+  rb_batch_counts c;
+  long long total = 0, created = 0;
+  cJSON *dto;
+  if (count_execution_jobs(e, b, &c) != REBATCH_OK) return NULL;
+  rb_int(b, "totalJobs", &total);
+  rb_int(b, "jobsCreated", &created);
+  if (!(dto = rb_batch_to_dto(e, b))) return NULL;
+  long long remaining = c.existing + (total - created > 0 ? total - created : 0);
+  rb_put_num(dto, "remainingJobs", (double)remaining);
+  rb_put_num(dto, "completedJobs", (double)(total - remaining > 0 ? total - remaining : 0));
+  rb_put_num(dto, "failedJobs", c.failed);
+  if (!rb_has(dto, "failedJobs")) {
+    cJSON_Delete(dto);
+    return NULL;
+  }
+  return dto;
+}
+
+/* ---- queries ----------------------------------------------------------------- */
+
+static int suspended_is(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
+  int want = cJSON_IsTrue(arg) || (cJSON_IsString(arg) && strcmp(arg->valuestring, "true") == 0);
+  (void)e;
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "suspended")) == want;
+}
+static int no_tenant(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
+  (void)e; (void)arg;
+  return rb_str(b, "tenantId") == NULL;
+}
+static int with_failures(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
+  rb_batch_counts c;
+  (void)arg;
+  return count_execution_jobs(e, b, &c) == REBATCH_OK && c.failed > 0;
+}
+static int without_failures(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
+  rb_batch_counts c;
+  (void)arg;
+  return count_execution_jobs(e, b, &c) == REBATCH_OK && c.failed == 0;
+}
+static int completed_is(rebatch_engine *e, const cJSON *h, const cJSON *arg) {
+  int want = cJSON_IsTrue(arg) || (cJSON_IsString(arg) && strcmp(arg->valuestring, "true") == 0);
+  (void)e;
+  return (rb_date(h, "endTime") >= 0) == want;
+}
+
+#define BATCH_COMMON_FILTERS                                 \
+  {"batchId", RB_F_EQ, "id", NULL, 0},                       \
+  {"type", RB_F_EQ, "type", NULL, 1},                        \
+  {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},              \
+  {"withoutTenantId", RB_F_FLAG, NULL, no_tenant, 0}
+
+static const rb_filter batch_filters[] = {
+    BATCH_COMMON_FILTERS,
+    {"suspended", RB_F_VALUE, NULL, suspended_is, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_filter statistics_filters[] = {
+    BATCH_COMMON_FILTERS,
+    {"suspended", RB_F_VALUE, NULL, suspended_is, 0},
+    {"createdBy", RB_F_EQ, "createUserId", NULL, 0},
+    {"startedBefore", RB_F_DATE_BEFORE, "startTime", NULL, 0},
+    {"startedAfter", RB_F_DATE_AFTER, "startTime", NULL, 0},
+    {"withFailures", RB_F_FLAG, NULL, with_failures, 0},
+    {"withoutFailures", RB_F_FLAG, NULL, without_failures, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_filter historic_filters[] = {
+    BATCH_COMMON_FILTERS,
+    {"completed", RB_F_VALUE, NULL, completed_is, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+static const rb_sort_key batch_sorts[] = {{"batchId", "id"}, {"tenantId", "tenantId"}, {NULL, NULL}};
+static const rb_sort_key statistics_sorts[] = {
+    {"batchId", "id"}, {"tenantId", "tenantId"}, {"startTime", "startTime"}, {NULL, NULL}};
+static const rb_sort_key historic_sorts[] = {
+    {"batchId", "id"}, {"startTime", "startTime"}, {"endTime", "endTime"}, {"tenantId", "tenantId"}, {NULL, NULL}};
+
+static const rb_query batch_query = {BATCH, batch_filters, batch_sorts, rb_batch_to_dto};
+static const rb_query statistics_query = {BATCH, statistics_filters, statistics_sorts, statistics_to_dto};
+static const rb_query historic_query = {HISTORIC_BATCH, historic_filters, historic_sorts, historic_batch_to_dto};
+
+int rb_op_getBatches(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &batch_query, request, res);
+}
+int rb_op_getBatchesCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &batch_query, request, res);
+}
+int rb_op_getBatchStatistics(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &statistics_query, request, res);
+}
+int rb_op_getBatchStatisticsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &statistics_query, request, res);
+}
+int rb_op_getHistoricBatches(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &historic_query, request, res);
+}
+int rb_op_getHistoricBatchesCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &historic_query, request, res);
+}
+
+static int get_one(rebatch_engine *e, const char *coll, const cJSON *request, rb_to_dto to_dto,
+                   const char *missing, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc doc;
+  cJSON *dto;
+  int rc = rb_load(e, coll, id, &doc);
+  if (rc != REBATCH_OK || !doc.json) {
+    rb_doc_clear(&doc);
+    return rc != REBATCH_OK ? rc : rb_not_found(res, "InvalidRequestException", missing, id ? id : "null");
+  }
+  dto = to_dto(e, doc.json);
+  rb_doc_clear(&doc);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+int rb_op_getBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return get_one(e, BATCH, request, rb_batch_to_dto, "Batch with id '%s' does not exist", res);
+}
+int rb_op_getHistoricBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return get_one(e, HISTORIC_BATCH, request, historic_batch_to_dto, "Historic batch with id '%s' does not exist", res);
+}
+
+int rb_op_deleteBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  int cascade = rb_flag(cJSON_GetObjectItemCaseSensitive(request, "query"), "cascade");
+  rb_doc batch;
+  int rc = rb_load(e, BATCH, id, &batch);
+  if (rc == REBATCH_OK && !batch.json)
+    rc = rb_error(res, 400, "InvalidRequestException", 0, "Unable to delete batch with id '%s'", id ? id : "null");
+  if (rc == REBATCH_OK) rc = remove_batch(e, &batch, cascade);
+  rb_doc_clear(&batch);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_op_deleteHistoricBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc hist;
+  int rc = rb_load(e, HISTORIC_BATCH, id, &hist);
+  if (rc == REBATCH_OK && !hist.json)
+    rc = rb_error(res, 400, "InvalidRequestException", 0, "Unable to delete historic batch with id '%s'", id ? id : "null");
+  if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_BATCH, &hist);
+  rb_doc_clear(&hist);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+static int suspend_definition_jobs(rebatch_engine *e, const char *definition_id, int suspended) {
+  rb_docs docs = {0};
+  rb_doc jd;
+  int rc = rb_load(e, JOB_DEFINITION, definition_id, &jd);
+  if (rc == REBATCH_OK && jd.json)
+    rc = rb_set_bool(jd.json, "suspended", suspended) ? rb_job_definition_save(e, &jd) : REBATCH_NOMEM;
+  rb_doc_clear(&jd);
+  if (rc == REBATCH_OK) rc = rb_find_all(e, JOB, "jobDefinitionId", definition_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = rb_set_bool(docs.items[i].json, "suspended", suspended) ? rb_job_save(e, &docs.items[i]) : REBATCH_NOMEM;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* Suspending a batch suspends its three job definitions and their jobs;
+ * jobs created later are created suspended. */
+int rb_op_setBatchSuspended(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  static const char *const defs[] = {"seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId", NULL};
+  const char *id = rb_str(request, "id");
+  int suspended = rb_flag(cJSON_GetObjectItemCaseSensitive(request, "body"), "suspended");
+  rb_doc batch;
+  int rc = rb_load(e, BATCH, id, &batch);
+  if (rc == REBATCH_OK && !batch.json)
+    rc = rb_error(res, 400, "InvalidRequestException", 0, "Unable to %s batch with id '%s'",
+                  suspended ? "suspend" : "activate", id ? id : "null");
+  if (rc == REBATCH_OK && !rb_set_bool(batch.json, "suspended", suspended)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_batch(e, &batch);
+  for (int i = 0; rc == REBATCH_OK && defs[i]; i++)
+    rc = suspend_definition_jobs(e, rb_str(batch.json, defs[i]), suspended);
+  rb_doc_clear(&batch);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}

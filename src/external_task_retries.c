@@ -1,0 +1,168 @@
+/*
+ * external_task_retries.c - setting external task retries in bulk, as a
+ * batch (POST /external-task/retries-async) or at once in one transaction
+ * (PUT /external-task/retries).
+ */
+#include "core.h"
+
+#include <string.h>
+
+#define EXTERNAL_TASK "externalTask"
+
+/* An external task's deployment is its process definition's. */
+static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, cJSON *groups) {
+  rb_doc def;
+  int rc = REBATCH_OK;
+  const char *deployment = NULL;
+  memset(&def, 0, sizeof def);
+  if (task) rc = rb_definition_load(e, rb_str(task, "processDefinitionId"), &def);
+  if (rc == REBATCH_OK && def.json) deployment = rb_str(def.json, "deploymentId");
+  if (rc == REBATCH_OK && !rb_batch_add_item(groups, deployment, task_id)) rc = REBATCH_NOMEM;
+  rb_doc_clear(&def);
+  return rc;
+}
+
+static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
+  const cJSON *id;
+  cJSON_ArrayForEach(id, ids) {
+    rb_doc task;
+    int rc = rb_load(e, EXTERNAL_TASK, id->valuestring, &task);
+    if (rc == REBATCH_OK) rc = add_task(e, id->valuestring, task.json, groups);
+    rb_doc_clear(&task);
+    if (rc != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+static int add_tasks_of_instances(rebatch_engine *e, const cJSON *instance_ids, cJSON *groups) {
+  const cJSON *id;
+  cJSON_ArrayForEach(id, instance_ids) {
+    rb_docs tasks = {0};
+    int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", id->valuestring, &tasks);
+    for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
+      rc = add_task(e, tasks.items[i].id, tasks.items[i].json, groups);
+    rb_docs_clear(&tasks);
+    if (rc != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+static int add_query_tasks(rebatch_engine *e, const cJSON *q, cJSON *groups, rb_response *res) {
+  cJSON *request = cJSON_CreateObject();
+  rb_docs tasks = {0};
+  int rc = request && cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)
+               ? rb_query_select(e, &rb_external_task_query, request, &tasks, res)
+               : REBATCH_NOMEM;
+  cJSON_Delete(request);
+  for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
+    rc = add_task(e, tasks.items[i].id, tasks.items[i].json, groups);
+  rb_docs_clear(&tasks);
+  return rc;
+}
+
+static int has_null(const cJSON *list) {
+  const cJSON *item;
+  cJSON_ArrayForEach(item, list)
+    if (!cJSON_IsString(item)) return 1;
+  return 0;
+}
+
+static const cJSON *query_of(const cJSON *body, const char *name) {
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, name);
+  return q && !cJSON_IsNull(q) ? q : NULL;
+}
+
+/* Collects the union of every source the request names, in Camunda's
+ * order of checks. Returns the groups in *out. */
+static int collect(rebatch_engine *e, const cJSON *body, long long *retries, cJSON **out,
+                   rb_response *res) {
+  const cJSON *task_ids = cJSON_GetObjectItemCaseSensitive(body, "externalTaskIds");
+  const cJSON *instance_ids = cJSON_GetObjectItemCaseSensitive(body, "processInstanceIds");
+  const cJSON *task_query = query_of(body, "externalTaskQuery");
+  const cJSON *instance_query = query_of(body, "processInstanceQuery");
+  const cJSON *history_query = query_of(body, "historicProcessInstanceQuery");
+  cJSON *groups = cJSON_CreateArray(), *instances = cJSON_CreateArray();
+  int rc = groups && instances ? REBATCH_OK : REBATCH_NOMEM, got;
+  *out = NULL;
+  if (rc == REBATCH_OK && instance_query) rc = rb_select_instance_ids(e, &rb_instance_query, instance_query, instances, res);
+  if (rc == REBATCH_OK && history_query) rc = rb_select_instance_ids(e, &rb_history_query, history_query, instances, res);
+  if (rc == REBATCH_OK && (got = rb_int(body, "retries", retries)) <= 0)
+    rc = got == 0 ? rb_invalid(res, 400, "The number of retries cannot be null.")
+                  : rb_invalid(res, 400, "retries must be an integer");
+  if (rc == REBATCH_OK && cJSON_GetArraySize(task_ids) > 0 && has_null(task_ids))
+    rc = rb_invalid(res, 400, "External task id cannot be null: externalTaskIds contains null value");
+  if (rc == REBATCH_OK && has_null(instance_ids))
+    rc = rb_error(res, 500, "NullValueException", 0, "processInstanceIdIn contains null value");
+  if (rc == REBATCH_OK) rc = add_explicit_tasks(e, task_ids, groups);
+  if (rc == REBATCH_OK && task_query) rc = add_query_tasks(e, task_query, groups, res);
+  if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instance_ids, groups);
+  if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instances, groups);
+  cJSON_Delete(instances);
+  if (rc == REBATCH_OK && cJSON_GetArraySize(groups) == 0) rc = rb_invalid(res, 400, "externalTaskIds is empty");
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(groups);
+    return rc;
+  }
+  *out = groups;
+  return REBATCH_OK;
+}
+
+int rb_op_setExternalTaskRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  cJSON *groups, *params, *dto = NULL;
+  long long retries;
+  int rc;
+  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: the retries and a selection of external tasks are required");
+  if ((rc = collect(e, body, &retries, &groups, res)) != REBATCH_OK) return rc;
+  params = cJSON_CreateObject();
+  if (!params || !rb_put_num(params, "retries", (double)retries)) {
+    cJSON_Delete(params);
+    cJSON_Delete(groups);
+    return REBATCH_NOMEM;
+  }
+  rc = rb_batch_create(e, "set-external-task-retries", NULL, groups, params, &dto);
+  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+}
+
+/* One task: it must exist and the retries must not be negative. Used by
+ * the sync endpoint (404/400) and by execution jobs (job failure). */
+static int set_one(rebatch_engine *e, const char *task_id, long long retries, rb_response *res) {
+  rb_doc task;
+  int rc;
+  if (retries < 0)
+    return rb_invalid(res, 400, "The number of retries cannot be negative: retries is not greater than or equal to 0");
+  if ((rc = rb_load(e, EXTERNAL_TASK, task_id, &task)) != REBATCH_OK) return rc;
+  if (!task.json) rc = rb_not_found(res, "InvalidRequestException", "Cannot find external task with id %s: externalTask is null", task_id);
+  else rc = rb_external_task_set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
+  rb_doc_clear(&task);
+  return rc;
+}
+
+int rb_op_setExternalTaskRetriesSync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  cJSON *groups, *group;
+  long long retries;
+  int rc;
+  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: the retries and a selection of external tasks are required");
+  if ((rc = collect(e, body, &retries, &groups, res)) != REBATCH_OK) return rc;
+  if (rb_batch_item_count(groups) < 0) { /* sorts and deduplicates */
+    cJSON_Delete(groups);
+    return REBATCH_NOMEM;
+  }
+  cJSON_ArrayForEach(group, groups) {
+    const cJSON *id;
+    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(group, "ids")) {
+      if (rc != REBATCH_OK) break;
+      rc = set_one(e, id->valuestring, retries, res);
+    }
+  }
+  cJSON_Delete(groups);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+int rb_external_task_retries_item(rebatch_engine *e, const char *task_id, const cJSON *params,
+                                  rb_response *res) {
+  long long retries = 0;
+  rb_int(params, "retries", &retries);
+  return set_one(e, task_id, retries, res);
+}

@@ -1,0 +1,203 @@
+/*
+ * job_retries.c - set-job-retries batches: by process instances (runtime
+ * or historic query) and by jobs (POST /job/retries), and what an
+ * execution job does to each job.
+ */
+#include "core.h"
+
+#include <string.h>
+
+#define JOB "job"
+
+/* Ids of the instances a query DTO selects. `q` is the query object from a
+ * request body. An explicitly empty processInstanceIds set is Camunda's
+ * "Set of process instance ids is empty". */
+int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                           cJSON *ids_out, rb_response *res) {
+  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
+  cJSON *request;
+  rb_docs docs = {0};
+  int rc;
+  if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
+  if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
+    return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
+  request = cJSON_CreateObject();
+  if (!request || !cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)) {
+    cJSON_Delete(request);
+    return REBATCH_NOMEM;
+  }
+  rc = rb_query_select(e, query, request, &docs, res);
+  cJSON_Delete(request);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    cJSON *id = cJSON_CreateString(docs.items[i].id);
+    if (!id || !cJSON_AddItemToArray(ids_out, id)) {
+      cJSON_Delete(id);
+      rc = REBATCH_NOMEM;
+    }
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+static int add_jobs_of_instance(rebatch_engine *e, const char *instance_id, cJSON *groups) {
+  rb_docs jobs = {0};
+  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
+  for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++)
+    if (!rb_batch_add_item(groups, rb_str(jobs.items[i].json, "deploymentId"), jobs.items[i].id))
+      rc = REBATCH_NOMEM;
+  rb_docs_clear(&jobs);
+  return rc;
+}
+
+/* Operation parameters stored with the batch: retries, and the due date
+ * only when the request named one (null clears due dates). */
+static cJSON *retries_params(long long retries, const cJSON *body, rb_response *res, int *rc) {
+  const cJSON *due = cJSON_GetObjectItemCaseSensitive(body, "dueDate");
+  cJSON *params = cJSON_CreateObject();
+  double ms = RB_NO_DATE;
+  *rc = REBATCH_OK;
+  if (due && rb_parse_date(due, &ms) < 0) {
+    cJSON_Delete(params);
+    *rc = rb_invalid(res, 400, "Cannot set dueDate to value '%s'", cJSON_IsString(due) ? due->valuestring : "?");
+    return NULL;
+  }
+  if (!params || !rb_put_num(params, "retries", (double)retries) ||
+      (due && (!rb_put_bool(params, "dueDateSet", 1) || !rb_set_num(params, "dueDate", ms)))) {
+    cJSON_Delete(params);
+    *rc = REBATCH_NOMEM;
+    return NULL;
+  }
+  return params;
+}
+
+static int read_retries(const cJSON *body, long long *retries, rb_response *res) {
+  int got = rb_int(body, "retries", retries);
+  if (got == 0) return rb_invalid(res, 400, "retries is null");
+  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
+  return REBATCH_OK;
+}
+
+/* Creates the batch once jobs are known: none is "jobIds is empty";
+ * negative retries are rejected only then, as Camunda orders its checks. */
+static int create_retries_batch(rebatch_engine *e, cJSON *groups, long long retries,
+                                 const cJSON *body, rb_response *res) {
+  cJSON *params, *dto = NULL;
+  int rc;
+  if (cJSON_GetArraySize(groups) == 0) {
+    cJSON_Delete(groups);
+    return rb_invalid(res, 400, "jobIds is empty");
+  }
+  if (retries < 0) {
+    cJSON_Delete(groups);
+    return rb_error(res, 500, "ProcessEngineException", 0, "Retries count is not greater than or equal to 0");
+  }
+  if (!(params = retries_params(retries, body, res, &rc))) {
+    cJSON_Delete(groups);
+    return rc;
+  }
+  rc = rb_batch_create(e, "set-job-retries", NULL, groups, params, &dto);
+  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+}
+
+static int add_instances(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
+  const cJSON *id;
+  cJSON_ArrayForEach(id, ids) {
+    int rc;
+    if (!cJSON_IsString(id)) continue; /* null entries match nothing upstream */
+    if ((rc = add_jobs_of_instance(e, id->valuestring, groups)) != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+static int by_process(rebatch_engine *e, const cJSON *request, const char *query_field,
+                      const rb_query *query, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(body, "processInstances");
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, query_field);
+  cJSON *selected, *groups;
+  long long retries;
+  int rc;
+  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "setJobRetriesDto is null");
+  if ((rc = read_retries(body, &retries, res)) != REBATCH_OK) return rc;
+  if (cJSON_IsNull(q)) q = NULL;
+  if (!q && cJSON_GetArraySize(explicit_ids) == 0)
+    return rb_error(res, 500, "ProcessEngineException", 0,
+                    "ENGINE-13051 You must specify at least one of or one of processInstanceIds, processInstanceQuery, or historicProcessInstanceQuery.");
+  selected = cJSON_CreateArray();
+  groups = cJSON_CreateArray();
+  rc = selected && groups ? REBATCH_OK : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && q) rc = rb_select_instance_ids(e, query, q, selected, res);
+  if (rc == REBATCH_OK) rc = add_instances(e, selected, groups);
+  if (rc == REBATCH_OK && cJSON_IsArray(explicit_ids)) rc = add_instances(e, explicit_ids, groups);
+  cJSON_Delete(selected);
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(groups);
+    return rc;
+  }
+  return create_retries_batch(e, groups, retries, body, res);
+}
+
+int rb_op_setJobRetriesAsyncByProcess(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return by_process(e, request, "processInstanceQuery", &rb_instance_query, res);
+}
+
+int rb_op_setJobRetriesAsyncByHistoricQuery(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return by_process(e, request, "historicProcessInstanceQuery", &rb_history_query, res);
+}
+
+/* POST /job/retries: explicit job ids (unknown ones kept, failing at
+ * execution as upstream) and/or a job query. */
+int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "jobIds");
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "jobQuery"), *id;
+  cJSON *groups, *wrapped;
+  rb_docs docs = {0};
+  long long retries;
+  int rc;
+  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "setJobRetriesDto is null");
+  if ((rc = read_retries(body, &retries, res)) != REBATCH_OK) return rc;
+  if (cJSON_IsNull(q)) q = NULL;
+  if (!q && !cJSON_IsArray(ids))
+    return rb_error(res, 500, "ProcessEngineException", 0, "ENGINE-13050 You must specify at least one of jobIds or jobQuery.");
+  if (!(groups = cJSON_CreateArray())) return REBATCH_NOMEM;
+  cJSON_ArrayForEach(id, ids) {
+    rb_doc job;
+    if (!cJSON_IsString(id)) continue;
+    if ((rc = rb_load(e, JOB, id->valuestring, &job)) != REBATCH_OK) break;
+    if (!rb_batch_add_item(groups, job.json ? rb_str(job.json, "deploymentId") : NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    rb_doc_clear(&job);
+    if (rc != REBATCH_OK) break;
+  }
+  if (rc == REBATCH_OK && q) {
+    wrapped = cJSON_CreateObject();
+    rc = wrapped && cJSON_AddItemReferenceToObject(wrapped, "body", (cJSON *)q) ? rb_query_select(e, &rb_job_query, wrapped, &docs, res)
+                                                                                 : REBATCH_NOMEM;
+    cJSON_Delete(wrapped);
+    for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+      if (!rb_batch_add_item(groups, rb_str(docs.items[i].json, "deploymentId"), docs.items[i].id)) rc = REBATCH_NOMEM;
+    rb_docs_clear(&docs);
+  }
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(groups);
+    return rc;
+  }
+  return create_retries_batch(e, groups, retries, body, res);
+}
+
+/* What one execution job item does: the job must still exist; retries are
+ * set (incidents follow), the due date only when the request named one. */
+int rb_job_retries_item(rebatch_engine *e, const char *job_id, const cJSON *params, rb_response *res) {
+  long long retries = 0;
+  rb_doc job;
+  int rc = rb_load(e, JOB, job_id, &job);
+  if (rc == REBATCH_OK && !job.json)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "ENGINE-13053 No job found with id '%s'.'", job_id);
+  rb_int(params, "retries", &retries);
+  if (rc == REBATCH_OK && rb_flag(params, "dueDateSet") &&
+      !rb_set_num(job.json, "dueDate", rb_date(params, "dueDate")))
+    rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, (int)retries);
+  rb_doc_clear(&job);
+  return rc;
+}
