@@ -284,11 +284,14 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
   const char *id = rb_str(request, "id");
   rb_outcome out;
   int exists, rc;
-  if (!id) return rb_not_found(res, "InvalidRequestException", "Job with id null does not exist");
+  /* Camunda: ExecuteJobsCmd's ENGINE-14026 becomes a 404; what the job
+   * throws is rethrown after the failure is recorded, and a runtime
+   * exception surfaces as a 500 RestException without a code. */
+  if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
   rc = execute_job(e, id, &out, &exists);
   if (rc != REBATCH_OK) return rc;
-  if (!exists) return rb_not_found(res, "InvalidRequestException", "Job with id %s does not exist", id);
-  if (out.failed) return rb_error(res, 500, "InvalidRequestException", 0, "%s", out.message);
+  if (!exists) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
+  if (out.failed) return rb_error(res, 500, "RestException", RB_CODE_NULL, "%s", out.message);
   return rb_ok(res, 204, NULL);
 }
 
