@@ -510,8 +510,8 @@ int rb_op_getJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
 
 static cJSON *job_definition_to_dto(rebatch_engine *e, const cJSON *jd) {
   static const char *const fields[] = {
-      "id", "processDefinitionId", "processDefinitionKey", "activityId",
-      "jobType", "jobConfiguration", "overridingJobPriority", "suspended",
+      "id", "processDefinitionId", "processDefinitionKey", "jobType",
+      "jobConfiguration", "activityId", "suspended", "overridingJobPriority",
       "tenantId", "deploymentId", NULL};
   cJSON *dto = cJSON_CreateObject();
   (void)e;
