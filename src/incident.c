@@ -175,8 +175,8 @@ static cJSON *incident_to_dto(rebatch_engine *e, const cJSON *r) {
   static const char *const fields[] = {
       "id", "processDefinitionId", "processInstanceId", "executionId",
       "incidentTimestamp", "incidentType", "activityId", "failedActivityId",
-      "causeIncidentId", "rootCauseIncidentId", "configuration", "tenantId",
-      "incidentMessage", "jobDefinitionId", "annotation", NULL};
+      "causeIncidentId", "rootCauseIncidentId", "configuration",
+      "incidentMessage", "tenantId", "jobDefinitionId", "annotation", NULL};
   (void)e;
   return copy_fields(r, fields);
 }
