@@ -641,13 +641,14 @@ static cJSON *instance_to_dto(rebatch_engine *e, const cJSON *inst) {
   cJSON_AddItemToObject(dto, "links", cJSON_CreateArray());
   rb_copy(dto, inst, "id");
   rb_put_str(dto, "definitionId", rb_str(inst, "processDefinitionId"));
-  rb_put_str(dto, "definitionKey", rb_str(inst, "processDefinitionKey"));
   rb_copy(dto, inst, "businessKey");
   rb_put_null(dto, "caseInstanceId");
   rb_put_bool(dto, "ended", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(inst, "tokens")) == 0);
   rb_copy(dto, inst, "suspended");
   rb_copy(dto, inst, "tenantId");
-  if (!rb_has(dto, "tenantId")) {
+  /* Camunda 7.23 appends definitionKey after tenantId on the wire. */
+  rb_put_str(dto, "definitionKey", rb_str(inst, "processDefinitionKey"));
+  if (!rb_has(dto, "definitionKey")) {
     cJSON_Delete(dto);
     return NULL;
   }
