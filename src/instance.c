@@ -705,7 +705,7 @@ static int start_with(rebatch_engine *e, const rb_doc *def, const cJSON *request
   char id[REBATCH_ID_MAX + 1];
   rb_start s = {rb_str(body, "businessKey"), cJSON_GetObjectItemCaseSensitive(body, "variables"), NULL, NULL};
   rb_doc inst, hist;
-  cJSON *dto;
+  cJSON *dto, *vars = NULL;
   int rc;
   if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def->json, "suspended")))
     return rb_error(res, 500, "RestException", 0,
@@ -715,10 +715,13 @@ static int start_with(rebatch_engine *e, const rb_doc *def, const cJSON *request
   if (rc != REBATCH_OK) return rc;
   /* The instance may have ended already; the DTO then comes from history. */
   if ((rc = rb_load(e, INSTANCE, id, &inst)) != REBATCH_OK) return rc;
-  if (inst.json) dto = instance_to_dto(e, inst.json);
-  else {
+  if (inst.json) {
+    dto = instance_to_dto(e, inst.json);
+    vars = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst.json, "variables"), 1);
+  } else {
     rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
     cJSON *tmp = hist.json;
+    vars = tmp ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(tmp, "variables"), 1) : NULL;
     if (tmp && rb_set(tmp, "tokens", cJSON_CreateArray())) {
       rb_set_str(tmp, "processDefinitionKey", rb_str(def->json, "key"));
       rb_set_bool(tmp, "suspended", 0);
@@ -727,10 +730,21 @@ static int start_with(rebatch_engine *e, const rb_doc *def, const cJSON *request
     rb_doc_clear(&hist);
   }
   rb_doc_clear(&inst);
-  if (!dto) return rc == REBATCH_OK ? REBATCH_NOMEM : rc;
-  if (rb_flag(body, "withVariablesInReturn") && !rb_copy(dto, body, "variables")) {
-    cJSON_Delete(dto);
-    return REBATCH_NOMEM;
+  if (!dto) {
+    cJSON_Delete(vars);
+    return rc == REBATCH_OK ? REBATCH_NOMEM : rc;
+  }
+  /* Camunda returns every variable of the instance at the end of the
+   * transaction, typed ({type, value, valueInfo}), not the request's. */
+  if (!rb_flag(body, "withVariablesInReturn")) {
+    cJSON_Delete(vars);
+  } else {
+    if (!vars) vars = cJSON_CreateObject();
+    if (!vars || !cJSON_AddItemToObject(dto, "variables", vars)) {
+      cJSON_Delete(vars);
+      cJSON_Delete(dto);
+      return REBATCH_NOMEM;
+    }
   }
   return rb_ok(res, 200, dto);
 }
