@@ -112,8 +112,62 @@ static int active(const rb_filter *f, const cJSON *item) {
   return 1;
 }
 
+static int compare_ids(const void *a, const void *b) {
+  return strcmp(((const rb_doc *)a)->id, ((const rb_doc *)b)->id);
+}
+
+/* Store order (ascending id) without the duplicates a list may name. */
+static void unique_by_id(rb_docs *docs) {
+  int kept = 0;
+  if (docs->count > 1) qsort(docs->items, (size_t)docs->count, sizeof *docs->items, compare_ids);
+  for (int i = 0; i < docs->count; i++) {
+    if (kept && strcmp(docs->items[kept - 1].id, docs->items[i].id) == 0) rb_doc_clear(&docs->items[i]);
+    else docs->items[kept++] = docs->items[i];
+  }
+  docs->count = kept;
+}
+
+/* Loads the records named by an id list (array or comma separated),
+ * each once, in id order after sorting. */
+static int load_by_ids(rebatch_engine *e, const char *coll, const cJSON *list,
+                       rb_docs *out) {
+  char *copy = cJSON_IsString(list) ? rb_strdup(list->valuestring) : NULL;
+  const cJSON *item = cJSON_IsArray(list) ? list->child : NULL;
+  char *next = copy;
+  int rc = REBATCH_OK;
+  if (cJSON_IsString(list) && !copy) return REBATCH_NOMEM;
+  while (rc == REBATCH_OK && (item || (next && *next))) {
+    const char *id;
+    rb_doc doc;
+    if (copy) {
+      char *comma = strchr(next, ',');
+      id = next;
+      if (comma) *comma++ = '\0';
+      next = comma;
+    } else {
+      id = cJSON_IsString(item) ? item->valuestring : NULL;
+      item = item->next;
+    }
+    if (!id || !*id) continue;
+    rc = rb_load(e, coll, id, &doc);
+    if (rc == REBATCH_OK && doc.json) rc = rb_docs_push(out, &doc);
+    rb_doc_clear(&doc);
+  }
+  rb_free(copy);
+  if (rc == REBATCH_OK) unique_by_id(out);
+  return rc;
+}
+
+/* Narrows the candidates with an index (an id list, or an indexed field)
+ * before the filters run, so selections never scan per id. */
 static int load_candidates(rebatch_engine *e, const rb_query *q,
                            const cJSON *request, rb_docs *out) {
+  for (const rb_filter *f = q->filters; f->param; f++) {
+    const cJSON *item = rb_param(request, f->param);
+    if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
+        (cJSON_IsArray(item) || cJSON_IsString(item)))
+      return load_by_ids(e, q->collection, item, out);
+  }
   for (const rb_filter *f = q->filters; f->param; f++) {
     const cJSON *item = rb_param(request, f->param);
     char buf[32];
