@@ -590,9 +590,11 @@ int rb_op_deleteProcessInstance(rebatch_engine *e, const cJSON *request,
   if (rc == REBATCH_OK && !inst.json) {
     rb_doc_clear(&inst);
     if (fail && strcmp(fail, "false") == 0) return rb_ok(res, 204, NULL);
-    return rb_not_found(res, "InvalidRequestException", "Process instance with id %s does not exist", id ? id : "null");
+    return rb_error(res, 404, "InvalidRequestException", 0, "No process instance found for id '%s': processInstance is null",
+                    id ? id : "null");
   }
-  if (rc == REBATCH_OK) rc = cancel_instance(e, &inst, rb_str(query, "deleteReason"));
+  /* Camunda's REST resource always deletes without a reason. */
+  if (rc == REBATCH_OK) rc = cancel_instance(e, &inst, NULL);
   rb_doc_clear(&inst);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }

@@ -63,7 +63,7 @@ static void rows_clear(rebatch_rows *rows) {
 static int note_failure(rebatch_engine *e, int rc) {
   const char *msg = NULL;
   if (rc == REBATCH_OK) return rc;
-  if (rc == REBATCH_ERROR && e->store.errmsg) msg = e->store.errmsg(e->store.ctx);
+  if ((rc == REBATCH_ERROR || rc == REBATCH_CONFLICT) && e->store.errmsg) msg = e->store.errmsg(e->store.ctx);
   if (!msg || !*msg) msg = rebatch_errstr(rc);
   strncpy(e->store_error, msg, sizeof e->store_error - 1);
   e->store_error[sizeof e->store_error - 1] = '\0';

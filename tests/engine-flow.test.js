@@ -157,7 +157,7 @@ test('deleteProcessInstance: EXTERNALLY_TERMINATED, its jobs, tasks and incident
     assertEngineError(() => engine.deleteProcessInstance(pi.id), {
       status: 404,
       type: 'InvalidRequestException',
-      message: `Process instance with id ${pi.id} does not exist`,
+      message: `No process instance found for id '${pi.id}': processInstance is null`,
     });
     assert.equal(engine.deleteProcessInstance('nope', { failIfNotExists: 'false' }), null);
     assert.equal(engine.store.dump(), before);
