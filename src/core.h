@@ -237,7 +237,7 @@ int rb_instance_purge(rebatch_engine *e, const char *definition_id);
 int rb_incident_matches_instance(rebatch_engine *e, const char *instance_id,
                                  const char *field, const cJSON *arg, int like);
 int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
-                                const char *field, const cJSON *arg);
+                                const char *field, const cJSON *arg, int like);
 extern const rb_query rb_instance_query;
 extern const rb_query rb_history_query;
 

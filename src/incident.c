@@ -137,8 +137,9 @@ static int matches(rebatch_engine *e, const char *coll, const char *instance_id,
       } else {
         value = rb_str(r, field);
       }
-      if (!value || !cJSON_IsString(arg)) continue;
-      found = like ? rb_like(value, arg->valuestring) : strcmp(value, arg->valuestring) == 0;
+      if (cJSON_IsArray(arg)) found = rb_list_contains(arg, value);
+      else if (value && cJSON_IsString(arg))
+        found = like ? rb_like(value, arg->valuestring) : strcmp(value, arg->valuestring) == 0;
     }
   }
   rb_docs_clear(&docs);
@@ -151,8 +152,8 @@ int rb_incident_matches_instance(rebatch_engine *e, const char *instance_id,
 }
 
 int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
-                                const char *field, const cJSON *arg) {
-  return matches(e, HISTORIC_INCIDENT, instance_id, field, arg, 0);
+                                const char *field, const cJSON *arg, int like) {
+  return matches(e, HISTORIC_INCIDENT, instance_id, field, arg, like);
 }
 
 /* ---- queries ------------------------------------------------------------ */

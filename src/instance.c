@@ -943,13 +943,13 @@ static int h_suspended(rebatch_engine *e, const cJSON *r, const cJSON *a) {
 
 static int h_with_incidents(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)a;
-  return rb_history_incident_matches(e, rb_str(r, "id"), NULL, NULL);
+  return rb_history_incident_matches(e, rb_str(r, "id"), NULL, NULL, 0);
 }
 static int h_incident_type(rebatch_engine *e, const cJSON *r, const cJSON *a) {
-  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentType", a);
+  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentType", a, 0);
 }
 static int h_incident_status(rebatch_engine *e, const cJSON *r, const cJSON *a) {
-  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentStatus", a);
+  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentStatus", a, 0);
 }
 static int h_key_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e;
@@ -962,6 +962,75 @@ static int h_variables(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
 static int h_id_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e;
   return !rb_list_contains(arg, rb_str(r, "id"));
+}
+
+static int h_incident_id_in(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_history_incident_matches(e, rb_str(r, "id"), "id", a, 0);
+}
+static int h_incident_message(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentMessage", a, 0);
+}
+static int h_incident_message_like(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_history_incident_matches(e, rb_str(r, "id"), "incidentMessage", a, 1);
+}
+
+typedef enum rb_activity_test {
+  RB_EXECUTED_IN,  /* a finished activity instance of a listed activity */
+  RB_ACTIVE_IN,    /* an unfinished one */
+  RB_ANY_IN,       /* active, or waiting there as a token (async, incident) */
+  RB_RAN_BEFORE,   /* started or ended at or before the date */
+  RB_RAN_AFTER     /* started or ended at or after the date */
+} rb_activity_test;
+
+static int activity_passes(const cJSON *a, rb_activity_test test, const cJSON *arg, double date) {
+  int finished = rb_date(a, "endTime") >= 0;
+  double start = rb_date(a, "startTime"), end = rb_date(a, "endTime");
+  switch (test) {
+  case RB_EXECUTED_IN: return finished && rb_list_contains(arg, rb_str(a, "activityId"));
+  case RB_ACTIVE_IN:
+  case RB_ANY_IN: return !finished && rb_list_contains(arg, rb_str(a, "activityId"));
+  case RB_RAN_BEFORE: return (start >= 0 && start <= date) || (end >= 0 && end <= date);
+  case RB_RAN_AFTER: return (start >= 0 && start >= date) || (end >= 0 && end >= date);
+  }
+  return 0;
+}
+
+/* Historic activity instances answer the activity filters of the historic
+ * instance query; tokens waiting before an activity count for activityIdIn. */
+static int activity_test(rebatch_engine *e, const cJSON *r, const cJSON *arg, rb_activity_test test) {
+  rb_docs docs = {0};
+  rb_doc inst;
+  double date = 0;
+  int found = 0;
+  if ((test == RB_RAN_BEFORE || test == RB_RAN_AFTER) && rb_parse_date(arg, &date) != 1) return 0;
+  if (rb_find_all(e, HISTORIC_ACTIVITY, "processInstanceId", rb_str(r, "id"), &docs) == REBATCH_OK)
+    for (int i = 0; !found && i < docs.count; i++) found = activity_passes(docs.items[i].json, test, arg, date);
+  rb_docs_clear(&docs);
+  if (found || test != RB_ANY_IN) return found;
+  if (rb_load(e, INSTANCE, rb_str(r, "id"), &inst) == REBATCH_OK && inst.json) found = at_activity(e, inst.json, arg);
+  rb_doc_clear(&inst);
+  return found;
+}
+
+static int h_activity_in(rebatch_engine *e, const cJSON *r, const cJSON *a) { return activity_test(e, r, a, RB_ANY_IN); }
+static int h_executed_in(rebatch_engine *e, const cJSON *r, const cJSON *a) { return activity_test(e, r, a, RB_EXECUTED_IN); }
+static int h_active_in(rebatch_engine *e, const cJSON *r, const cJSON *a) { return activity_test(e, r, a, RB_ACTIVE_IN); }
+static int h_ran_before(rebatch_engine *e, const cJSON *r, const cJSON *a) { return activity_test(e, r, a, RB_RAN_BEFORE); }
+static int h_ran_after(rebatch_engine *e, const cJSON *r, const cJSON *a) { return activity_test(e, r, a, RB_RAN_AFTER); }
+
+/* Jobs that failed and still have retries left (Camunda 7.23). */
+static int h_jobs_retrying(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  rb_docs jobs = {0};
+  int found = 0;
+  (void)a;
+  if (rb_find_all(e, "job", "processInstanceId", rb_str(r, "id"), &jobs) == REBATCH_OK)
+    for (int i = 0; !found && i < jobs.count; i++) {
+      long long retries = 0;
+      rb_int(jobs.items[i].json, "retries", &retries);
+      found = retries > 0 && rb_str(jobs.items[i].json, "exceptionMessage") != NULL;
+    }
+  rb_docs_clear(&jobs);
+  return found;
 }
 
 static const rb_filter history_filters[] = {
@@ -1003,17 +1072,18 @@ static const rb_filter history_filters[] = {
     {"incidentStatus", RB_F_VALUE, NULL, h_incident_status, 0},
     {"rootProcessInstances", RB_F_FLAG, NULL, everything, 0},
     {"variables", RB_F_VALUE, NULL, h_variables, 0},
-    {"incidentIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"incidentMessage", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"incidentMessageLike", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"activityIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"executedActivityIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"activeActivityIdIn", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"executedActivityBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"executedActivityAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"incidentIdIn", RB_F_VALUE, NULL, h_incident_id_in, 0},
+    {"incidentMessage", RB_F_VALUE, NULL, h_incident_message, 0},
+    {"incidentMessageLike", RB_F_VALUE, NULL, h_incident_message_like, 0},
+    {"activityIdIn", RB_F_VALUE, NULL, h_activity_in, 0},
+    {"executedActivityIdIn", RB_F_VALUE, NULL, h_executed_in, 0},
+    {"activeActivityIdIn", RB_F_VALUE, NULL, h_active_in, 0},
+    {"executedActivityBefore", RB_F_VALUE, NULL, h_ran_before, 0},
+    {"executedActivityAfter", RB_F_VALUE, NULL, h_ran_after, 0},
+    {"withJobsRetrying", RB_F_FLAG, NULL, h_jobs_retrying, 0},
+    /* rebatch keeps no job log yet: these need one. */
     {"executedJobBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"executedJobAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"withJobsRetrying", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
