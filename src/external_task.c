@@ -455,6 +455,32 @@ static int q_priority_at_most(rebatch_engine *e, const cJSON *t, const cJSON *a)
   return priority_of(t) <= number_arg(a);
 }
 
+static int definition_name_matches(rebatch_engine *e, const cJSON *t, const cJSON *a, int like) {
+  rb_doc def;
+  int found = 0;
+  if (!cJSON_IsString(a)) return 0;
+  if (rb_definition_load(e, rb_str(t, "processDefinitionId"), &def) == REBATCH_OK && def.json) {
+    const char *name = rb_str(def.json, "name");
+    found = name && (like ? rb_like(name, a->valuestring) : strcmp(name, a->valuestring) == 0);
+  }
+  rb_doc_clear(&def);
+  return found;
+}
+static int q_definition_name(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  return definition_name_matches(e, t, a, 0);
+}
+static int q_definition_name_like(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  return definition_name_matches(e, t, a, 1);
+}
+/* processVariables: conditions on the variables of the task's instance. */
+static int q_process_variables(rebatch_engine *e, const cJSON *t, const cJSON *a) {
+  cJSON *vars = NULL;
+  int found = rb_instance_variables(e, rb_str(t, "processInstanceId"), &vars) == REBATCH_OK &&
+              rb_variables_match(vars, a);
+  cJSON_Delete(vars);
+  return found;
+}
+
 static const rb_filter task_filters[] = {
     {"externalTaskId", RB_F_EQ, "id", NULL, 0},
     {"externalTaskIdIn", RB_F_IN, "id", NULL, 0},
@@ -479,9 +505,9 @@ static const rb_filter task_filters[] = {
     {"lockExpirationAfter", RB_F_DATE_AFTER, "lockExpirationTime", NULL, 0},
     {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, q_priority_at_least, 0},
     {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, q_priority_at_most, 0},
-    {"processDefinitionName", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"processDefinitionNameLike", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"processVariables", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"processDefinitionName", RB_F_VALUE, NULL, q_definition_name, 0},
+    {"processDefinitionNameLike", RB_F_VALUE, NULL, q_definition_name_like, 0},
+    {"processVariables", RB_F_VALUE, NULL, q_process_variables, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
 static const rb_sort_key task_sorts[] = {
