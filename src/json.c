@@ -200,10 +200,19 @@ int rb_put_date(cJSON *obj, const char *key, double ms) {
 }
 
 int rb_set(cJSON *obj, const char *key, cJSON *item) {
+  cJSON *old;
+  char *name;
   if (!item) return 0;
-  if (rb_has(obj, key))
-    return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) != 0;
-  return cJSON_AddItemToObject(obj, key, item) != 0;
+  old = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!old) return cJSON_AddItemToObject(obj, key, item) != 0;
+  /* Not cJSON_ReplaceItemInObject: cJSON 1.7.15 ignores a failed copy of
+   * the key there and leaves a member without a name. (key may be
+   * item->string itself, so copy before freeing.) */
+  if (!(name = rb_strdup(key))) return 0;
+  if (!(item->type & cJSON_StringIsConst)) rb_free(item->string);
+  item->string = name;
+  item->type &= ~cJSON_StringIsConst;
+  return cJSON_ReplaceItemViaPointer(obj, old, item) != 0;
 }
 
 int rb_set_str(cJSON *obj, const char *key, const char *value) {
