@@ -223,20 +223,6 @@ static const rb_operation *find_operation(const char *name) {
   return NULL;
 }
 
-/* Runs a handler inside one transaction: commit on success, roll back on
- * any error response or failure code. */
-static void run_in_transaction(rebatch_engine *e, const rb_operation *op,
-                               const cJSON *request, rb_response *res) {
-  int rc = rb_tx_begin(e);
-  if (rc == REBATCH_OK) rc = op->handler(e, request, res);
-  if (rc == REBATCH_OK && res->status < 400) {
-    rc = rb_tx_commit(e);
-    if (rc == REBATCH_OK) return;
-  }
-  rb_tx_rollback(e);
-  if (rc != REBATCH_OK && rc != RB_REJECTED) storage_failure(e, rc, res);
-}
-
 static char *render(const rb_response *res) {
   cJSON *envelope = cJSON_CreateObject();
   char *text = NULL;
@@ -251,12 +237,33 @@ static char *render(const rb_response *res) {
   return text;
 }
 
+/* Runs a handler inside one transaction: commit on success, roll back on
+ * any error response or failure code. A success is rendered before the
+ * commit, so running out of memory on the response (a NULL return) never
+ * leaves the operation written; returns that text, or NULL with res set
+ * to the error. */
+static char *run_in_transaction(rebatch_engine *e, const rb_operation *op,
+                                const cJSON *request, rb_response *res) {
+  char *text = NULL;
+  int rc = rb_tx_begin(e);
+  if (rc == REBATCH_OK) rc = op->handler(e, request, res);
+  if (rc == REBATCH_OK && res->status < 400) {
+    text = render(res);
+    rc = text ? rb_tx_commit(e) : REBATCH_NOMEM;
+    if (rc == REBATCH_OK) return text;
+    rb_free(text);
+  }
+  rb_tx_rollback(e);
+  if (rc != REBATCH_OK && rc != RB_REJECTED) storage_failure(e, rc, res);
+  return NULL;
+}
+
 char *rebatch_call(rebatch_engine *e, const char *operation,
                    const char *request_json) {
   rb_response res = {0, NULL};
   cJSON *request = NULL;
   const rb_operation *op = operation ? find_operation(operation) : NULL;
-  char *text;
+  char *text = NULL;
   if (!e || !op) {
     rb_error(&res, 404, "RestException", RB_CODE_NULL, "Unknown operation '%s'",
              operation ? operation : "(null)");
@@ -269,10 +276,10 @@ char *rebatch_call(rebatch_engine *e, const char *operation,
     rb_tx_rollback(e);
     if (rc != REBATCH_OK && rc != RB_REJECTED) storage_failure(e, rc, &res);
   } else {
-    run_in_transaction(e, op, request, &res);
+    text = run_in_transaction(e, op, request, &res);
   }
   if (res.status == 0) rb_error(&res, 500, "ProcessEngineException", 0, "operation produced no response");
-  text = render(&res);
+  if (!text) text = render(&res);
   cJSON_Delete(res.body);
   cJSON_Delete(request);
   return text;
