@@ -122,6 +122,10 @@ int rb_put_null(cJSON *obj, const char *key);
 int rb_put_date(cJSON *obj, const char *key, double ms);
 /* Sets or replaces a member (takes ownership of item). 0 on failure. */
 int rb_set(cJSON *obj, const char *key, cJSON *item);
+/* rb_set that owns item in every case: deleted when it cannot be set (also
+ * accepts NULL, a failed create, and returns 0), so
+ * rb_take(obj, key, cJSON_CreateX()) never leaks. */
+int rb_take(cJSON *obj, const char *key, cJSON *item);
 int rb_set_str(cJSON *obj, const char *key, const char *value);
 int rb_set_num(cJSON *obj, const char *key, double value);
 int rb_set_bool(cJSON *obj, const char *key, int value);

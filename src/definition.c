@@ -290,8 +290,8 @@ static cJSON *new_definition(const cJSON *model, const char *id,
   rb_put_str(def, "versionTag", rb_str(model, "versionTag"));
   rb_copy(def, model, "historyTimeToLive");
   rb_put_bool(def, "startableInTasklist", 1);
-  cJSON_AddItemToObject(def, "activities", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(model, "activities"), 1));
-  cJSON_AddItemToObject(def, "flows", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(model, "flows"), 1));
+  rb_take(def, "activities", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(model, "activities"), 1));
+  rb_take(def, "flows", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(model, "flows"), 1));
   if (!rb_has(def, "activities") || !rb_has(def, "flows")) {
     cJSON_Delete(def);
     return NULL;
@@ -344,7 +344,7 @@ static cJSON *deployment_to_dto(rebatch_engine *e, const cJSON *d) {
   cJSON *dto = cJSON_CreateObject();
   (void)e;
   if (!dto) return NULL;
-  cJSON_AddItemToObject(dto, "links", cJSON_CreateArray());
+  rb_take(dto, "links", cJSON_CreateArray());
   rb_copy(dto, d, "id");
   rb_copy(dto, d, "name");
   rb_copy(dto, d, "source");

@@ -199,7 +199,7 @@ static cJSON *locked_dto(const cJSON *t, cJSON *variables) {
   }
   rb_copy(dto, t, "priority");
   rb_copy(dto, t, "businessKey");
-  cJSON_AddItemToObject(dto, "extensionProperties", cJSON_CreateObject());
+  rb_take(dto, "extensionProperties", cJSON_CreateObject());
   return rb_has(dto, "extensionProperties") ? dto : (cJSON_Delete(dto), NULL);
 }
 

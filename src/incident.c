@@ -65,7 +65,7 @@ int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
   if (!(runtime = new_incident(e, spec, id))) return REBATCH_NOMEM;
   history = cJSON_Duplicate(runtime, 1);
   if (history) {
-    rb_set(history, "createTime", cJSON_DetachItemFromObjectCaseSensitive(history, "incidentTimestamp"));
+    rb_take(history, "createTime", cJSON_DetachItemFromObjectCaseSensitive(history, "incidentTimestamp"));
     rb_put_null(history, "endTime");
     rb_put_null(history, "removalTime");
     rb_put_bool(history, "open", 1);

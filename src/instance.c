@@ -321,7 +321,7 @@ static int finish_history(rebatch_engine *e, const cJSON *inst,
         !rb_set_num(hist.json, "durationInMillis", start >= 0 ? now - start : 0) ||
         !rb_set_str(hist.json, "state", state) ||
         !rb_set_str(hist.json, "deleteReason", reason) ||
-        !rb_set(hist.json, "variables", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst, "variables"), 1)))
+        !rb_take(hist.json, "variables", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst, "variables"), 1)))
       rc = REBATCH_NOMEM;
     if (rc == REBATCH_OK) rc = save_history(e, &hist);
   }
@@ -370,11 +370,11 @@ static int typed_variables(const cJSON *input, cJSON **out, rb_response *res) {
     typed = cJSON_AddObjectToObject(*out, var->string);
     if (!typed) return REBATCH_NOMEM;
     if (!rb_put_str(typed, "type", type ? type : inferred_type(value))) return REBATCH_NOMEM;
-    if (!cJSON_AddItemToObject(typed, "value", value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull()))
+    if (!rb_take(typed, "value", value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull()))
       return REBATCH_NOMEM;
     if (!rb_copy(typed, var, "valueInfo")) return REBATCH_NOMEM;
     if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(typed, "valueInfo")))
-      cJSON_ReplaceItemInObjectCaseSensitive(typed, "valueInfo", cJSON_CreateObject());
+      if (!rb_take(typed, "valueInfo", cJSON_CreateObject())) return REBATCH_NOMEM;
   }
   return REBATCH_OK;
 }
@@ -413,7 +413,7 @@ static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s,
   rb_put_str(inst, "tenantId", tenant);
   rb_put_bool(inst, "suspended", 0);
   rb_put_num(inst, "startTime", now);
-  cJSON_AddItemToObject(inst, "variables", variables);
+  rb_take(inst, "variables", variables);
   cJSON_AddArrayToObject(inst, "tokens");
   if (!tokens_of(inst) || !rb_has(inst, "variables")) {
     cJSON_Delete(inst);
@@ -433,7 +433,7 @@ static cJSON *new_history(const cJSON *def, const cJSON *inst,
   rb_put_str(h, "processDefinitionKey", rb_str(def, "key"));
   rb_put_str(h, "processDefinitionName", rb_str(def, "name"));
   rb_copy(h, def, "version");
-  cJSON_AddItemToObject(h, "processDefinitionVersion", cJSON_DetachItemFromObjectCaseSensitive(h, "version"));
+  rb_take(h, "processDefinitionVersion", cJSON_DetachItemFromObjectCaseSensitive(h, "version"));
   rb_copy(h, inst, "startTime");
   rb_put_null(h, "endTime");
   rb_put_null(h, "removalTime");
@@ -449,9 +449,9 @@ static cJSON *new_history(const cJSON *def, const cJSON *inst,
   rb_put_str(h, "state", "ACTIVE");
   rb_put_str(h, "restartedProcessInstanceId", s->restarted_from);
   /* Restart needs both: the values given at start and the last ones. */
-  cJSON_AddItemToObject(h, "variables", cJSON_Duplicate(vars, 1));
-  cJSON_AddItemToObject(h, "initialVariables", cJSON_Duplicate(vars, 1));
-  if (!rb_has(h, "initialVariables")) {
+  rb_take(h, "variables", cJSON_Duplicate(vars, 1));
+  rb_take(h, "initialVariables", cJSON_Duplicate(vars, 1));
+  if (!rb_has(h, "variables") || !rb_has(h, "initialVariables")) {
     cJSON_Delete(h);
     return NULL;
   }
@@ -640,7 +640,7 @@ static cJSON *instance_to_dto(rebatch_engine *e, const cJSON *inst) {
   cJSON *dto = cJSON_CreateObject();
   (void)e;
   if (!dto) return NULL;
-  cJSON_AddItemToObject(dto, "links", cJSON_CreateArray());
+  rb_take(dto, "links", cJSON_CreateArray());
   rb_copy(dto, inst, "id");
   rb_put_str(dto, "definitionId", rb_str(inst, "processDefinitionId"));
   rb_copy(dto, inst, "businessKey");
@@ -724,7 +724,7 @@ static int start_with(rebatch_engine *e, const rb_doc *def, const cJSON *request
     rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
     cJSON *tmp = hist.json;
     vars = tmp ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(tmp, "variables"), 1) : NULL;
-    if (tmp && rb_set(tmp, "tokens", cJSON_CreateArray())) {
+    if (tmp && rb_take(tmp, "tokens", cJSON_CreateArray())) {
       rb_set_str(tmp, "processDefinitionKey", rb_str(def->json, "key"));
       rb_set_bool(tmp, "suspended", 0);
     }

@@ -215,6 +215,12 @@ int rb_set(cJSON *obj, const char *key, cJSON *item) {
   return cJSON_ReplaceItemViaPointer(obj, old, item) != 0;
 }
 
+int rb_take(cJSON *obj, const char *key, cJSON *item) {
+  if (rb_set(obj, key, item)) return 1;
+  cJSON_Delete(item);
+  return 0;
+}
+
 int rb_set_str(cJSON *obj, const char *key, const char *value) {
   cJSON *item = value ? cJSON_CreateString(value) : cJSON_CreateNull();
   if (!rb_set(obj, key, item)) {
