@@ -1,14 +1,84 @@
 #!/usr/bin/env node
-// rebatch command line. For now only `rebatch demo`; the REST shim's
-// `rebatch serve` will come here.
+// rebatch command line: `rebatch serve` (the REST shim) and `rebatch demo`.
+import { parseArgs } from 'node:util';
+
 import { createEngine, manualClock, sequentialIds } from '../bindings/index.js';
 
-const USAGE = `usage: rebatch <command>
+const USAGE = `usage: rebatch <command> [options]
 
 commands:
+  serve   Camunda 7 REST API under /engine-rest
+            --port N            port (default 8080; 0 picks a free one)
+            --host H            address to listen on (default 127.0.0.1)
+            --db FILE           SQLite database file (default ./rebatch.db)
+            --memory            in-memory store instead (nothing kept)
+            --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
+            --body-limit BYTES  largest request body (default 10485760)
   demo    deploy a small process with an external task, start instances,
           fetch-and-lock and complete them, and fail one into an incident
 `;
+
+async function serve(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      db: { type: 'string' },
+      memory: { type: 'boolean', default: false },
+      'no-job-executor': { type: 'boolean', default: false },
+      'body-limit': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (values.memory && values.db) throw new Error('--db and --memory exclude each other');
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --port ${values.port}`);
+  const bodyLimit = values['body-limit'] === undefined ? undefined : Number(values['body-limit']);
+  if (bodyLimit !== undefined && !(Number.isInteger(bodyLimit) && bodyLimit > 0)) {
+    throw new Error(`bad --body-limit ${values['body-limit']}`);
+  }
+  const { createRestServer } = await import('../bindings/rest.js');
+  let store;
+  let storeText = 'memory';
+  if (!values.memory) {
+    const { sqliteStore } = await import('../bindings/sqlite-store.js');
+    const file = values.db ?? './rebatch.db';
+    store = sqliteStore(file);
+    storeText = `sqlite ${file}`;
+  }
+  const engine = await createEngine(store ? { store } : {});
+  const log = (msg) => process.stderr.write(`${msg}\n`);
+  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log });
+  const addr = await rest.listen(port, values.host);
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  // The first stdout line is the address (tests and scripts read it).
+  process.stdout.write(`rebatch listening on http://${host}:${addr.port}/engine-rest (store: ${storeText}, job executor: ${values['no-job-executor'] ? 'off' : 'on'})\n`);
+
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    log(`rebatch: ${signal}, shutting down`);
+    const force = setTimeout(() => {
+      log('rebatch: requests still open after 10 s; closing anyway');
+      rest.server.closeAllConnections?.();
+    }, 10000);
+    force.unref();
+    await rest.close(); // no new requests; those in flight finish (each operation is one transaction)
+    engine.close();
+    store?.close(); // checkpoints the WAL
+    clearTimeout(force);
+    log('rebatch: stopped');
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
 
 /** A process with one external task between start and end (JSON model). */
 const PROCESS = {
@@ -63,6 +133,13 @@ async function demo() {
 const command = process.argv[2] ?? 'demo';
 if (command === 'demo') {
   await demo();
+} else if (command === 'serve') {
+  try {
+    await serve(process.argv.slice(3));
+  } catch (err) {
+    process.stderr.write(`rebatch serve: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  }
 } else {
   process.stderr.write(USAGE);
   process.exitCode = command === '--help' || command === '-h' ? 0 : 2;

@@ -1,0 +1,614 @@
+// rest.js - the REST shim: Camunda 7's REST paths under /engine-rest over an
+// engine (Node only: node:http, find-my-way for routing, busboy for
+// multipart). Each route maps to ONE engine operation: path parameters
+// become `id`/`key`, the query string becomes `query` (strings, first value
+// of a repeated parameter), a JSON body becomes `body` (an empty body is "no
+// body"). The engine does the rest, including Camunda's error bodies.
+//
+//   const rest = createRestServer({ engine });
+//   await rest.listen(8080, '127.0.0.1');
+//   ... await rest.close();   // stops the job executor; the engine stays open
+//
+// What this layer adds itself, as Camunda's JAX-RS layer does:
+//   unknown route 404 {"type":"NotFoundException","message":"HTTP 404 Not Found","code":null}
+//   wrong method  405 {"type":"NotAllowedException","message":"HTTP 405 Method Not Allowed","code":null}
+//   malformed JSON or a body that is not an object: 400 {"type":"InvalidRequestException","message":"","code":null}
+//   a body over the limit (default 10 MB): 413 InvalidRequestException
+//   a non-JSON content type: 415 NotSupportedException
+//   POST /deployment/create: multipart, BPMN parsed by ./bpmn.js
+//   POST /external-task/fetchAndLock with asyncResponseTimeout: long polling
+
+import http from 'node:http';
+import FindMyWay from 'find-my-way';
+import busboy from 'busboy';
+
+import { EngineError } from './errors.js';
+import { OPERATIONS } from './operations.js';
+import { BpmnParseError, parseBpmn } from './bpmn.js';
+
+export const BASE_PATH = '/engine-rest';
+export const ENGINE_NAME = 'default';
+/** The Camunda version this shim answers as (GET /version). */
+export const CAMUNDA_VERSION = '7.24.0';
+export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
+const MAX_ASYNC_RESPONSE_TIMEOUT = 1800000;
+
+/**
+ * Every route: [method, path (under /engine-rest), operation]. An operation
+ * starting with '#' is handled here rather than by the engine.
+ * @type {readonly [string, string, string][]}
+ */
+export const ROUTES = Object.freeze([
+  ['GET', '/engine', '#engines'],
+  ['GET', '/version', '#version'],
+  // deployments and definitions
+  ['POST', '/deployment/create', '#createDeployment'],
+  ['GET', '/deployment', 'getDeployments'],
+  ['DELETE', '/deployment/:id', 'deleteDeployment'],
+  ['GET', '/process-definition', 'getProcessDefinitions'],
+  ['GET', '/process-definition/key/:key', 'getProcessDefinitionByKey'],
+  ['POST', '/process-definition/key/:key/start', 'startProcessInstanceByKey'],
+  ['GET', '/process-definition/:id', 'getProcessDefinition'],
+  ['POST', '/process-definition/:id/start', 'startProcessInstance'],
+  ['POST', '/process-definition/:id/restart-async', 'restartProcessInstancesAsync'],
+  ['POST', '/process-definition/:id/restart', 'restartProcessInstances'],
+  // process instances
+  ['GET', '/process-instance', 'getProcessInstances'],
+  ['POST', '/process-instance', 'getProcessInstances'],
+  ['GET', '/process-instance/count', 'getProcessInstancesCount'],
+  ['POST', '/process-instance/count', 'getProcessInstancesCount'],
+  ['POST', '/process-instance/job-retries', 'setJobRetriesAsyncByProcess'],
+  ['POST', '/process-instance/job-retries-historic-query-based', 'setJobRetriesAsyncByHistoricQuery'],
+  ['GET', '/process-instance/:id', 'getProcessInstance'],
+  ['DELETE', '/process-instance/:id', 'deleteProcessInstance'],
+  // history
+  ['GET', '/history/process-instance', 'getHistoricProcessInstances'],
+  ['POST', '/history/process-instance', 'getHistoricProcessInstances'],
+  ['GET', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
+  ['POST', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
+  ['GET', '/history/process-instance/:id', 'getHistoricProcessInstance'],
+  ['GET', '/history/activity-instance', 'getHistoricActivityInstances'],
+  ['GET', '/history/incident', 'getHistoricIncidents'],
+  ['GET', '/history/batch', 'getHistoricBatches'],
+  ['GET', '/history/batch/count', 'getHistoricBatchesCount'],
+  ['GET', '/history/batch/:id', 'getHistoricBatch'],
+  ['DELETE', '/history/batch/:id', 'deleteHistoricBatch'],
+  // jobs
+  ['GET', '/job', 'getJobs'],
+  ['POST', '/job', 'getJobs'],
+  ['GET', '/job/count', 'getJobsCount'],
+  ['POST', '/job/count', 'getJobsCount'],
+  ['POST', '/job/retries', 'setJobRetriesAsync'],
+  ['GET', '/job/:id', 'getJob'],
+  ['PUT', '/job/:id/retries', 'setJobRetries'],
+  ['POST', '/job/:id/execute', 'executeJob'],
+  ['GET', '/job-definition', 'getJobDefinitions'],
+  // external tasks
+  ['GET', '/external-task', 'getExternalTasks'],
+  ['POST', '/external-task', 'getExternalTasks'],
+  ['GET', '/external-task/count', 'getExternalTasksCount'],
+  ['POST', '/external-task/count', 'getExternalTasksCount'],
+  ['POST', '/external-task/fetchAndLock', '#fetchAndLock'],
+  ['POST', '/external-task/retries-async', 'setExternalTaskRetriesAsync'],
+  ['PUT', '/external-task/retries', 'setExternalTaskRetriesSync'],
+  ['GET', '/external-task/:id', 'getExternalTask'],
+  ['POST', '/external-task/:id/complete', 'completeExternalTask'],
+  ['POST', '/external-task/:id/failure', 'handleExternalTaskFailure'],
+  ['POST', '/external-task/:id/unlock', 'unlockExternalTask'],
+  ['POST', '/external-task/:id/extendLock', 'extendExternalTaskLock'],
+  ['PUT', '/external-task/:id/retries', 'setExternalTaskRetries'],
+  // incidents
+  ['GET', '/incident', 'getIncidents'],
+  ['GET', '/incident/count', 'getIncidentsCount'],
+  // batches
+  ['GET', '/batch', 'getBatches'],
+  ['GET', '/batch/count', 'getBatchesCount'],
+  ['GET', '/batch/statistics', 'getBatchStatistics'],
+  ['GET', '/batch/statistics/count', 'getBatchStatisticsCount'],
+  ['GET', '/batch/:id', 'getBatch'],
+  ['DELETE', '/batch/:id', 'deleteBatch'],
+  ['PUT', '/batch/:id/suspended', 'setBatchSuspended'],
+]);
+
+/** An error this layer answers itself, in Camunda's error format. */
+class HttpError extends Error {
+  constructor(status, type, message, extra) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.extra = extra;
+  }
+}
+
+const notFound = () => new HttpError(404, 'NotFoundException', 'HTTP 404 Not Found');
+const notAllowed = () => new HttpError(405, 'NotAllowedException', 'HTTP 405 Method Not Allowed');
+const unsupportedMedia = () => new HttpError(415, 'NotSupportedException', 'HTTP 415 Unsupported Media Type');
+const badJson = () => new HttpError(400, 'InvalidRequestException', '');
+const tooLarge = (limit) =>
+  new HttpError(413, 'InvalidRequestException', `Request body exceeds the limit of ${limit} bytes`);
+
+/** Operations that write: a hint for the job executor to look for new jobs. */
+const READ_ONLY = /^(get|#engines|#version)/;
+
+function sendJson(res, status, body, headers = {}) {
+  if (status === 204 || body === undefined || body === null) {
+    res.writeHead(204, headers);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Camunda's error body for any thrown value. */
+function errorResponse(err) {
+  if (err instanceof HttpError) {
+    return { status: err.status, body: { type: err.type, message: err.message, code: null, ...err.extra } };
+  }
+  if (err instanceof BpmnParseError) {
+    return {
+      status: 400,
+      body: {
+        type: 'ParseException',
+        message: err.message,
+        code: 0,
+        details: err.resource
+          ? {
+              [err.resource]: {
+                errors: [{ message: err.message, line: 0, column: 0, mainElementId: null, elementIds: [] }],
+                warnings: [],
+              },
+            }
+          : {},
+      },
+    };
+  }
+  if (err instanceof EngineError && err.status >= 400) {
+    return { status: err.status, body: { type: err.type, message: err.message, code: err.code ?? null } };
+  }
+  return {
+    status: 500,
+    body: { type: err?.type ?? err?.name ?? 'Exception', message: String(err?.message ?? err), code: null },
+  };
+}
+
+/** Reads the whole body into a Buffer; over `limit` bytes it drains the rest and throws 413. */
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const chunks = [];
+    let size = 0;
+    let over = Number.isFinite(declared) && declared > limit;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (over || size > limit) {
+        over = true;
+        chunks.length = 0;
+        // Drain without keeping; a client that goes on far past the limit is cut off.
+        if (size > limit * 8) req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => (over ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks, size))));
+    req.on('error', reject);
+  });
+}
+
+function isJsonType(contentType) {
+  if (!contentType) return true;
+  const mime = contentType.split(';')[0].trim().toLowerCase();
+  return mime === 'application/json' || mime.endsWith('+json') || mime === '*/*';
+}
+
+/** The JSON body: undefined when empty; 400 when malformed or not an object. */
+function parseJsonBody(buffer, contentType) {
+  if (buffer.length === 0) return undefined;
+  const text = buffer.toString('utf8');
+  if (text.trim() === '') return undefined;
+  if (!isJsonType(contentType)) throw unsupportedMedia();
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badJson();
+  }
+  if (value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw badJson();
+  return value;
+}
+
+function parseQuery(search) {
+  const query = {};
+  if (!search) return query;
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (!(name in query)) query[name] = value; // JAX-RS @QueryParam: the first value
+  }
+  return query;
+}
+
+/** The base URL of this API as the client sees it (for `links`). */
+function baseUrl(req) {
+  const host = req.headers.host ?? 'localhost';
+  return `http://${host}${BASE_PATH}`;
+}
+
+function selfLink(req, resource, id) {
+  return [{ method: 'GET', href: `${baseUrl(req)}/${resource}/${id}`, rel: 'self' }];
+}
+
+/**
+ * The job executor: runs engine.executeDueJobs in small steps while there is
+ * work (yielding to HTTP requests between steps), and when idle waits,
+ * Camunda-like: `waitMs` first, times `waitIncreaseFactor` on every idle
+ * round up to `maxWaitMs`. A write request wakes it at once (as Camunda's
+ * job executor is hinted when a job is created). Failures back off too.
+ */
+export class JobExecutor {
+  #engine;
+  #opts;
+  #timer = null;
+  #wait;
+  #running = false;
+  #log;
+
+  /**
+   * @param {import('./index.js').Engine} engine
+   * @param {{maxJobsPerStep?: number, waitMs?: number, maxWaitMs?: number,
+   *   waitIncreaseFactor?: number, log?: (msg: string) => void}} [options]
+   */
+  constructor(engine, options = {}) {
+    this.#engine = engine;
+    this.#opts = { maxJobsPerStep: 10, waitMs: 5000, maxWaitMs: 60000, waitIncreaseFactor: 2, ...options };
+    this.#wait = this.#opts.waitMs;
+    this.#log = options.log ?? (() => {});
+    /** Steps run and jobs executed (for tests and monitoring). */
+    this.stats = { steps: 0, executed: 0, failed: 0, errors: 0 };
+  }
+
+  get running() {
+    return this.#running;
+  }
+
+  start() {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  stop() {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** New work may be there: run a step soon. */
+  wake() {
+    if (!this.#running) return;
+    this.#wait = this.#opts.waitMs;
+    this.#schedule(0);
+  }
+
+  #schedule(ms) {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#step(), ms);
+    if (ms > 0) this.#timer.unref?.();
+  }
+
+  #step() {
+    this.#timer = null;
+    if (!this.#running || this.#engine.closed) return;
+    let executed = 0;
+    try {
+      const result = this.#engine.executeDueJobs({ maxJobs: this.#opts.maxJobsPerStep });
+      executed = result?.executed ?? 0;
+      this.stats.steps++;
+      this.stats.executed += executed;
+      this.stats.failed += result?.failed ?? 0;
+    } catch (err) {
+      this.stats.errors++;
+      this.#log(`job executor: ${err.message}`);
+    }
+    if (executed > 0) {
+      this.#wait = this.#opts.waitMs;
+      this.#schedule(0);
+    } else {
+      const wait = this.#wait;
+      this.#wait = Math.min(this.#opts.maxWaitMs, Math.max(1, wait * this.#opts.waitIncreaseFactor));
+      this.#schedule(wait);
+    }
+  }
+}
+
+/**
+ * The request handler for an engine.
+ * @param {import('./index.js').Engine} engine
+ * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number}} [options]
+ */
+export function createRestHandler(engine, options = {}) {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const onWrite = options.onWrite ?? (() => {});
+  const pollIntervalMs = options.pollIntervalMs ?? 200;
+  /** Long-polling fetchAndLock requests waiting: resolved with [] on close. */
+  const waiting = new Set();
+  let closing = false;
+
+  const router = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
+  const methodsByPath = new Map();
+  for (const [method, path, operation] of ROUTES) {
+    if (!operation.startsWith('#') && !OPERATIONS[operation]) {
+      throw new Error(`rest.js: route ${method} ${path} names unknown operation ${operation}`);
+    }
+    router.on(method, path, () => {}, { operation });
+  }
+  const allMethods = [...new Set(ROUTES.map((r) => r[0]))];
+
+  /** Runs one operation on the engine: {status, body}. */
+  function callEngine(operation, request) {
+    const body = engine.call(operation, request);
+    if (!READ_ONLY.test(operation)) onWrite();
+    return { status: body === undefined || body === null ? 204 : 200, body };
+  }
+
+  function buildRequest(operation, params, query, body) {
+    const request = {};
+    for (const field of OPERATIONS[operation]) {
+      if (field === 'id' && params.id !== undefined) request.id = params.id;
+      else if (field === 'key' && params.key !== undefined) request.key = params.key;
+      else if (field === 'query') request.query = query;
+      else if (field === 'body' && body !== undefined) request.body = body;
+    }
+    return request;
+  }
+
+  async function createDeployment(req) {
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^multipart\/form-data/i.test(contentType)) throw unsupportedMedia();
+    const form = await readMultipart(req, bodyLimit);
+    const reserved = new Set([
+      'deployment-name',
+      'deployment-source',
+      'tenant-id',
+      'enable-duplicate-filtering',
+      'deploy-changed-only',
+      'deployment-activation-time',
+    ]);
+    const resources = form.parts.filter((p) => !reserved.has(p.field));
+    if (resources.length === 0) {
+      throw new HttpError(400, 'InvalidRequestException', 'No deployment resources contained in the form upload.');
+    }
+    const processes = [];
+    for (const part of resources) {
+      if (!/\.bpmn(20\.xml)?$/i.test(part.name)) continue; // other resources: not executable here
+      try {
+        const { processes: found } = await parseBpmn(part.data.toString('utf8'), { resource: part.name });
+        processes.push(...found);
+      } catch (err) {
+        if (err instanceof BpmnParseError) err.resource = part.name;
+        throw err;
+      }
+    }
+    const body = { processes };
+    const field = (name) => form.parts.find((p) => p.field === name && p.isField)?.data.toString('utf8');
+    if (field('deployment-name') !== undefined) body.name = field('deployment-name');
+    if (field('deployment-source') !== undefined) body.source = field('deployment-source');
+    if (field('tenant-id') !== undefined && field('tenant-id') !== '') body.tenantId = field('tenant-id');
+    const result = callEngine('createDeployment', { body });
+    if (result.body && Array.isArray(result.body.links)) {
+      result.body.links = selfLink(req, 'deployment', result.body.id);
+    }
+    return result;
+  }
+
+  async function fetchAndLock(body) {
+    const timeout = body?.asyncResponseTimeout;
+    if (timeout !== undefined && timeout !== null) {
+      const n = Number(timeout);
+      if (!Number.isFinite(n) || n < 0) throw badJson();
+      if (n > MAX_ASYNC_RESPONSE_TIMEOUT) {
+        throw new HttpError(
+          400,
+          'InvalidRequestException',
+          `The asynchronous response timeout cannot be set to a value greater than ${MAX_ASYNC_RESPONSE_TIMEOUT} milliseconds`,
+        );
+      }
+    }
+    const request = body === undefined ? {} : { body };
+    let result = callEngine('fetchAndLock', request);
+    const deadline = Date.now() + Number(timeout ?? 0);
+    while (Array.isArray(result.body) && result.body.length === 0 && Date.now() < deadline && !closing) {
+      await new Promise((resolve) => {
+        const entry = { resolve };
+        waiting.add(entry);
+        const t = setTimeout(() => {
+          waiting.delete(entry);
+          resolve();
+        }, Math.min(pollIntervalMs, Math.max(0, deadline - Date.now())));
+        entry.timer = t;
+      });
+      if (closing || engine.closed) break;
+      result = callEngine('fetchAndLock', request);
+    }
+    return result;
+  }
+
+  async function dispatch(req, operation, params, query) {
+    if (operation === '#engines') return { status: 200, body: [{ name: ENGINE_NAME }] };
+    if (operation === '#version') return { status: 200, body: { version: CAMUNDA_VERSION } };
+    if (operation === '#createDeployment') return createDeployment(req);
+    const buffer = await readBody(req, bodyLimit);
+    if (operation === '#fetchAndLock') return fetchAndLock(parseJsonBody(buffer, req.headers['content-type']));
+    const takesBody = OPERATIONS[operation].includes('body');
+    const body = takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
+    const result = callEngine(operation, buildRequest(operation, params, query, body));
+    if (
+      (operation === 'startProcessInstance' || operation === 'startProcessInstanceByKey') &&
+      result.body &&
+      Array.isArray(result.body.links)
+    ) {
+      result.body.links = selfLink(req, 'process-instance', result.body.id);
+    }
+    return result;
+  }
+
+  async function handle(req, res) {
+    let status;
+    let body;
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      let path = q < 0 ? url : url.slice(0, q);
+      const search = q < 0 ? '' : url.slice(q + 1);
+      if (path !== BASE_PATH && !path.startsWith(`${BASE_PATH}/`)) throw notFound();
+      path = path.slice(BASE_PATH.length) || '/';
+      // Named-engine paths: /engine/default/job = /job.
+      const named = /^\/engine\/([^/]+)(\/.*)$/.exec(path);
+      if (named) {
+        if (decodeURIComponent(named[1]) !== ENGINE_NAME) {
+          throw new HttpError(404, 'RestException', `No process engine available with name ${named[1]}`);
+        }
+        path = named[2];
+      }
+      const found = router.find(req.method, path);
+      if (!found) {
+        const other = allMethods.some((m) => m !== req.method && router.find(m, path));
+        throw other ? notAllowed() : notFound();
+      }
+      if (engine.closed || closing) {
+        throw new HttpError(503, 'RestException', 'The server is shutting down');
+      }
+      ({ status, body } = await dispatch(req, found.store.operation, found.params, parseQuery(search)));
+    } catch (err) {
+      ({ status, body } = errorResponse(err));
+      if (status >= 500 && !(err instanceof EngineError) && !(err instanceof HttpError)) {
+        options.log?.(`rest: ${req.method} ${req.url}: ${err?.stack ?? err}`);
+      }
+      // A request whose body was not read (or cut off): do not reuse the connection.
+      if (!req.complete) res.setHeader('Connection', 'close');
+    }
+    if (!res.headersSent && !res.destroyed) sendJson(res, status, body);
+  }
+
+  handle.close = () => {
+    closing = true;
+    for (const entry of waiting) {
+      clearTimeout(entry.timer);
+      entry.resolve();
+    }
+    waiting.clear();
+  };
+  return handle;
+}
+
+/** Reads a multipart/form-data request: [{field, name, isField, data}]. */
+function readMultipart(req, limit) {
+  return new Promise((resolve, reject) => {
+    let bb;
+    try {
+      bb = busboy({
+        headers: req.headers,
+        limits: { fileSize: limit, fieldSize: 1024 * 1024, files: 100, fields: 100, parts: 200 },
+      });
+    } catch {
+      reject(new HttpError(400, 'InvalidRequestException', 'Malformed multipart/form-data request'));
+      return;
+    }
+    const parts = [];
+    let size = 0;
+    let failed = null;
+    const fail = (err) => {
+      if (!failed) failed = err;
+    };
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > limit) fail(tooLarge(limit));
+    });
+    bb.on('file', (field, stream, info) => {
+      const chunks = [];
+      stream.on('data', (c) => chunks.push(c));
+      stream.on('limit', () => fail(tooLarge(limit)));
+      stream.on('end', () =>
+        parts.push({ field, name: info.filename ?? field, isField: false, data: Buffer.concat(chunks) }),
+      );
+    });
+    bb.on('field', (field, value, info) => {
+      if (info.valueTruncated) fail(tooLarge(limit));
+      parts.push({ field, name: field, isField: true, data: Buffer.from(value, 'utf8') });
+    });
+    bb.on('partsLimit', () => fail(new HttpError(400, 'InvalidRequestException', 'Too many parts')));
+    bb.on('filesLimit', () => fail(new HttpError(400, 'InvalidRequestException', 'Too many files')));
+    bb.on('fieldsLimit', () => fail(new HttpError(400, 'InvalidRequestException', 'Too many fields')));
+    bb.on('error', () => {
+      fail(new HttpError(400, 'InvalidRequestException', 'Malformed multipart/form-data request'));
+      req.unpipe(bb);
+      req.resume();
+    });
+    bb.on('close', () => (failed ? reject(failed) : resolve({ parts })));
+    req.on('end', () => {
+      if (failed) reject(failed);
+    });
+    req.pipe(bb);
+  });
+}
+
+/**
+ * An HTTP server for an engine, with its job executor.
+ * @param {{engine: import('./index.js').Engine, bodyLimit?: number,
+ *   jobExecutor?: boolean | object, log?: (msg: string) => void, pollIntervalMs?: number}} options
+ *   jobExecutor: false to turn it off; an object for JobExecutor options.
+ */
+export function createRestServer(options) {
+  const { engine, jobExecutor = true, log } = options;
+  const executor =
+    jobExecutor === false ? null : new JobExecutor(engine, { log, ...(typeof jobExecutor === 'object' ? jobExecutor : {}) });
+  const handle = createRestHandler(engine, {
+    bodyLimit: options.bodyLimit,
+    pollIntervalMs: options.pollIntervalMs,
+    log,
+    onWrite: () => executor?.wake(),
+  });
+  const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    handle(req, res).catch((err) => {
+      log?.(`rest: unhandled ${err?.stack ?? err}`);
+      if (!res.headersSent) sendJson(res, 500, { type: 'Exception', message: String(err?.message), code: null });
+    });
+  });
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  let closed = null;
+  return {
+    server,
+    executor,
+    /** @returns {Promise<{port: number, host: string}>} */
+    listen(port = 8080, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          executor?.start();
+          const addr = server.address();
+          resolve({ port: addr.port, host: addr.address });
+        });
+      });
+    },
+    /** Stops accepting, finishes requests in flight, stops the executor. The engine stays open. */
+    close() {
+      if (!closed) {
+        closed = new Promise((resolve) => {
+          executor?.stop();
+          handle.close();
+          server.close(() => resolve());
+          server.closeIdleConnections?.();
+        });
+      }
+      return closed;
+    },
+  };
+}

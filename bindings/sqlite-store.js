@@ -1,0 +1,211 @@
+// sqlite-store.js - a durable store on an SQLite file (better-sqlite3, Node
+// only), implementing the JS storage contract of js-memory-store.js:
+// revisions, declared indexes, ascending-id paging, one transaction per
+// engine operation. WAL journal; synchronous=FULL by default, so a commit
+// is on disk before the engine operation (and the HTTP response) returns.
+//
+//   const store = sqliteStore('./rebatch.db');
+//   const engine = await createEngine({ store });
+//   ... engine.close(); store.close();
+//
+// Ids and index values are TEXT compared with SQLite's BINARY collation
+// (memcmp over UTF-8), which is the code point order the engine pages in.
+
+import Database from 'better-sqlite3';
+import { StoreConflictError } from './errors.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS records (
+  coll TEXT NOT NULL,
+  id   TEXT NOT NULL,
+  json TEXT NOT NULL,
+  rev  INTEGER NOT NULL,
+  PRIMARY KEY (coll, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_index (
+  coll  TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  id    TEXT NOT NULL,
+  PRIMARY KEY (coll, field, value, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_index_by_record ON record_index (coll, id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
+`;
+
+/** The SQLite store. Create with `sqliteStore(path)`. */
+export class SqliteStore {
+  #db;
+  #s;
+  #inTx = false;
+
+  /**
+   * @param {string} path a file name, or ':memory:'
+   * @param {{synchronous?: 'FULL' | 'NORMAL' | 'OFF'}} [options]
+   */
+  constructor(path, { synchronous = 'FULL' } = {}) {
+    if (!/^(FULL|NORMAL|OFF|EXTRA)$/.test(synchronous)) throw new TypeError(`bad synchronous mode ${synchronous}`);
+    const db = new Database(path);
+    this.#db = db;
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('foreign_keys = OFF');
+    db.exec(SCHEMA);
+    const p = (sql) => db.prepare(sql);
+    this.#s = {
+      begin: p('BEGIN IMMEDIATE'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
+      get: p('SELECT json, rev FROM records WHERE coll = ? AND id = ?'),
+      rev: p('SELECT rev FROM records WHERE coll = ? AND id = ?').pluck(),
+      insert: p('INSERT INTO records (coll, id, json, rev) VALUES (?, ?, ?, 1)'),
+      update: p('UPDATE records SET json = ?, rev = rev + 1 WHERE coll = ? AND id = ? AND rev = ?'),
+      delete: p('DELETE FROM records WHERE coll = ? AND id = ?'),
+      deleteIndex: p('DELETE FROM record_index WHERE coll = ? AND id = ?'),
+      insertIndex: p('INSERT OR IGNORE INTO record_index (coll, field, value, id) VALUES (?, ?, ?, ?)'),
+      findFirst: p(
+        `SELECT r.id, r.json, r.rev FROM record_index i JOIN records r ON r.coll = i.coll AND r.id = i.id
+         WHERE i.coll = ? AND i.field = ? AND i.value = ? ORDER BY i.id LIMIT ?`,
+      ),
+      findAfter: p(
+        `SELECT r.id, r.json, r.rev FROM record_index i JOIN records r ON r.coll = i.coll AND r.id = i.id
+         WHERE i.coll = ? AND i.field = ? AND i.value = ? AND i.id > ? ORDER BY i.id LIMIT ?`,
+      ),
+      scanFirst: p('SELECT id, json, rev FROM records WHERE coll = ? ORDER BY id LIMIT ?'),
+      scanAfter: p('SELECT id, json, rev FROM records WHERE coll = ? AND id > ? ORDER BY id LIMIT ?'),
+    };
+  }
+
+  /** The better-sqlite3 database (for checks and tests). */
+  get db() {
+    return this.#db;
+  }
+
+  get open() {
+    return this.#db.open;
+  }
+
+  begin() {
+    if (this.#inTx) throw new Error('begin: a transaction is already open');
+    this.#s.begin.run();
+    this.#inTx = true;
+  }
+
+  commit() {
+    if (!this.#inTx) throw new Error('commit: no open transaction');
+    this.#s.commit.run();
+    this.#inTx = false;
+  }
+
+  rollback() {
+    if (!this.#inTx) throw new Error('rollback: no open transaction');
+    this.#inTx = false;
+    if (this.#db.inTransaction) this.#s.rollback.run();
+  }
+
+  /** @param {string} coll @param {string} id */
+  get(coll, id) {
+    return this.#s.get.get(coll, id) ?? null;
+  }
+
+  /**
+   * @param {string} coll @param {string} id @param {string} json
+   * @param {number} expectedRev @param {{field: string, value: string | null}[]} [index]
+   */
+  put(coll, id, json, expectedRev, index = []) {
+    if (typeof json !== 'string') throw new TypeError('put: json must be a string');
+    const s = this.#s;
+    let rev;
+    if (expectedRev === 0) {
+      if (s.rev.get(coll, id) !== undefined) throw new StoreConflictError(`${coll} ${id} already exists`);
+      s.insert.run(coll, id, json);
+      rev = 1;
+    } else {
+      const info = s.update.run(json, coll, id, expectedRev);
+      if (info.changes !== 1) {
+        const stored = s.rev.get(coll, id);
+        throw new StoreConflictError(
+          stored === undefined
+            ? `${coll} ${id} does not exist (expected revision ${expectedRev})`
+            : `${coll} ${id} has revision ${stored}, not the expected ${expectedRev}`,
+        );
+      }
+      rev = expectedRev + 1;
+      s.deleteIndex.run(coll, id);
+    }
+    for (const { field, value } of index) {
+      if (value !== null && value !== undefined) s.insertIndex.run(coll, field, value, id);
+    }
+    return rev;
+  }
+
+  /** @param {string} coll @param {string} id @param {number} expectedRev */
+  remove(coll, id, expectedRev) {
+    const s = this.#s;
+    const stored = s.rev.get(coll, id);
+    if (stored === undefined) return false;
+    if (stored !== expectedRev) {
+      throw new StoreConflictError(`${coll} ${id} has revision ${stored}, not the expected ${expectedRev}`);
+    }
+    s.delete.run(coll, id);
+    s.deleteIndex.run(coll, id);
+    return true;
+  }
+
+  /**
+   * @param {string} coll @param {string} field @param {string} value
+   * @param {string | null} afterId @param {number} limit
+   */
+  find(coll, field, value, afterId, limit) {
+    const n = limit >= 0 ? limit : -1;
+    return afterId === null || afterId === undefined
+      ? this.#s.findFirst.all(coll, field, value, n)
+      : this.#s.findAfter.all(coll, field, value, afterId, n);
+  }
+
+  /** @param {string} coll @param {string | null} afterId @param {number} limit */
+  scan(coll, afterId, limit) {
+    const n = limit >= 0 ? limit : -1;
+    return afterId === null || afterId === undefined
+      ? this.#s.scanFirst.all(coll, n)
+      : this.#s.scanAfter.all(coll, afterId, n);
+  }
+
+  /**
+   * The whole content as canonical JSON text, the same shape as
+   * JsMemoryStore#dump() and the C store's dump.
+   */
+  dump() {
+    const parts = [];
+    let coll = null;
+    let recs = [];
+    for (const r of this.#db.prepare('SELECT coll, id, json, rev FROM records ORDER BY coll, id').iterate()) {
+      if (r.coll !== coll) {
+        if (coll !== null) parts.push(`${JSON.stringify(coll)}:{${recs.join(',')}}`);
+        coll = r.coll;
+        recs = [];
+      }
+      recs.push(`${JSON.stringify(r.id)}:{"rev":${r.rev},"record":${r.json}}`);
+    }
+    if (coll !== null) parts.push(`${JSON.stringify(coll)}:{${recs.join(',')}}`);
+    return `{${parts.join(',')}}`;
+  }
+
+  /** Closes the database (rolls back an open transaction). Idempotent. */
+  close() {
+    if (!this.#db.open) return;
+    if (this.#db.inTransaction) this.#s.rollback.run();
+    this.#inTx = false;
+    this.#db.close();
+  }
+}
+
+/**
+ * A store on an SQLite file (created when absent).
+ * @param {string} path
+ * @param {{synchronous?: 'FULL' | 'NORMAL' | 'OFF'}} [options]
+ */
+export function sqliteStore(path, options) {
+  return new SqliteStore(path, options);
+}
