@@ -180,6 +180,11 @@ typedef struct rb_query {
  * is set). Returns REBATCH_OK, a storage code, or RB_REJECTED with res set. */
 int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
                     rb_docs *out, rb_response *res);
+/* Calls visit for each matching record, in no guaranteed order, holding
+ * one page of records at a time. The doc may be taken over by visit. */
+typedef int (*rb_visit)(rebatch_engine *e, rb_doc *doc, void *ctx);
+int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_visit visit, void *ctx, rb_response *res);
 /* Whole handlers for list and count endpoints. */
 int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_response *res);
@@ -346,6 +351,9 @@ int rb_restart_item(rebatch_engine *e, const char *instance_id,
 int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
                            const cJSON *q, cJSON *ids_out, rb_response *res);
 extern const rb_query rb_job_query;
+/* rb_query_each over a query DTO taken from a request body. */
+int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                       rb_visit visit, void *ctx, rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 

@@ -5,59 +5,69 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define EXTERNAL_TASK "externalTask"
 
+/* Collected ids by deployment, with the last definition's deployment
+ * remembered: tasks of one definition come in runs, and loading the
+ * definition for each of 100,000 tasks would dominate batch creation. */
+typedef struct rb_collector {
+  cJSON *groups;
+  char definition_id[160];
+  char deployment_id[REBATCH_ID_MAX + 1];
+  int known;
+} rb_collector;
+
 /* An external task's deployment is its process definition's. */
-static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, cJSON *groups) {
-  rb_doc def;
+static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, rb_collector *c) {
+  const char *definition = task ? rb_str(task, "processDefinitionId") : NULL;
   int rc = REBATCH_OK;
-  const char *deployment = NULL;
-  memset(&def, 0, sizeof def);
-  if (task) rc = rb_definition_load(e, rb_str(task, "processDefinitionId"), &def);
-  if (rc == REBATCH_OK && def.json) deployment = rb_str(def.json, "deploymentId");
-  if (rc == REBATCH_OK && !rb_batch_add_item(groups, deployment, task_id)) rc = REBATCH_NOMEM;
-  rb_doc_clear(&def);
-  return rc;
+  if (definition && !(c->known && strcmp(definition, c->definition_id) == 0)) {
+    rb_doc def;
+    rc = rb_definition_load(e, definition, &def);
+    c->known = rc == REBATCH_OK && def.json && strlen(definition) < sizeof c->definition_id;
+    if (c->known) {
+      snprintf(c->definition_id, sizeof c->definition_id, "%s", definition);
+      snprintf(c->deployment_id, sizeof c->deployment_id, "%s",
+               rb_str(def.json, "deploymentId") ? rb_str(def.json, "deploymentId") : "");
+    }
+    rb_doc_clear(&def);
+  }
+  if (rc != REBATCH_OK) return rc;
+  if (!rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, task_id))
+    return REBATCH_NOMEM;
+  return REBATCH_OK;
 }
 
-static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
+static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, rb_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, ids) {
     rb_doc task;
     int rc = rb_load(e, EXTERNAL_TASK, id->valuestring, &task);
-    if (rc == REBATCH_OK) rc = add_task(e, id->valuestring, task.json, groups);
+    if (rc == REBATCH_OK) rc = add_task(e, id->valuestring, task.json, c);
     rb_doc_clear(&task);
     if (rc != REBATCH_OK) return rc;
   }
   return REBATCH_OK;
 }
 
-static int add_tasks_of_instances(rebatch_engine *e, const cJSON *instance_ids, cJSON *groups) {
+static int add_tasks_of_instances(rebatch_engine *e, const cJSON *instance_ids, rb_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, instance_ids) {
     rb_docs tasks = {0};
     int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", id->valuestring, &tasks);
     for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
-      rc = add_task(e, tasks.items[i].id, tasks.items[i].json, groups);
+      rc = add_task(e, tasks.items[i].id, tasks.items[i].json, c);
     rb_docs_clear(&tasks);
     if (rc != REBATCH_OK) return rc;
   }
   return REBATCH_OK;
 }
 
-static int add_query_tasks(rebatch_engine *e, const cJSON *q, cJSON *groups, rb_response *res) {
-  cJSON *request = cJSON_CreateObject();
-  rb_docs tasks = {0};
-  int rc = request && cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)
-               ? rb_query_select(e, &rb_external_task_query, request, &tasks, res)
-               : REBATCH_NOMEM;
-  cJSON_Delete(request);
-  for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
-    rc = add_task(e, tasks.items[i].id, tasks.items[i].json, groups);
-  rb_docs_clear(&tasks);
-  return rc;
+static int visit_task(rebatch_engine *e, rb_doc *task, void *c) {
+  return add_task(e, task->id, task->json, c);
 }
 
 static int has_null(const cJSON *list) {
@@ -82,6 +92,7 @@ static int collect(rebatch_engine *e, const cJSON *body, long long *retries, cJS
   const cJSON *instance_query = query_of(body, "processInstanceQuery");
   const cJSON *history_query = query_of(body, "historicProcessInstanceQuery");
   cJSON *groups = cJSON_CreateArray(), *instances = cJSON_CreateArray();
+  rb_collector collector;
   int rc = groups && instances ? REBATCH_OK : REBATCH_NOMEM, got;
   *out = NULL;
   if (rc == REBATCH_OK && instance_query) rc = rb_select_instance_ids(e, &rb_instance_query, instance_query, instances, res);
@@ -93,10 +104,13 @@ static int collect(rebatch_engine *e, const cJSON *body, long long *retries, cJS
     rc = rb_invalid(res, 400, "External task id cannot be null: externalTaskIds contains null value");
   if (rc == REBATCH_OK && has_null(instance_ids))
     rc = rb_error(res, 500, "NullValueException", 0, "processInstanceIdIn contains null value");
-  if (rc == REBATCH_OK) rc = add_explicit_tasks(e, task_ids, groups);
-  if (rc == REBATCH_OK && task_query) rc = add_query_tasks(e, task_query, groups, res);
-  if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instance_ids, groups);
-  if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instances, groups);
+  collector.groups = groups;
+  collector.known = 0;
+  if (rc == REBATCH_OK) rc = add_explicit_tasks(e, task_ids, &collector);
+  if (rc == REBATCH_OK && task_query)
+    rc = rb_query_body_each(e, &rb_external_task_query, task_query, visit_task, &collector, res);
+  if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instance_ids, &collector);
+  if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instances, &collector);
   cJSON_Delete(instances);
   if (rc == REBATCH_OK && cJSON_GetArraySize(groups) == 0) rc = rb_invalid(res, 400, "externalTaskIds is empty");
   if (rc != REBATCH_OK) {

@@ -9,34 +9,41 @@
 
 #define JOB "job"
 
-/* Ids of the instances a query DTO selects. `q` is the query object from a
- * request body. An explicitly empty processInstanceIds set is Camunda's
- * "Set of process instance ids is empty". */
-int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                           cJSON *ids_out, rb_response *res) {
-  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
+static int append_id(rebatch_engine *e, rb_doc *doc, void *ids) {
+  cJSON *id = cJSON_CreateString(doc->id);
+  (void)e;
+  if (!id || !cJSON_AddItemToArray(ids, id)) {
+    cJSON_Delete(id);
+    return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
+/* Runs a query DTO from a request body as that resource's query. */
+int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                       rb_visit visit, void *ctx, rb_response *res) {
   cJSON *request;
-  rb_docs docs = {0};
   int rc;
   if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
-  if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
-    return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
   request = cJSON_CreateObject();
   if (!request || !cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)) {
     cJSON_Delete(request);
     return REBATCH_NOMEM;
   }
-  rc = rb_query_select(e, query, request, &docs, res);
+  rc = rb_query_each(e, query, request, visit, ctx, res);
   cJSON_Delete(request);
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    cJSON *id = cJSON_CreateString(docs.items[i].id);
-    if (!id || !cJSON_AddItemToArray(ids_out, id)) {
-      cJSON_Delete(id);
-      rc = REBATCH_NOMEM;
-    }
-  }
-  rb_docs_clear(&docs);
   return rc;
+}
+
+/* Ids of the instances a query DTO selects. An explicitly empty
+ * processInstanceIds set is Camunda's "Set of process instance ids is
+ * empty". */
+int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                           cJSON *ids_out, rb_response *res) {
+  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
+  if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
+    return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
+  return rb_query_body_each(e, query, q, append_id, ids_out, res);
 }
 
 static int add_jobs_of_instance(rebatch_engine *e, const char *instance_id, cJSON *groups) {
@@ -145,14 +152,18 @@ int rb_op_setJobRetriesAsyncByHistoricQuery(rebatch_engine *e, const cJSON *requ
   return by_process(e, request, "historicProcessInstanceQuery", &rb_history_query, res);
 }
 
+static int add_job(rebatch_engine *e, rb_doc *job, void *groups) {
+  (void)e;
+  return rb_batch_add_item(groups, rb_str(job->json, "deploymentId"), job->id) ? REBATCH_OK : REBATCH_NOMEM;
+}
+
 /* POST /job/retries: explicit job ids (unknown ones kept, failing at
  * execution as upstream) and/or a job query. */
 int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   const cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "jobIds");
   const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "jobQuery"), *id;
-  cJSON *groups, *wrapped;
-  rb_docs docs = {0};
+  cJSON *groups;
   long long retries;
   int rc;
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "setJobRetriesDto is null");
@@ -169,15 +180,7 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
     rb_doc_clear(&job);
     if (rc != REBATCH_OK) break;
   }
-  if (rc == REBATCH_OK && q) {
-    wrapped = cJSON_CreateObject();
-    rc = wrapped && cJSON_AddItemReferenceToObject(wrapped, "body", (cJSON *)q) ? rb_query_select(e, &rb_job_query, wrapped, &docs, res)
-                                                                                 : REBATCH_NOMEM;
-    cJSON_Delete(wrapped);
-    for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
-      if (!rb_batch_add_item(groups, rb_str(docs.items[i].json, "deploymentId"), docs.items[i].id)) rc = REBATCH_NOMEM;
-    rb_docs_clear(&docs);
-  }
+  if (rc == REBATCH_OK && q) rc = rb_query_body_each(e, &rb_job_query, q, add_job, groups, res);
   if (rc != REBATCH_OK) {
     cJSON_Delete(groups);
     return rc;

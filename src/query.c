@@ -178,6 +178,8 @@ static int load_candidates(rebatch_engine *e, const rb_query *q,
   return rb_scan_all(e, q->collection, out);
 }
 
+#define RB_QUERY_PAGE 1000
+
 typedef struct rb_sorting {
   const char *field;
   int descending;
@@ -297,6 +299,49 @@ static int reject_unsupported(const rb_query *q, const cJSON *request,
     if (f->kind == RB_F_UNSUPPORTED && active(f, rb_param(request, f->param)))
       return rb_invalid(res, 400, "Query parameter '%s' is not supported by rebatch", f->param);
   return REBATCH_OK;
+}
+
+/* Streams the matching records page by page, so a selection over 100,000
+ * records never holds them all parsed at once (batch creation only needs
+ * each record once, in no particular order). */
+int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_visit visit, void *ctx, rb_response *res) {
+  rb_sorting sorting[4];
+  const char *field = NULL, *value = NULL;
+  char buf[32], *after = NULL;
+  int sort_count, rc = read_sorting(q, request, sorting, &sort_count, res);
+  if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
+  if (rc != REBATCH_OK) return rc;
+  for (const rb_filter *f = q->filters; f->param; f++) {
+    const cJSON *item = rb_param(request, f->param);
+    if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
+        (cJSON_IsArray(item) || cJSON_IsString(item))) {
+      rb_docs docs = {0};
+      rc = rb_query_select(e, q, request, &docs, res);
+      for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) rc = visit(e, &docs.items[i], ctx);
+      rb_docs_clear(&docs);
+      return rc;
+    }
+  }
+  for (const rb_filter *f = q->filters; !field && f->param; f++) {
+    const cJSON *item = rb_param(request, f->param);
+    if (f->indexed && item && (value = param_text(item, buf))) field = f->field;
+  }
+  for (;;) {
+    rb_docs page = {0};
+    int fetched;
+    rc = rb_find_page(e, q->collection, field, value, after, RB_QUERY_PAGE, &page);
+    fetched = page.count;
+    rb_free(after);
+    after = fetched ? rb_strdup(page.items[fetched - 1].id) : NULL;
+    if (rc == REBATCH_OK && fetched && !after) rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = keep_matching(e, q, request, &page, res);
+    for (int i = 0; rc == REBATCH_OK && i < page.count; i++) rc = visit(e, &page.items[i], ctx);
+    rb_docs_clear(&page);
+    if (rc != REBATCH_OK || fetched < RB_QUERY_PAGE) break;
+  }
+  rb_free(after);
+  return rc;
 }
 
 int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
