@@ -14,6 +14,7 @@ commands:
             --memory            in-memory store instead (nothing kept)
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)
+            --config JSON       engine configuration, e.g. '{"batchPollTime":5}'
   demo    deploy a small process with an external task, start instances,
           fetch-and-lock and complete them, and fail one into an incident
 `;
@@ -28,6 +29,7 @@ async function serve(argv) {
       memory: { type: 'boolean', default: false },
       'no-job-executor': { type: 'boolean', default: false },
       'body-limit': { type: 'string' },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -52,7 +54,15 @@ async function serve(argv) {
     store = sqliteStore(file);
     storeText = `sqlite ${file}`;
   }
-  const engine = await createEngine(store ? { store } : {});
+  let config;
+  if (values.config !== undefined) {
+    try {
+      config = JSON.parse(values.config);
+    } catch {
+      throw new Error('--config must be JSON');
+    }
+  }
+  const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
   const log = (msg) => process.stderr.write(`${msg}\n`);
   const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log });
   const addr = await rest.listen(port, values.host);
