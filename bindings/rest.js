@@ -474,7 +474,8 @@ export function createRestHandler(engine, options = {}) {
         }
         path = named[2];
       }
-      const found = router.find(req.method, path);
+      // HEAD is GET without the body (node:http leaves the body out).
+      const found = router.find(req.method === 'HEAD' ? 'GET' : req.method, path);
       if (!found) {
         const other = allMethods.some((m) => m !== req.method && router.find(m, path));
         throw other ? notAllowed() : notFound();

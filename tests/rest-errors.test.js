@@ -28,6 +28,8 @@ test('unknown routes 404, wrong methods 405, wrong content type 415', async () =
   }
   const outside = await fetch(srv.base.replace('/engine-rest', '/other'));
   assert.equal(outside.status, 404);
+  const head = await fetch(`${srv.base}/job`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
   const r405 = await srv.api('DELETE', '/job');
   assert.equal(r405.status, 405);
   assert.deepEqual(r405.body, { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed', code: null });
