@@ -569,10 +569,6 @@ static int suspended_is(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
   (void)e;
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "suspended")) == want;
 }
-static int no_tenant(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
-  (void)e; (void)arg;
-  return rb_str(b, "tenantId") == NULL;
-}
 static int with_failures(rebatch_engine *e, const cJSON *b, const cJSON *arg) {
   rb_batch_counts c;
   (void)arg;
@@ -593,7 +589,7 @@ static int completed_is(rebatch_engine *e, const cJSON *h, const cJSON *arg) {
   {"batchId", RB_F_EQ, "id", NULL, 0},                       \
   {"type", RB_F_EQ, "type", NULL, 1},                        \
   {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},              \
-  {"withoutTenantId", RB_F_FLAG, NULL, no_tenant, 0}
+  {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0}
 
 static const rb_filter batch_filters[] = {
     BATCH_COMMON_FILTERS,

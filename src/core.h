@@ -193,6 +193,11 @@ int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
 /* Parameter lookup: the body wins over the URL parameters. */
 const cJSON *rb_param(const cJSON *request, const char *name);
 int rb_like(const char *value, const char *pattern);
+int rb_pred_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg);
+int rb_pred_active(rebatch_engine *e, const cJSON *r, const cJSON *arg);
+int rb_pred_without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg);
+int rb_pred_nothing(rebatch_engine *e, const cJSON *r, const cJSON *arg);
+int rb_pred_everything(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 /* Does list (array or comma separated string) contain value? */
 int rb_list_contains(const cJSON *list, const char *value);
 

@@ -470,20 +470,6 @@ static int is_latest(rebatch_engine *e, const cJSON *def, const cJSON *arg) {
   return rb_int(def, "version", &v) == 1 && v == latest;
 }
 
-static int is_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e; (void)arg;
-  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "suspended"));
-}
-
-static int is_active(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  return !is_suspended(e, r, arg);
-}
-
-static int without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e; (void)arg;
-  return rb_str(r, "tenantId") == NULL;
-}
-
 static int version_is(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   long long want, have;
   (void)e;
@@ -505,10 +491,10 @@ static const rb_filter definition_filters[] = {
     {"category", RB_F_EQ, "category", NULL, 0},
     {"version", RB_F_VALUE, NULL, version_is, 0},
     {"latestVersion", RB_F_FLAG, NULL, is_latest, 0},
-    {"suspended", RB_F_FLAG, NULL, is_suspended, 0},
-    {"active", RB_F_FLAG, NULL, is_active, 0},
+    {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
+    {"active", RB_F_FLAG, NULL, rb_pred_active, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
-    {"withoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"versionTag", RB_F_EQ, "versionTag", NULL, 0},
     {"versionTagLike", RB_F_LIKE, "versionTag", NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};

@@ -432,13 +432,6 @@ static int q_no_retries(rebatch_engine *e, const cJSON *t, const cJSON *a) {
   (void)e; (void)a;
   return !has_retries_left(t);
 }
-static int q_suspended(rebatch_engine *e, const cJSON *t, const cJSON *a) {
-  (void)e; (void)a;
-  return is_true(t, "suspended");
-}
-static int q_active(rebatch_engine *e, const cJSON *t, const cJSON *a) {
-  return !q_suspended(e, t, a);
-}
 static int q_activity_in(rebatch_engine *e, const cJSON *t, const cJSON *a) {
   (void)e;
   return rb_list_contains(a, rb_str(t, "activityId"));
@@ -499,8 +492,8 @@ static const rb_filter task_filters[] = {
     {"notLocked", RB_F_FLAG, NULL, q_not_locked, 0},
     {"withRetriesLeft", RB_F_FLAG, NULL, q_with_retries, 0},
     {"noRetriesLeft", RB_F_FLAG, NULL, q_no_retries, 0},
-    {"active", RB_F_FLAG, NULL, q_active, 0},
-    {"suspended", RB_F_FLAG, NULL, q_suspended, 0},
+    {"active", RB_F_FLAG, NULL, rb_pred_active, 0},
+    {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
     {"lockExpirationBefore", RB_F_DATE_BEFORE, "lockExpirationTime", NULL, 0},
     {"lockExpirationAfter", RB_F_DATE_AFTER, "lockExpirationTime", NULL, 0},
     {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, q_priority_at_least, 0},

@@ -787,33 +787,9 @@ static int at_activity(rebatch_engine *e, const cJSON *inst, const cJSON *arg) {
   return 0;
 }
 
-static int is_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e; (void)arg;
-  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "suspended"));
-}
-
-static int is_active(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  return !is_suspended(e, r, arg);
-}
-
-static int without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e; (void)arg;
-  return rb_str(r, "tenantId") == NULL;
-}
-
 static int key_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e;
   return !rb_list_contains(arg, rb_str(r, "processDefinitionKey"));
-}
-
-static int nothing(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e; (void)r; (void)arg;
-  return 0;
-}
-
-static int everything(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e; (void)r; (void)arg;
-  return 1;
 }
 
 static int with_incident(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
@@ -852,24 +828,24 @@ static const rb_filter instance_filters[] = {
     {"processDefinitionKeyNotIn", RB_F_VALUE, NULL, key_not_in, 0},
     {"deploymentId", RB_F_EQ, "deploymentId", NULL, 0},
     {"rootProcessInstanceId", RB_F_EQ, "id", NULL, 0},
-    {"superProcessInstance", RB_F_VALUE, NULL, nothing, 0},
-    {"subProcessInstance", RB_F_VALUE, NULL, nothing, 0},
-    {"superCaseInstance", RB_F_VALUE, NULL, nothing, 0},
-    {"subCaseInstance", RB_F_VALUE, NULL, nothing, 0},
-    {"caseInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"superProcessInstance", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"subProcessInstance", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"superCaseInstance", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"subCaseInstance", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"caseInstanceId", RB_F_VALUE, NULL, rb_pred_nothing, 0},
     {"activityIdIn", RB_F_VALUE, NULL, at_activity, 0},
-    {"active", RB_F_FLAG, NULL, is_active, 0},
-    {"suspended", RB_F_FLAG, NULL, is_suspended, 0},
+    {"active", RB_F_FLAG, NULL, rb_pred_active, 0},
+    {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
     {"withIncident", RB_F_FLAG, NULL, with_incident, 0},
     {"incidentId", RB_F_VALUE, NULL, incident_id, 0},
     {"incidentType", RB_F_VALUE, NULL, incident_type, 0},
     {"incidentMessage", RB_F_VALUE, NULL, incident_message, 0},
     {"incidentMessageLike", RB_F_VALUE, NULL, incident_message_like, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
-    {"withoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
-    {"processDefinitionWithoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
-    {"rootProcessInstances", RB_F_FLAG, NULL, everything, 0},
-    {"leafProcessInstances", RB_F_FLAG, NULL, everything, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
+    {"processDefinitionWithoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
+    {"rootProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
+    {"leafProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
     {"variables", RB_F_VALUE, NULL, variables_match, 0},
     {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
@@ -1048,13 +1024,13 @@ static const rb_filter history_filters[] = {
     {"processInstanceBusinessKeyIn", RB_F_IN, "businessKey", NULL, 0},
     {"processInstanceBusinessKeyLike", RB_F_LIKE, "businessKey", NULL, 0},
     {"startedBy", RB_F_EQ, "startUserId", NULL, 0},
-    {"superProcessInstanceId", RB_F_VALUE, NULL, nothing, 0},
-    {"subProcessInstanceId", RB_F_VALUE, NULL, nothing, 0},
-    {"superCaseInstanceId", RB_F_VALUE, NULL, nothing, 0},
-    {"subCaseInstanceId", RB_F_VALUE, NULL, nothing, 0},
-    {"caseInstanceId", RB_F_VALUE, NULL, nothing, 0},
+    {"superProcessInstanceId", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"subProcessInstanceId", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"superCaseInstanceId", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"subCaseInstanceId", RB_F_VALUE, NULL, rb_pred_nothing, 0},
+    {"caseInstanceId", RB_F_VALUE, NULL, rb_pred_nothing, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
-    {"withoutTenantId", RB_F_FLAG, NULL, without_tenant, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"startedBefore", RB_F_DATE_BEFORE, "startTime", NULL, 0},
     {"startedAfter", RB_F_DATE_AFTER, "startTime", NULL, 0},
     {"finishedBefore", RB_F_DATE_BEFORE, "endTime", NULL, 0},
@@ -1070,7 +1046,7 @@ static const rb_filter history_filters[] = {
     {"withRootIncidents", RB_F_FLAG, NULL, h_with_incidents, 0},
     {"incidentType", RB_F_VALUE, NULL, h_incident_type, 0},
     {"incidentStatus", RB_F_VALUE, NULL, h_incident_status, 0},
-    {"rootProcessInstances", RB_F_FLAG, NULL, everything, 0},
+    {"rootProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
     {"variables", RB_F_VALUE, NULL, h_variables, 0},
     {"incidentIdIn", RB_F_VALUE, NULL, h_incident_id_in, 0},
     {"incidentMessage", RB_F_VALUE, NULL, h_incident_message, 0},

@@ -427,17 +427,6 @@ static int with_exception(rebatch_engine *e, const cJSON *j, const cJSON *a) {
   (void)e; (void)a;
   return rb_str(j, "exceptionMessage") != NULL;
 }
-static int suspended(rebatch_engine *e, const cJSON *j, const cJSON *a) {
-  (void)e; (void)a;
-  return is_true(j, "suspended");
-}
-static int active(rebatch_engine *e, const cJSON *j, const cJSON *a) {
-  return !suspended(e, j, a);
-}
-static int no_tenant(rebatch_engine *e, const cJSON *j, const cJSON *a) {
-  (void)e; (void)a;
-  return rb_str(j, "tenantId") == NULL;
-}
 static int priority_at_most(rebatch_engine *e, const cJSON *j, const cJSON *a) {
   double p = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "priority"));
   (void)e;
@@ -467,12 +456,12 @@ static const rb_filter job_filters[] = {
     {"withException", RB_F_FLAG, NULL, with_exception, 0},
     {"exceptionMessage", RB_F_EQ, "exceptionMessage", NULL, 0},
     {"failedActivityId", RB_F_EQ, "failedActivityId", NULL, 0},
-    {"active", RB_F_FLAG, NULL, active, 0},
-    {"suspended", RB_F_FLAG, NULL, suspended, 0},
+    {"active", RB_F_FLAG, NULL, rb_pred_active, 0},
+    {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
     {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, priority_at_most, 0},
     {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, priority_at_least, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
-    {"withoutTenantId", RB_F_FLAG, NULL, no_tenant, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"dueDates", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"createTimes", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
@@ -539,11 +528,11 @@ static const rb_filter job_definition_filters[] = {
     {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
     {"jobType", RB_F_EQ, "jobType", NULL, 0},
     {"jobConfiguration", RB_F_EQ, "jobConfiguration", NULL, 1},
-    {"active", RB_F_FLAG, NULL, active, 0},
-    {"suspended", RB_F_FLAG, NULL, suspended, 0},
+    {"active", RB_F_FLAG, NULL, rb_pred_active, 0},
+    {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
     {"withOverridingJobPriority", RB_F_FLAG, NULL, with_overriding_priority, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
-    {"withoutTenantId", RB_F_FLAG, NULL, no_tenant, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
 static const rb_sort_key job_definition_sorts[] = {

@@ -36,6 +36,33 @@ int rb_like(const char *value, const char *pattern) {
   return !*value;
 }
 
+/* Predicates several resources share. */
+int rb_pred_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)arg;
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "suspended"));
+}
+
+int rb_pred_active(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  return !rb_pred_suspended(e, r, arg);
+}
+
+int rb_pred_without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)arg;
+  return rb_str(r, "tenantId") == NULL;
+}
+
+/* For filters naming things rebatch does not have (sub instances, cases). */
+int rb_pred_nothing(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)r; (void)arg;
+  return 0;
+}
+
+/* For flags every rebatch record satisfies (root and leaf instances). */
+int rb_pred_everything(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e; (void)r; (void)arg;
+  return 1;
+}
+
 int rb_list_contains(const cJSON *list, const char *value) {
   if (!value) return 0;
   if (cJSON_IsArray(list)) {
