@@ -89,6 +89,8 @@ const str = { type: ['string', 'null'] };
 // What the 7.15 spec predates, from ../shared/reference/camunda-semantics.md
 // (§1.1 error `code`, §2.11 batch startTime/executionStartTime, HistoricBatchDto)
 // and /tmp/research/issue2-rest-facts.md (JobDefinitionDto).
+// Spec error: VariableValueDto.value is any JSON value, not only an object.
+S.VariableValueDto.properties.value = {};
 S.ExceptionDto.properties.code = { type: ['integer', 'null'] }; // since 7.18
 S.BatchDto.properties.startTime = date; // since 7.18
 S.BatchDto.properties.executionStartTime = nullable(date); // since 7.18
