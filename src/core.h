@@ -90,6 +90,13 @@ int rb_scan_all(rebatch_engine *e, const char *coll, rb_docs *out);
 int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
                  const char *value, const char *after_id, int limit,
                  rb_docs *out);
+/* The same page as rb_find_page, each row handed to visit as its id and
+ * JSON text (borrowed) instead of being parsed; visit returns REBATCH_OK to
+ * go on. *count is the number of rows the page had. */
+typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json, void *ctx);
+int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
+                      const char *value, const char *after_id, int limit,
+                      rb_row_visit visit, void *ctx, int *count);
 
 /* Takes ownership of a new document (json may not be NULL). */
 int rb_doc_init(rb_doc *doc, const char *id, cJSON *json);
@@ -108,6 +115,10 @@ int rb_int(const cJSON *obj, const char *key, long long *out);
 int rb_flag(const cJSON *obj, const char *key);
 int rb_has(const cJSON *obj, const char *key); /* present, even if null */
 double rb_date(const cJSON *obj, const char *key); /* stored ms or RB_NO_DATE */
+/* rb_date of a record's JSON text without building it: 1 with *ms set when
+ * the text is a well-formed object (strict JSON, no \u escapes) whose first
+ * top-level `key` is read; -1 when it cannot tell (parse the text then). */
+int rb_text_date(const char *text, const char *key, double *ms);
 /* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or
  * epoch millis. Returns 1 ok, 0 null/absent, -1 malformed. */
 int rb_parse_date(const cJSON *item, double *ms);

@@ -295,12 +295,6 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
   return rb_ok(res, 204, NULL);
 }
 
-static int is_due(rebatch_engine *e, const cJSON *job, double now) {
-  double due = rb_date(job, "dueDate");
-  (void)e;
-  return due < 0 || due <= now;
-}
-
 static int add_result(cJSON *list, const char *id, const rb_outcome *out) {
   cJSON *item = cJSON_CreateObject();
   if (!item || !rb_put_str(item, "id", id) || !rb_put_bool(item, "failed", out->failed) ||
@@ -312,30 +306,65 @@ static int add_result(cJSON *list, const char *id, const rb_outcome *out) {
   return 1;
 }
 
+static int is_due(rebatch_engine *e, const cJSON *job, double now) {
+  double due = rb_date(job, "dueDate");
+  (void)e;
+  return due < 0 || due <= now;
+}
+
+typedef struct acquisition {
+  rb_docs *due;
+  int max;
+  double now;
+  char *after; /* the last row's id: where the next page starts */
+  size_t after_cap;
+} acquisition;
+
+/* Reads a row's due date from its text; a text the quick walk cannot judge
+ * is parsed as rb_find_page would. Due rows are kept as ids only. */
+static int acquire_row(rebatch_engine *e, const char *id, const char *json, void *ctx) {
+  acquisition *a = ctx;
+  double due;
+  rb_doc doc = {0};
+  size_t len = strlen(id);
+  if (len >= a->after_cap) {
+    char *grown = rb_realloc(a->after, len + 1);
+    if (!grown) return REBATCH_NOMEM;
+    a->after = grown;
+    a->after_cap = len + 1;
+  }
+  memcpy(a->after, id, len + 1);
+  if (rb_text_date(json, "dueDate", &due) < 0) {
+    cJSON *parsed = cJSON_Parse(json);
+    if (!parsed) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    due = rb_date(parsed, "dueDate");
+    cJSON_Delete(parsed);
+  }
+  if (a->due->count >= a->max || !(due < 0 || due <= a->now)) return REBATCH_OK;
+  if (!(doc.id = rb_strdup(id))) return REBATCH_NOMEM;
+  if (rb_docs_push(a->due, &doc) != REBATCH_OK) {
+    rb_free(doc.id);
+    return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
 /* Collects the ids of due, acquirable jobs in id order, at most max. */
 static int acquire(rebatch_engine *e, int max, rb_docs *due) {
-  char *after = NULL;
-  double now = rb_now(e);
+  acquisition a = {due, max, rb_now(e), NULL, 0};
   int rc = rb_tx_begin(e);
   while (rc == REBATCH_OK && due->count < max) {
-    rb_docs page = {0};
-    rc = rb_find_page(e, JOB, "acquirable", "1", after, 200, &page);
-    for (int i = 0; rc == REBATCH_OK && i < page.count; i++) {
-      rb_free(after);
-      after = rb_strdup(page.items[i].id);
-      if (!after) rc = REBATCH_NOMEM;
-      else if (due->count < max && is_due(e, page.items[i].json, now))
-        rc = rb_docs_push(due, &page.items[i]);
-    }
-    if (rc == REBATCH_OK && page.count < 200) {
-      rb_docs_clear(&page);
-      break;
-    }
-    rb_docs_clear(&page);
+    int count = 0;
+    rc = rb_find_page_rows(e, JOB, "acquirable", "1", a.after, 200, acquire_row, &a, &count);
+    if (rc == REBATCH_OK && count < 200) break;
   }
-  rb_free(after);
-  if (rc == REBATCH_OK) return rb_tx_commit(e);
-  rb_tx_rollback(e);
+  rb_free(a.after);
+  if (rc == REBATCH_OK) rc = rb_tx_commit(e);
+  else rb_tx_rollback(e);
+  if (rc != REBATCH_OK) rb_docs_clear(due);
   return rc;
 }
 

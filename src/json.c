@@ -62,6 +62,148 @@ double rb_date(const cJSON *obj, const char *key) {
   return cJSON_IsNumber(item) ? item->valuedouble : RB_NO_DATE;
 }
 
+/* ---- rb_text_date: a strict, allocation-free JSON walk ------------------ */
+
+typedef struct {
+  const char *p;
+  int depth;
+} text_walk;
+
+static void walk_ws(text_walk *w) {
+  while (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r') w->p++;
+}
+
+/* A string without \u escapes or control characters; *start and *len are
+ * its raw bytes. Returns 0 when it cannot tell. */
+static int walk_string(text_walk *w, const char **start, size_t *len) {
+  const char *s;
+  if (*w->p != '"') return 0;
+  s = ++w->p;
+  for (;;) {
+    unsigned char c = (unsigned char)*w->p;
+    if (c == '"') break;
+    if (c < 0x20) return 0;
+    if (c == '\\') {
+      c = (unsigned char)w->p[1];
+      if (!c || !strchr("\"\\/bfnrt", c)) return 0;
+      w->p++;
+    }
+    w->p++;
+  }
+  if (start) *start = s;
+  if (len) *len = (size_t)(w->p - s);
+  w->p++;
+  return 1;
+}
+
+/* An RFC 8259 number: every such text reads the same through cJSON. */
+static int walk_number(text_walk *w) {
+  const char *p = w->p;
+  if (*p == '-') p++;
+  if (*p == '0') p++;
+  else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
+  else return 0;
+  if (*p == '.') {
+    p++;
+    if (!(*p >= '0' && *p <= '9')) return 0;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-') p++;
+    if (!(*p >= '0' && *p <= '9')) return 0;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  w->p = p;
+  return 1;
+}
+
+static int walk_value(text_walk *w);
+
+static int walk_members(text_walk *w, char close, int object) {
+  walk_ws(w);
+  if (*w->p == close) {
+    w->p++;
+    return 1;
+  }
+  for (;;) {
+    if (object) {
+      if (!walk_string(w, NULL, NULL)) return 0;
+      walk_ws(w);
+      if (*w->p++ != ':') return 0;
+    }
+    if (!walk_value(w)) return 0;
+    walk_ws(w);
+    if (*w->p == close) {
+      w->p++;
+      return 1;
+    }
+    if (*w->p++ != ',') return 0;
+    walk_ws(w);
+  }
+}
+
+static int walk_value(text_walk *w) {
+  int ok;
+  walk_ws(w);
+  switch (*w->p) {
+  case '"': return walk_string(w, NULL, NULL);
+  case '{':
+  case '[':
+    if (++w->depth > 64) return 0;
+    w->p++;
+    ok = walk_members(w, w->p[-1] == '{' ? '}' : ']', w->p[-1] == '{');
+    w->depth--;
+    return ok;
+  case 'n': return strncmp(w->p, "null", 4) == 0 ? (w->p += 4, 1) : 0;
+  case 't': return strncmp(w->p, "true", 4) == 0 ? (w->p += 4, 1) : 0;
+  case 'f': return strncmp(w->p, "false", 5) == 0 ? (w->p += 5, 1) : 0;
+  default: return walk_number(w);
+  }
+}
+
+int rb_text_date(const char *text, const char *key, double *ms) {
+  text_walk w = {text, 0};
+  size_t key_len = strlen(key);
+  int found = 0;
+  *ms = RB_NO_DATE;
+  walk_ws(&w);
+  if (*w.p++ != '{') return -1;
+  walk_ws(&w);
+  if (*w.p == '}') w.p++;
+  else
+    for (;;) {
+      const char *name, *value;
+      size_t len;
+      if (!walk_string(&w, &name, &len)) return -1;
+      walk_ws(&w);
+      if (*w.p++ != ':') return -1;
+      walk_ws(&w);
+      value = w.p;
+      if (!walk_value(&w)) return -1;
+      if (!found && len == key_len && memcmp(name, key, len) == 0) {
+        found = 1;
+        if (*value == '-' || (*value >= '0' && *value <= '9')) {
+          char buf[64];
+          size_t n = (size_t)(w.p - value);
+          if (n >= sizeof buf) return -1;
+          memcpy(buf, value, n);
+          buf[n] = '\0';
+          *ms = strtod(buf, NULL);
+        }
+      }
+      walk_ws(&w);
+      if (*w.p == '}') {
+        w.p++;
+        break;
+      }
+      if (*w.p++ != ',') return -1;
+      walk_ws(&w);
+    }
+  walk_ws(&w);
+  return *w.p ? -1 : 1;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * algorithm): timegm() is not portable and we must not depend on TZ. */
 static long long days_from_civil(long long y, unsigned m, unsigned d) {

@@ -220,6 +220,25 @@ int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
   return rc;
 }
 
+int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
+                      const char *value, const char *after_id, int limit,
+                      rb_row_visit visit, void *ctx, int *count) {
+  rebatch_rows rows = {0};
+  int rc;
+  *count = 0;
+  if (fault_due(e)) return REBATCH_ERROR;
+  rc = field ? e->store.find(e->store.ctx, coll, field, value, after_id, limit,
+                             &rows)
+             : e->store.scan(e->store.ctx, coll, after_id, limit, &rows);
+  rc = note_failure(e, rc);
+  if (rc == REBATCH_OK && rows.count > limit) rc = REBATCH_ERROR;
+  for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
+    rc = visit(e, rows.items[i].id, rows.items[i].json, ctx);
+  if (rc == REBATCH_OK) *count = rows.count;
+  rows_clear(&rows);
+  return rc;
+}
+
 static int collect_all(rebatch_engine *e, const char *coll, const char *field,
                        const char *value, rb_docs *out) {
   for (;;) {
