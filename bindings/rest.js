@@ -178,7 +178,14 @@ function errorResponse(err) {
 }
 
 /** Reads the whole body into a Buffer; over `limit` bytes it drains the rest and throws 413. */
+const EMPTY = Buffer.alloc(0);
+
+/** A request without a body (a GET, mostly): nothing to read or drain. */
+const bodiless = (req) =>
+  req.headers['transfer-encoding'] === undefined && !(Number(req.headers['content-length']) > 0);
+
 function readBody(req, limit) {
+  if (req.complete || bodiless(req)) return Promise.resolve(EMPTY);
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     const chunks = [];
@@ -490,7 +497,7 @@ export function createRestHandler(engine, options = {}) {
         options.log?.(`rest: ${req.method} ${req.url}: ${err?.stack ?? err}`);
       }
       // A request whose body was not read (or cut off): do not reuse the connection.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      if (!req.complete && !bodiless(req)) res.setHeader('Connection', 'close');
     }
     if (!res.headersSent && !res.destroyed) sendJson(res, status, body);
   }
