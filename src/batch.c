@@ -136,10 +136,7 @@ static int new_job_definition(rebatch_engine *e, const char *batch_id,
 static int batch_job(rebatch_engine *e, const cJSON *batch, const char *definition_field,
                      const char *job_type, const char *deployment_id, double due,
                      cJSON *items) {
-  char id[REBATCH_ID_MAX + 1];
   rb_job_spec spec;
-  rb_doc job;
-  int rc;
   memset(&spec, 0, sizeof spec);
   spec.job_definition_id = rb_str(batch, definition_field);
   spec.job_type = job_type;
@@ -150,25 +147,8 @@ static int batch_job(rebatch_engine *e, const cJSON *batch, const char *definiti
   spec.due_date = due;
   spec.retries = e->config.default_retries;
   spec.suspended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(batch, "suspended"));
-  rc = rb_job_create(e, &spec, id);
-  if (rc != REBATCH_OK || !items) {
-    cJSON_Delete(items);
-    return rc;
-  }
-  /* Execution jobs carry their slice of ids, like Camunda's per-job
-   * configuration byte array. */
-  if ((rc = rb_load(e, JOB, id, &job)) == REBATCH_OK && job.json) {
-    if (!rb_set(job.json, "batchItems", items)) {
-      cJSON_Delete(items);
-      rc = REBATCH_NOMEM;
-    } else {
-      rc = rb_job_save(e, &job);
-    }
-  } else {
-    cJSON_Delete(items);
-  }
-  rb_doc_clear(&job);
-  return rc;
+  spec.batch_items = items;
+  return rb_job_create(e, &spec, NULL);
 }
 
 static cJSON *new_batch(rebatch_engine *e, const char *id, const char *type,

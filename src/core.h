@@ -289,6 +289,7 @@ typedef struct rb_job_spec {
   int retries;
   int suspended;
   double priority;
+  cJSON *batch_items;        /* execution job's ids (taken over), or NULL */
 } rb_job_spec;
 
 int rb_job_create(rebatch_engine *e, const rb_job_spec *spec, char *id_out);

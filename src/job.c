@@ -39,11 +39,13 @@ int rb_job_save(rebatch_engine *e, rb_doc *job) {
 int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
   char id[REBATCH_ID_MAX + 1];
   const cJSON *inst = s->instance;
-  cJSON *job;
+  cJSON *job, *items = s->batch_items;
   rb_doc doc;
   int rc = rb_new_id(e, id);
-  if (rc != REBATCH_OK) return rc;
-  if (!(job = cJSON_CreateObject())) return REBATCH_NOMEM;
+  if (rc != REBATCH_OK || !(job = cJSON_CreateObject())) {
+    cJSON_Delete(items);
+    return rc != REBATCH_OK ? rc : REBATCH_NOMEM;
+  }
   rb_put_str(job, "id", id);
   rb_put_str(job, "jobDefinitionId", s->job_definition_id);
   rb_put_str(job, "processInstanceId", inst ? rb_str(inst, "id") : NULL);
@@ -64,7 +66,11 @@ int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
   rb_put_str(job, "jobConfiguration", s->configuration);
   rb_put_str(job, "activityId", s->activity_id);
   rb_put_str(job, "deploymentId", s->deployment_id);
-  if (!rb_has(job, "deploymentId")) {
+  /* Execution jobs carry their slice of ids, like Camunda's per-job
+   * configuration byte array. */
+  if (items && rb_set(job, "batchItems", items)) items = NULL;
+  if (!rb_has(job, "deploymentId") || items) {
+    cJSON_Delete(items);
     cJSON_Delete(job);
     return REBATCH_NOMEM;
   }
