@@ -443,26 +443,74 @@ static int run_items(rebatch_engine *e, rb_doc *batch, const cJSON *job, rb_resp
   return rc;
 }
 
+/* Loads the batch of a job. During executeDueJobs an execution job of a
+ * batch whose execution has started only reads its batch, so the batch's
+ * record is parsed once and then borrowed (*borrowed: not to be changed or
+ * freed) for as long as the store holds the same text. */
+static int load_batch(rebatch_engine *e, const char *id, int execution, rb_doc *batch,
+                      int *borrowed) {
+  rb_text_cache *cache = e->batch_cache;
+  char *text;
+  cJSON *json;
+  int rev, rc;
+  *borrowed = 0;
+  if (!cache || !execution) return rb_load(e, BATCH, id, batch);
+  memset(batch, 0, sizeof *batch);
+  if ((rc = rb_load_text(e, BATCH, id, &text, &rev)) != REBATCH_OK || !text) return rc;
+  if (!cache->text || strcmp(cache->text, text) != 0 || strcmp(cache->id, id) != 0) {
+    if (!(json = cJSON_Parse(text))) {
+      rb_free(text);
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    if (rb_date(json, "executionStartTime") < 0) {
+      rb_free(text);
+      rc = rb_doc_init(batch, id, json);
+      batch->rev = rev;
+      return rc;
+    }
+    rb_text_cache_clear(cache);
+    cache->json = json;
+    if (!(cache->id = rb_strdup(id))) {
+      rb_free(text);
+      rb_text_cache_clear(cache);
+      return REBATCH_NOMEM;
+    }
+    cache->text = text;
+  } else {
+    rb_free(text);
+  }
+  batch->id = cache->id;
+  batch->json = cache->json;
+  batch->rev = rev;
+  *borrowed = 1;
+  return REBATCH_OK;
+}
+
 /* Executes a job that belongs to a batch (seed, monitor or execution).
  * *handled is 0 for jobs of process instances. */
 int rb_batch_job_execute(rebatch_engine *e, rb_doc *job, rb_response *res, int *handled) {
   const char *batch_id = rb_str(job->json, "batchId"), *type = rb_str(job->json, "jobType");
   rb_doc batch;
   int rc;
+  int borrowed = 0, execution;
   *handled = batch_id != NULL;
   if (!*handled) return REBATCH_OK;
-  if ((rc = rb_load(e, BATCH, batch_id, &batch)) != REBATCH_OK) return rc;
+  execution = strcmp(type, SEED_JOB) != 0 && strcmp(type, MONITOR_JOB) != 0;
+  if ((rc = load_batch(e, batch_id, execution, &batch, &borrowed)) != REBATCH_OK) return rc;
   if (!batch.json) {
     rb_doc_clear(&batch);
     return rb_error(res, 500, "NullValueException", 0, "Batch with id '%s' cannot be found: batch is null", batch_id);
   }
   if ((rc = rb_delete(e, JOB, job)) != REBATCH_OK) {
+    if (borrowed) memset(&batch, 0, sizeof batch);
     rb_doc_clear(&batch);
     return rc;
   }
   if (strcmp(type, SEED_JOB) == 0) rc = run_seed(e, &batch);
   else if (strcmp(type, MONITOR_JOB) == 0) rc = run_monitor(e, &batch);
   else rc = run_items(e, &batch, job->json, res);
+  if (borrowed) memset(&batch, 0, sizeof batch);
   rb_doc_clear(&batch);
   return rc;
 }

@@ -37,6 +37,7 @@ struct rebatch_engine {
   int fault_countdown;  /* see rebatch_inject_store_fault */
   int in_tx;
   char store_error[256]; /* last storage failure, for the error body */
+  struct rb_text_cache *batch_cache; /* set during executeDueJobs, else NULL */
 };
 
 typedef struct rb_response {
@@ -97,6 +98,18 @@ typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json,
 int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
                       rb_row_visit visit, void *ctx, int *count);
+
+/* A record's text as the store holds it (*text owned; NULL when absent). */
+int rb_load_text(rebatch_engine *e, const char *coll, const char *id,
+                 char **text, int *rev);
+/* One parsed record kept with the text it was parsed from: valid for as
+ * long as the store still holds that same text. */
+typedef struct rb_text_cache {
+  char *id;
+  char *text;
+  cJSON *json;
+} rb_text_cache;
+void rb_text_cache_clear(rb_text_cache *cache);
 
 /* Takes ownership of a new document (json may not be NULL). */
 int rb_doc_init(rb_doc *doc, const char *id, cJSON *json);

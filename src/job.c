@@ -380,11 +380,13 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   long long max = 100;
   rb_docs due = {0};
+  rb_text_cache batch_cache = {0};
   cJSON *summary, *list;
   int succeeded = 0, failed = 0, rc;
   if (rb_int(body, "maxJobs", &max) < 0 || max < 0)
     return rb_invalid(res, 400, "maxJobs must be a non-negative integer");
   if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &due)) != REBATCH_OK) return rc;
+  e->batch_cache = &batch_cache;
   summary = cJSON_CreateObject();
   list = cJSON_CreateArray();
   for (int i = 0; rc == REBATCH_OK && summary && list && i < due.count; i++) {
@@ -396,6 +398,8 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
     if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
   }
   rb_docs_clear(&due);
+  e->batch_cache = NULL;
+  rb_text_cache_clear(&batch_cache);
   if (rc == REBATCH_OK && summary && list && rb_put_num(summary, "executed", succeeded + failed) &&
       rb_put_num(summary, "succeeded", succeeded) && rb_put_num(summary, "failed", failed) &&
       cJSON_AddItemToObject(summary, "jobs", list))

@@ -183,6 +183,32 @@ int rb_load(rebatch_engine *e, const char *coll, const char *id, rb_doc *doc) {
   return rc;
 }
 
+int rb_load_text(rebatch_engine *e, const char *coll, const char *id,
+                 char **text, int *rev) {
+  rebatch_rows rows = {0};
+  int rc;
+  *text = NULL;
+  *rev = 0;
+  if (!id) return REBATCH_OK;
+  if (fault_due(e)) return REBATCH_ERROR;
+  rc = note_failure(e, e->store.get(e->store.ctx, coll, id, &rows));
+  if (rc == REBATCH_OK && rows.count > 1) rc = REBATCH_ERROR;
+  if (rc == REBATCH_OK && rows.count == 1) {
+    *text = rows.items[0].json;
+    *rev = rows.items[0].rev;
+    rows.items[0].json = NULL;
+  }
+  rows_clear(&rows);
+  return rc;
+}
+
+void rb_text_cache_clear(rb_text_cache *cache) {
+  rb_free(cache->id);
+  rb_free(cache->text);
+  cJSON_Delete(cache->json);
+  memset(cache, 0, sizeof *cache);
+}
+
 int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
             const rebatch_index_entry *index, int index_count) {
   char *text;
