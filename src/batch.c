@@ -523,21 +523,9 @@ static const char *const batch_fields[] = {
     "batchJobDefinitionId", "suspended", "tenantId", "createUserId",
     "startTime", "executionStartTime", NULL};
 
-static int is_date_field(const char *f) { return strstr(f, "Time") != NULL; }
-
-static cJSON *copy_fields(const cJSON *r, const char *const *fields) {
-  cJSON *dto = cJSON_CreateObject();
-  for (int i = 0; dto && fields[i]; i++)
-    if (!(is_date_field(fields[i]) ? rb_copy_date(dto, r, fields[i]) : rb_copy(dto, r, fields[i]))) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  return dto;
-}
-
 cJSON *rb_batch_to_dto(rebatch_engine *e, const cJSON *b) {
   (void)e;
-  return copy_fields(b, batch_fields);
+  return rb_dto(b, batch_fields);
 }
 
 static cJSON *historic_batch_to_dto(rebatch_engine *e, const cJSON *h) {
@@ -547,7 +535,7 @@ static cJSON *historic_batch_to_dto(rebatch_engine *e, const cJSON *h) {
       "tenantId", "createUserId", "startTime", "endTime", "removalTime",
       "executionStartTime", NULL};
   (void)e;
-  return copy_fields(h, fields);
+  return rb_dto(h, fields);
 }
 
 typedef struct rb_batch_counts {

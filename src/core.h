@@ -157,6 +157,9 @@ int rb_set_bool(cJSON *obj, const char *key, int value);
 int rb_copy(cJSON *dto, const cJSON *record, const char *key);
 /* Copies a stored ms date as a formatted Camunda date. */
 int rb_copy_date(cJSON *dto, const cJSON *record, const char *key);
+/* A DTO with the record's fields in the given order (NULL-terminated),
+ * date fields formatted. NULL when out of memory. */
+cJSON *rb_dto(const cJSON *record, const char *const *fields);
 /* printf into a fresh rb_malloc'd string. */
 char *rb_sprintf(const char *fmt, ...);
 char *rb_vsprintf(const char *fmt, va_list ap);

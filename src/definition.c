@@ -304,14 +304,8 @@ cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *def) {
       "id", "key", "category", "description", "name", "version", "resource",
       "deploymentId", "diagram", "suspended", "tenantId", "versionTag",
       "historyTimeToLive", "startableInTasklist", NULL};
-  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  for (int i = 0; dto && fields[i]; i++)
-    if (!rb_copy(dto, def, fields[i])) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  return dto;
+  return rb_dto(def, fields);
 }
 
 static int deploy_process(rebatch_engine *e, const cJSON *model,

@@ -86,16 +86,8 @@ static cJSON *task_to_dto(rebatch_engine *e, const cJSON *t) {
       "processDefinitionKey", "processDefinitionVersionTag",
       "processInstanceId", "retries", "suspended", "workerId", "topicName",
       "tenantId", "priority", "businessKey", NULL};
-  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  for (int i = 0; dto && fields[i]; i++) {
-    int date = strcmp(fields[i], "lockExpirationTime") == 0 || strcmp(fields[i], "createTime") == 0;
-    if (!(date ? rb_copy_date(dto, t, fields[i]) : rb_copy(dto, t, fields[i]))) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  }
-  return dto;
+  return rb_dto(t, fields);
 }
 
 /* ---- incidents on retries ------------------------------------------------ */
@@ -184,14 +176,7 @@ static cJSON *locked_dto(const cJSON *t, cJSON *variables) {
       "processDefinitionId", "processDefinitionKey",
       "processDefinitionVersionTag", "processInstanceId", "retries",
       "suspended", "workerId", "topicName", "tenantId", NULL};
-  cJSON *dto = cJSON_CreateObject();
-  for (int i = 0; dto && before[i]; i++) {
-    int date = strcmp(before[i], "lockExpirationTime") == 0 || strcmp(before[i], "createTime") == 0;
-    if (!(date ? rb_copy_date(dto, t, before[i]) : rb_copy(dto, t, before[i]))) {
-      cJSON_Delete(dto);
-      dto = NULL;
-    }
-  }
+  cJSON *dto = rb_dto(t, before);
   if (!dto || !cJSON_AddItemToObject(dto, "variables", variables)) {
     cJSON_Delete(dto);
     cJSON_Delete(variables);

@@ -158,20 +158,6 @@ int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
 
 /* ---- queries ------------------------------------------------------------ */
 
-static cJSON *copy_fields(const cJSON *r, const char *const *fields) {
-  cJSON *dto = cJSON_CreateObject();
-  for (int i = 0; dto && fields[i]; i++) {
-    const char *f = fields[i];
-    int date = strcmp(f, "incidentTimestamp") == 0 || strcmp(f, "createTime") == 0 ||
-               strcmp(f, "endTime") == 0 || strcmp(f, "removalTime") == 0;
-    if (!(date ? rb_copy_date(dto, r, f) : rb_copy(dto, r, f))) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  }
-  return dto;
-}
-
 static cJSON *incident_to_dto(rebatch_engine *e, const cJSON *r) {
   static const char *const fields[] = {
       "id", "processDefinitionId", "processInstanceId", "executionId",
@@ -179,7 +165,7 @@ static cJSON *incident_to_dto(rebatch_engine *e, const cJSON *r) {
       "causeIncidentId", "rootCauseIncidentId", "configuration",
       "incidentMessage", "tenantId", "jobDefinitionId", "annotation", NULL};
   (void)e;
-  return copy_fields(r, fields);
+  return rb_dto(r, fields);
 }
 
 static cJSON *historic_incident_to_dto(rebatch_engine *e, const cJSON *r) {
@@ -191,7 +177,7 @@ static cJSON *historic_incident_to_dto(rebatch_engine *e, const cJSON *r) {
       "historyConfiguration", "incidentMessage", "tenantId", "jobDefinitionId",
       "open", "deleted", "resolved", "annotation", NULL};
   (void)e;
-  return copy_fields(r, fields);
+  return rb_dto(r, fields);
 }
 
 static int flag_set(const cJSON *r, const char *key) {

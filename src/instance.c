@@ -665,18 +665,8 @@ static cJSON *history_to_dto(rebatch_engine *e, const cJSON *h) {
       "startActivityId", "deleteReason", "rootProcessInstanceId",
       "superProcessInstanceId", "superCaseInstanceId", "caseInstanceId",
       "tenantId", "state", "restartedProcessInstanceId", NULL};
-  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  for (int i = 0; dto && fields[i]; i++) {
-    int ok = strstr(fields[i], "Time") && strcmp(fields[i], "removalTime") != 0
-                 ? rb_copy_date(dto, h, fields[i])
-                 : rb_copy(dto, h, fields[i]);
-    if (!ok) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  }
-  return dto;
+  return rb_dto(h, fields);
 }
 
 static cJSON *activity_to_dto(rebatch_engine *e, const cJSON *a) {
@@ -687,16 +677,8 @@ static cJSON *activity_to_dto(rebatch_engine *e, const cJSON *a) {
       "calledCaseInstanceId", "assignee", "startTime", "endTime",
       "durationInMillis", "canceled", "completeScope", "tenantId",
       "removalTime", "rootProcessInstanceId", NULL};
-  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  for (int i = 0; dto && fields[i]; i++) {
-    int date = strcmp(fields[i], "startTime") == 0 || strcmp(fields[i], "endTime") == 0;
-    if (!(date ? rb_copy_date(dto, a, fields[i]) : rb_copy(dto, a, fields[i]))) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  }
-  return dto;
+  return rb_dto(a, fields);
 }
 
 /* ---- starting, by operation ------------------------------------------- */

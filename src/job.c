@@ -111,16 +111,8 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job) {
       "processDefinitionKey", "executionId", "exceptionMessage",
       "failedActivityId", "retries", "dueDate", "suspended", "priority",
       "tenantId", "createTime", "batchId", NULL};
-  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  for (int i = 0; dto && fields[i]; i++) {
-    int date = strcmp(fields[i], "dueDate") == 0 || strcmp(fields[i], "createTime") == 0;
-    if (!(date ? rb_copy_date(dto, job, fields[i]) : rb_copy(dto, job, fields[i]))) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  }
-  return dto;
+  return rb_dto(job, fields);
 }
 
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
@@ -541,14 +533,8 @@ static cJSON *job_definition_to_dto(rebatch_engine *e, const cJSON *jd) {
       "id", "processDefinitionId", "processDefinitionKey", "jobType",
       "jobConfiguration", "activityId", "suspended", "overridingJobPriority",
       "tenantId", "deploymentId", NULL};
-  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  for (int i = 0; dto && fields[i]; i++)
-    if (!rb_copy(dto, jd, fields[i])) {
-      cJSON_Delete(dto);
-      return NULL;
-    }
-  return dto;
+  return rb_dto(jd, fields);
 }
 
 static int activity_in(rebatch_engine *e, const cJSON *jd, const cJSON *a) {

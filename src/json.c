@@ -426,3 +426,27 @@ char *rb_sprintf(const char *fmt, ...) {
   va_end(ap);
   return out;
 }
+
+/* Camunda names its date fields ...Time, ...Date or ...Timestamp; the
+ * records keep those as epoch ms, the DTOs show them formatted. */
+static int is_date_field(const char *name) {
+  static const char *const suffixes[] = {"Time", "Date", "Timestamp", NULL};
+  size_t len = strlen(name);
+  for (int i = 0; suffixes[i]; i++) {
+    size_t n = strlen(suffixes[i]);
+    if (len > n && strcmp(name + len - n, suffixes[i]) == 0) return 1;
+  }
+  return 0;
+}
+
+cJSON *rb_dto(const cJSON *record, const char *const *fields) {
+  cJSON *dto = cJSON_CreateObject();
+  for (int i = 0; dto && fields[i]; i++) {
+    int ok = is_date_field(fields[i]) ? rb_copy_date(dto, record, fields[i]) : rb_copy(dto, record, fields[i]);
+    if (!ok) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  }
+  return dto;
+}

@@ -230,17 +230,25 @@ int rb_delete(rebatch_engine *e, const char *coll, rb_doc *doc) {
   return note_failure(e, e->store.remove(e->store.ctx, coll, doc->id, doc->rev));
 }
 
+/* One page of rows from find (field set) or scan (field NULL). A store
+ * that returns more rows than asked breaks the contract: a storage error. */
+static int fetch_page(rebatch_engine *e, const char *coll, const char *field,
+                      const char *value, const char *after_id, int limit,
+                      rebatch_rows *rows) {
+  int rc;
+  if (fault_due(e)) return REBATCH_ERROR;
+  rc = field ? e->store.find(e->store.ctx, coll, field, value, after_id, limit, rows)
+             : e->store.scan(e->store.ctx, coll, after_id, limit, rows);
+  rc = note_failure(e, rc);
+  if (rc == REBATCH_OK && rows->count > limit) rc = REBATCH_ERROR;
+  return rc;
+}
+
 int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
                  const char *value, const char *after_id, int limit,
                  rb_docs *out) {
   rebatch_rows rows = {0};
-  int rc;
-  if (fault_due(e)) return REBATCH_ERROR;
-  rc = field ? e->store.find(e->store.ctx, coll, field, value, after_id, limit,
-                             &rows)
-             : e->store.scan(e->store.ctx, coll, after_id, limit, &rows);
-  rc = note_failure(e, rc);
-  if (rc == REBATCH_OK && rows.count > limit) rc = REBATCH_ERROR;
+  int rc = fetch_page(e, coll, field, value, after_id, limit, &rows);
   if (rc == REBATCH_OK) rc = rows_to_docs(e, &rows, out);
   rows_clear(&rows);
   return rc;
@@ -250,14 +258,8 @@ int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
                       rb_row_visit visit, void *ctx, int *count) {
   rebatch_rows rows = {0};
-  int rc;
+  int rc = fetch_page(e, coll, field, value, after_id, limit, &rows);
   *count = 0;
-  if (fault_due(e)) return REBATCH_ERROR;
-  rc = field ? e->store.find(e->store.ctx, coll, field, value, after_id, limit,
-                             &rows)
-             : e->store.scan(e->store.ctx, coll, after_id, limit, &rows);
-  rc = note_failure(e, rc);
-  if (rc == REBATCH_OK && rows.count > limit) rc = REBATCH_ERROR;
   for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
     rc = visit(e, rows.items[i].id, rows.items[i].json, ctx);
   if (rc == REBATCH_OK) *count = rows.count;
