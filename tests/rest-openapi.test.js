@@ -168,6 +168,16 @@ test('jobs and job definitions (GET /job-definition is not in 7.15: checked here
   await fails('POST', '/job/retries', { jobIds: [jobs[0].id] }, 400, 'InvalidRequestException', 'retries is null');
   await fails('POST', '/job/retries', { jobQuery: { processInstanceId: 'nope' }, retries: 1 }, 400,
     'InvalidRequestException', 'jobIds is empty');
+  // Explicit unknown ids are kept and fail at execution: POST /job/{id}/execute answers the engine's
+  // exception as JobResourceImpl does, 404 InvalidRequestException.
+  const gone = await ok('POST', '/job/retries', { jobIds: ['gone'], retries: 1 });
+  const seed = (await ok('GET', `/job?jobDefinitionId=${gone.seedJobDefinitionId}`))[0];
+  await ok('POST', `/job/${seed.id}/execute`, undefined, 204);
+  const [exec] = await ok('GET', `/job?jobDefinitionId=${gone.batchJobDefinitionId}`);
+  await fails('POST', `/job/${exec.id}/execute`, undefined, 404, 'InvalidRequestException',
+    "ENGINE-13053 No job found with id 'gone'.'");
+  assert.equal((await ok('GET', `/job/${exec.id}`)).retries, 2, 'the failure is recorded');
+  await ok('DELETE', `/batch/${gone.id}`, undefined, 204);
   await drain();
   assert.equal((await ok('GET', '/job/count')).count, 0, 'asyncBefore jobs and the batches ran');
   assert.equal((await ok('GET', '/external-task/count')).count, 3, 'each instance waits in its external task');
