@@ -18,6 +18,7 @@
 //   POST /deployment/create: multipart, BPMN parsed by ./bpmn.js
 //   POST /external-task/fetchAndLock with asyncResponseTimeout: long polling
 
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import FindMyWay from 'find-my-way';
 import busboy from 'busboy';
@@ -391,7 +392,7 @@ export function createRestHandler(engine, options = {}) {
     }
     const processes = [];
     for (const part of resources) {
-      if (!/\.bpmn(20\.xml)?$/i.test(part.name)) continue; // other resources: not executable here
+      if (!/\.bpmn(20\.xml)?$/i.test(part.name)) continue; // other resources: kept by name and hash only
       try {
         const { processes: found } = await parseBpmn(part.data.toString('utf8'), { resource: part.name });
         processes.push(...found);
@@ -400,8 +401,15 @@ export function createRestHandler(engine, options = {}) {
         throw err;
       }
     }
-    const body = { processes };
+    // Every resource is recorded by name and content hash: the duplicate filter compares them.
+    const body = {
+      processes,
+      resources: resources.map((p) => ({ name: p.name, hash: createHash('sha256').update(p.data).digest('hex') })),
+    };
     const field = (name) => form.parts.find((p) => p.field === name && p.isField)?.data.toString('utf8');
+    // DeploymentRestServiceImpl: Boolean.parseBoolean of each; deploy-changed-only implies filtering.
+    if (field('enable-duplicate-filtering')?.toLowerCase() === 'true') body.duplicateFiltering = true;
+    if (field('deploy-changed-only')?.toLowerCase() === 'true') body.deployChangedOnly = true;
     if (field('deployment-name') !== undefined) body.name = field('deployment-name');
     if (field('deployment-source') !== undefined) body.source = field('deployment-source');
     if (field('tenant-id') !== undefined && field('tenant-id') !== '') body.tenantId = field('tenant-id');
