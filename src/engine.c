@@ -227,11 +227,10 @@ static char *render(const rb_response *res) {
   cJSON *envelope = cJSON_CreateObject();
   char *text = NULL;
   if (envelope && rb_put_num(envelope, "status", res->status)) {
-    cJSON *body = res->body ? cJSON_Duplicate(res->body, 1) : cJSON_CreateNull();
-    if (body && cJSON_AddItemToObject(envelope, "body", body))
-      text = cJSON_PrintUnformatted(envelope);
-    else
-      cJSON_Delete(body);
+    /* A reference, not a copy: res keeps owning the body, which can be large. */
+    int added = res->body ? cJSON_AddItemReferenceToObject(envelope, "body", res->body)
+                          : cJSON_AddNullToObject(envelope, "body") != NULL;
+    if (added) text = cJSON_PrintUnformatted(envelope);
   }
   cJSON_Delete(envelope);
   return text;
