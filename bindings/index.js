@@ -72,6 +72,29 @@ const storeRegistry = new FinalizationRegistry(({ rt, ptr }) => {
  * When createEngine() gets no store it creates one of its own, which
  * `engine.close()` frees (engine.store.dump() works until then).
  */
+
+/** The head of the engine's response text: {"status":N,"body":...}. */
+const ENVELOPE = /^\{"status":(\d+),"body":/;
+
+/** A parsed {"status","body"} response: its body, or the EngineError it stands for. */
+function settle(response, hostError) {
+  if (hostError !== undefined) {
+    throw new EngineError(
+      `host service failed: ${hostError instanceof Error ? hostError.message : String(hostError)}`,
+      { type: 'HostError', status: response.status >= 400 ? response.status : 500, cause: hostError },
+    );
+  }
+  if (response.status >= 400) {
+    const body = response.body && typeof response.body === 'object' ? response.body : {};
+    throw new EngineError(typeof body.message === 'string' ? body.message : `status ${response.status}`, {
+      type: typeof body.type === 'string' ? body.type : 'RebatchError',
+      status: response.status,
+      code: body.code,
+    });
+  }
+  return response.body;
+}
+
 export class MemoryStore {
   #rt = null;
   #ptr = 0;
@@ -280,6 +303,31 @@ export class Engine {
    * @returns {any}
    */
   call(operation, request = {}) {
+    const [text, hostError] = this.#invoke(operation, request);
+    return settle(JSON.parse(text), hostError);
+  }
+
+  /**
+   * As call(), but returns the response body as JSON text (undefined when
+   * there is none), straight from the engine without parsing it and
+   * printing it again: for hosts that send it on (the REST shim).
+   * @param {string} operation
+   * @param {EngineRequest} [request]
+   * @returns {string | undefined}
+   */
+  callText(operation, request = {}) {
+    const [text, hostError] = this.#invoke(operation, request);
+    const head = ENVELOPE.exec(text);
+    if (!head || hostError !== undefined || Number(head[1]) >= 400) {
+      const body = settle(JSON.parse(text), hostError);
+      return body === undefined || body === null ? undefined : JSON.stringify(body);
+    }
+    const body = text.slice(head[0].length, -1);
+    return body === 'null' ? undefined : body;
+  }
+
+  /** One rebatch_call: the engine's {"status","body"} text and any host service failure. */
+  #invoke(operation, request) {
     const enginePtr = this.#alive();
     if (typeof operation !== 'string') throw new TypeError('call(operation): operation must be a string');
     const requestText = JSON.stringify(request ?? {});
@@ -301,23 +349,7 @@ export class Engine {
       rt.free(reqPtr);
       rt.free(opPtr);
     }
-    const hostError = rt.takeHostError(this.#handle);
-    const response = JSON.parse(text);
-    if (hostError !== undefined) {
-      throw new EngineError(
-        `host service failed: ${hostError instanceof Error ? hostError.message : String(hostError)}`,
-        { type: 'HostError', status: response.status >= 400 ? response.status : 500, cause: hostError },
-      );
-    }
-    if (response.status >= 400) {
-      const body = response.body && typeof response.body === 'object' ? response.body : {};
-      throw new EngineError(typeof body.message === 'string' ? body.message : `status ${response.status}`, {
-        type: typeof body.type === 'string' ? body.type : 'RebatchError',
-        status: response.status,
-        code: body.code,
-      });
-    }
-    return response.body;
+    return [text, rt.takeHostError(this.#handle)];
   }
 
   /**

@@ -18,6 +18,7 @@
 //   POST /deployment/create: multipart, BPMN parsed by ./bpmn.js
 //   POST /external-task/fetchAndLock with asyncResponseTimeout: long polling
 
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import FindMyWay from 'find-my-way';
 import busboy from 'busboy';
@@ -129,6 +130,17 @@ const tooLarge = (limit) =>
 
 /** Operations that write: a hint for the job executor to look for new jobs. */
 const READ_ONLY = /^(get|#engines|#version)/;
+
+/** Sends JSON text as it is (an engine answer, already printed by the engine). */
+function sendText(res, status, text) {
+  if (text === undefined) {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
+  res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', Buffer.byteLength(text)]);
+  res.end(text);
+}
 
 function sendJson(res, status, body, headers = {}) {
   if (status === 204 || body === undefined || body === null) {
@@ -355,6 +367,13 @@ export function createRestHandler(engine, options = {}) {
   }
   const allMethods = [...new Set(ROUTES.map((r) => r[0]))];
 
+  /** Runs one operation on the engine: {status, text}, the body as the engine printed it. */
+  function callEngineText(operation, request) {
+    const text = engine.callText(operation, request);
+    if (!READ_ONLY.test(operation)) onWrite();
+    return { status: text === undefined ? 204 : 200, text };
+  }
+
   /** Runs one operation on the engine: {status, body}. */
   function callEngine(operation, request) {
     const body = engine.call(operation, request);
@@ -391,7 +410,7 @@ export function createRestHandler(engine, options = {}) {
     }
     const processes = [];
     for (const part of resources) {
-      if (!/\.bpmn(20\.xml)?$/i.test(part.name)) continue; // other resources: not executable here
+      if (!/\.bpmn(20\.xml)?$/i.test(part.name)) continue; // other resources: kept by name and hash only
       try {
         const { processes: found } = await parseBpmn(part.data.toString('utf8'), { resource: part.name });
         processes.push(...found);
@@ -400,8 +419,15 @@ export function createRestHandler(engine, options = {}) {
         throw err;
       }
     }
-    const body = { processes };
+    // Every resource is recorded by name and content hash: the duplicate filter compares them.
+    const body = {
+      processes,
+      resources: resources.map((p) => ({ name: p.name, hash: createHash('sha256').update(p.data).digest('hex') })),
+    };
     const field = (name) => form.parts.find((p) => p.field === name && p.isField)?.data.toString('utf8');
+    // DeploymentRestServiceImpl: Boolean.parseBoolean of each; deploy-changed-only implies filtering.
+    if (field('enable-duplicate-filtering')?.toLowerCase() === 'true') body.duplicateFiltering = true;
+    if (field('deploy-changed-only')?.toLowerCase() === 'true') body.deployChangedOnly = true;
     if (field('deployment-name') !== undefined) body.name = field('deployment-name');
     if (field('deployment-source') !== undefined) body.source = field('deployment-source');
     if (field('tenant-id') !== undefined && field('tenant-id') !== '') body.tenantId = field('tenant-id');
@@ -444,28 +470,51 @@ export function createRestHandler(engine, options = {}) {
     return result;
   }
 
-  async function dispatch(req, operation, params, query) {
+  /**
+   * The answer to one routed request: {status, body} or {status, text}; a
+   * Promise only when the body still has to be read (a GET answers in the
+   * same tick).
+   */
+  function dispatch(req, operation, params, query) {
     if (operation === '#engines') return { status: 200, body: [{ name: ENGINE_NAME }] };
     if (operation === '#version') return { status: 200, body: { version: CAMUNDA_VERSION } };
     if (operation === '#createDeployment') return createDeployment(req);
-    const buffer = await readBody(req, bodyLimit);
+    if (req.complete || bodiless(req)) return answer(req, operation, params, query, EMPTY);
+    return readBody(req, bodyLimit).then((buffer) => answer(req, operation, params, query, buffer));
+  }
+
+  function answer(req, operation, params, query, buffer) {
     if (operation === '#fetchAndLock') return fetchAndLock(parseJsonBody(buffer, req.headers['content-type']));
     const takesBody = OPERATIONS[operation].includes('body');
     const body = takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
-    const result = callEngine(operation, buildRequest(operation, params, query, body));
-    if (
-      (operation === 'startProcessInstance' || operation === 'startProcessInstanceByKey') &&
-      result.body &&
-      Array.isArray(result.body.links)
-    ) {
+    const request = buildRequest(operation, params, query, body);
+    if (operation !== 'startProcessInstance' && operation !== 'startProcessInstanceByKey') {
+      return callEngineText(operation, request);
+    }
+    const result = callEngine(operation, request);
+    if (result.body && Array.isArray(result.body.links)) {
       result.body.links = selfLink(req, 'process-instance', result.body.id);
     }
     return result;
   }
 
+  /** Route lookups by `METHOD path`, bounded: most traffic repeats a few paths. */
+  const routes = new Map();
+  function route(method, path) {
+    const key = `${method} ${path}`;
+    let found = routes.get(key);
+    if (found === undefined) {
+      found = router.find(method, path);
+      if (routes.size >= 1024) routes.clear();
+      routes.set(key, found);
+    }
+    return found;
+  }
+
   async function handle(req, res) {
     let status;
     let body;
+    let text;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -482,7 +531,7 @@ export function createRestHandler(engine, options = {}) {
         path = named[2];
       }
       // HEAD is GET without the body (node:http leaves the body out).
-      const found = router.find(req.method === 'HEAD' ? 'GET' : req.method, path);
+      const found = route(req.method === 'HEAD' ? 'GET' : req.method, path);
       if (!found) {
         const other = allMethods.some((m) => m !== req.method && router.find(m, path));
         throw other ? notAllowed() : notFound();
@@ -490,7 +539,9 @@ export function createRestHandler(engine, options = {}) {
       if (engine.closed || closing) {
         throw new HttpError(503, 'RestException', 'The server is shutting down');
       }
-      ({ status, body } = await dispatch(req, found.store.operation, found.params, parseQuery(search)));
+      let result = dispatch(req, found.store.operation, found.params, parseQuery(search));
+      if (result instanceof Promise) result = await result;
+      ({ status, body, text } = result);
     } catch (err) {
       ({ status, body } = errorResponse(err));
       if (status >= 500 && !(err instanceof EngineError) && !(err instanceof HttpError)) {
@@ -499,7 +550,9 @@ export function createRestHandler(engine, options = {}) {
       // A request whose body was not read (or cut off): do not reuse the connection.
       if (!req.complete && !bodiless(req)) res.setHeader('Connection', 'close');
     }
-    if (!res.headersSent && !res.destroyed) sendJson(res, status, body);
+    if (res.headersSent || res.destroyed) return;
+    if (text !== undefined || (body === undefined && status !== undefined && status < 400)) sendText(res, status, text);
+    else sendJson(res, status, body);
   }
 
   handle.close = () => {

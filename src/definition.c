@@ -347,9 +347,11 @@ static cJSON *deployment_to_dto(rebatch_engine *e, const cJSON *d) {
   return dto;
 }
 
-static int check_models(const cJSON *processes, rb_response *res) {
+static int check_models(const cJSON *processes, const cJSON *resources, rb_response *res) {
   const cJSON *model;
-  if (!cJSON_IsArray(processes) || cJSON_GetArraySize(processes) == 0)
+  int none = !cJSON_IsArray(processes) || cJSON_GetArraySize(processes) == 0;
+  /* A deployment of other resources only (forms, DMN) deploys no process, as in Camunda. */
+  if (none && (!cJSON_IsArray(resources) || cJSON_GetArraySize(resources) == 0))
     return rb_invalid(res, 400, "A deployment needs at least one process in 'processes'");
   cJSON_ArrayForEach(model, processes) {
     int rc = validate_model(model, res);
@@ -358,40 +360,173 @@ static int check_models(const cJSON *processes, rb_response *res) {
   return REBATCH_OK;
 }
 
+static int same_str(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* DeployCmd compares sources with an empty one read as "process application". */
+static const char *source_of(const cJSON *deployment) {
+  const char *source = rb_str(deployment, "source");
+  return source && *source ? source : "process application";
+}
+
+static int same_scope(const cJSON *a, const cJSON *b) {
+  return same_str(rb_str(a, "name"), rb_str(b, "name")) &&
+         same_str(rb_str(a, "tenantId"), rb_str(b, "tenantId"));
+}
+
+/* The hash of the latest earlier resource called `name` among deployments
+ * with the body's name, tenant and source (NULL when there is none). */
+static const char *latest_hash(const rb_docs *all, const cJSON *body, const char *name) {
+  const char *hash = NULL;
+  double best = -1, time;
+  const cJSON *r;
+  int i;
+  for (i = 0; i < all->count; i++) {
+    const cJSON *d = all->items[i].json;
+    if (!same_scope(d, body) || strcmp(source_of(d), source_of(body)) != 0) continue;
+    time = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "deploymentTime"));
+    if (time <= best) continue;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(d, "resources")) {
+      if (!same_str(rb_str(r, "name"), name)) continue;
+      hash = rb_str(r, "hash");
+      best = time;
+    }
+  }
+  return hash;
+}
+
+/* Camunda's duplicate filter (DeployCmd.resolveResourcesToDeploy): a
+ * resource is changed when it is new or its hash differs from the latest
+ * earlier one of its name. *changed gets the changed names (an object used
+ * as a set); *duplicate the id of the latest deployment of that name, the
+ * answer when nothing changed. */
+static int resolve_duplicates(rebatch_engine *e, const cJSON *body, cJSON **changed,
+                              char *duplicate) {
+  rb_docs all = {NULL, 0, 0};
+  const cJSON *r;
+  double best = -1;
+  int i, rc = rb_scan_all(e, DEPLOYMENT, &all);
+  duplicate[0] = '\0';
+  if (rc == REBATCH_OK && !(*changed = cJSON_CreateObject())) rc = REBATCH_NOMEM;
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(body, "resources")) {
+    const char *name = rb_str(r, "name"), *hash = rb_str(r, "hash"), *old;
+    if (rc != REBATCH_OK || !name) break;
+    old = latest_hash(&all, body, name);
+    if ((!old || !hash || strcmp(old, hash) != 0) && !cJSON_AddTrueToObject(*changed, name)) rc = REBATCH_NOMEM;
+  }
+  for (i = 0; rc == REBATCH_OK && i < all.count; i++) {
+    const cJSON *d = all.items[i].json;
+    double time = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "deploymentTime"));
+    if (!same_scope(d, body) || time <= best) continue;
+    best = time;
+    snprintf(duplicate, REBATCH_ID_MAX + 1, "%s", all.items[i].id);
+  }
+  rb_docs_clear(&all);
+  return rc;
+}
+
+/* The resources this deployment keeps: all, or with deployChangedOnly the changed ones. */
+static cJSON *kept_resources(const cJSON *body, const cJSON *changed) {
+  cJSON *kept = cJSON_CreateArray();
+  const cJSON *r;
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(body, "resources")) {
+    cJSON *copy;
+    if (!kept) return NULL;
+    if (changed && !cJSON_HasObjectItem(changed, rb_str(r, "name"))) continue;
+    if (!(copy = cJSON_CreateObject()) || !rb_put_str(copy, "name", rb_str(r, "name")) ||
+        !rb_put_str(copy, "hash", rb_str(r, "hash")) || !cJSON_AddItemToArray(kept, copy)) {
+      cJSON_Delete(copy);
+      cJSON_Delete(kept);
+      return NULL;
+    }
+  }
+  return kept;
+}
+
+static cJSON *with_no_other_definitions(cJSON *dto) {
+  if (dto && (!rb_put_null(dto, "deployedCaseDefinitions") || !rb_put_null(dto, "deployedDecisionDefinitions") ||
+              !rb_put_null(dto, "deployedDecisionRequirementsDefinitions"))) {
+    cJSON_Delete(dto);
+    return NULL;
+  }
+  return dto;
+}
+
+/* Nothing changed: Camunda answers the earlier deployment, which (loaded, not
+ * deployed) carries no deployed definitions. */
+static int answer_duplicate(rebatch_engine *e, const char *id, rb_response *res) {
+  rb_doc d;
+  cJSON *dto;
+  int rc = rb_load(e, DEPLOYMENT, id, &d);
+  if (rc != REBATCH_OK) return rc;
+  dto = d.json ? deployment_to_dto(e, d.json) : NULL;
+  rb_doc_clear(&d);
+  if (dto && !rb_put_null(dto, "deployedProcessDefinitions")) {
+    cJSON_Delete(dto);
+    dto = NULL;
+  }
+  if (!(dto = with_no_other_definitions(dto))) return REBATCH_NOMEM;
+  return rb_ok(res, 200, dto);
+}
+
 int rb_op_createDeployment(rebatch_engine *e, const cJSON *request,
                            rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   const cJSON *processes = cJSON_GetObjectItemCaseSensitive(body, "processes");
   const char *tenant = rb_str(body, "tenantId");
-  char id[REBATCH_ID_MAX + 1];
-  cJSON *record, *dto, *deployed;
+  int changed_only = rb_flag(body, "deployChangedOnly");
+  int filter = changed_only || rb_flag(body, "duplicateFiltering");
+  char id[REBATCH_ID_MAX + 1], duplicate[REBATCH_ID_MAX + 1];
+  cJSON *record, *dto, *deployed, *changed = NULL;
   const cJSON *model;
   rb_doc doc;
-  int rc = check_models(processes, res);
+  int rc = check_models(processes, cJSON_GetObjectItemCaseSensitive(body, "resources"), res);
   if (rc != REBATCH_OK) return rc;
-  if ((rc = rb_new_id(e, id)) != REBATCH_OK) return rc;
-  if (!(record = cJSON_CreateObject())) return REBATCH_NOMEM;
+  if (filter && (rc = resolve_duplicates(e, body, &changed, duplicate)) != REBATCH_OK) {
+    cJSON_Delete(changed);
+    return rc;
+  }
+  if (filter && !changed->child && duplicate[0]) {
+    cJSON_Delete(changed);
+    return answer_duplicate(e, duplicate, res);
+  }
+  if (!changed_only) {
+    cJSON_Delete(changed);
+    changed = NULL;
+  }
+  if ((rc = rb_new_id(e, id)) != REBATCH_OK || !(record = cJSON_CreateObject())) {
+    cJSON_Delete(changed);
+    return rc != REBATCH_OK ? rc : REBATCH_NOMEM;
+  }
   rb_put_str(record, "id", id);
   rb_put_str(record, "name", rb_str(body, "name"));
   rb_put_str(record, "source", rb_str(body, "source"));
   rb_put_num(record, "deploymentTime", rb_now(e));
   rb_put_str(record, "tenantId", tenant);
-  if ((rc = rb_doc_init(&doc, id, record)) != REBATCH_OK) return rc;
+  rb_take(record, "resources", kept_resources(body, changed));
+  if (!rb_has(record, "resources")) {
+    cJSON_Delete(record);
+    cJSON_Delete(changed);
+    return REBATCH_NOMEM;
+  }
+  if ((rc = rb_doc_init(&doc, id, record)) != REBATCH_OK) {
+    cJSON_Delete(changed);
+    return rc;
+  }
   rc = rb_save(e, DEPLOYMENT, &doc, NULL, 0);
   dto = rc == REBATCH_OK ? deployment_to_dto(e, doc.json) : NULL;
   deployed = dto ? cJSON_AddObjectToObject(dto, "deployedProcessDefinitions") : NULL;
   if (rc == REBATCH_OK && !deployed) rc = REBATCH_NOMEM;
   cJSON_ArrayForEach(model, processes) {
     if (rc != REBATCH_OK) break;
+    if (changed && rb_str(model, "resource") && !cJSON_HasObjectItem(changed, rb_str(model, "resource"))) continue;
     rc = deploy_process(e, model, id, tenant, deployed);
   }
   rb_doc_clear(&doc);
-  if (rc == REBATCH_OK && dto) {
-    rb_put_null(dto, "deployedCaseDefinitions");
-    rb_put_null(dto, "deployedDecisionDefinitions");
-    rb_put_null(dto, "deployedDecisionRequirementsDefinitions");
-    return rb_ok(res, 200, dto);
-  }
+  cJSON_Delete(changed);
+  if (rc == REBATCH_OK && !(dto = with_no_other_definitions(dto))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) return rb_ok(res, 200, dto);
   cJSON_Delete(dto);
   return rc;
 }

@@ -154,6 +154,7 @@ int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
 
 typedef struct rb_outcome {
   int failed;
+  int by_engine; /* the engine threw (a ProcessEngineException), not the host's job code */
   char message[512];
 } rb_outcome;
 
@@ -202,6 +203,7 @@ static int run_job(rebatch_engine *e, rb_doc *job, rb_outcome *out) {
   }
   if (rc == RB_REJECTED) {
     out->failed = 1;
+    out->by_engine = 1;
     snprintf(out->message, sizeof out->message, "%s",
              rb_str(res.body, "message") ? rb_str(res.body, "message") : "job failed");
     rc = REBATCH_OK;
@@ -283,12 +285,16 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
   rb_outcome out;
   int exists, rc;
   /* Camunda: ExecuteJobsCmd's ENGINE-14026 becomes a 404; what the job
-   * throws is rethrown after the failure is recorded, and a runtime
-   * exception surfaces as a 500 RestException without a code. */
+   * throws is rethrown after the failure is recorded. JobResourceImpl turns
+   * a ProcessEngineException (an engine failure, e.g. a batch job's
+   * ENGINE-13053) into a 404 InvalidRequestException and any other runtime
+   * exception (the host's job code) into a 500 RestException, both without
+   * a code. */
   if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
   rc = execute_job(e, id, &out, &exists);
   if (rc != REBATCH_OK) return rc;
   if (!exists) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
+  if (out.failed && out.by_engine) return rb_not_found(res, "InvalidRequestException", "%s", out.message);
   if (out.failed) return rb_error(res, 500, "RestException", RB_CODE_NULL, "%s", out.message);
   return rb_ok(res, 204, NULL);
 }

@@ -238,8 +238,9 @@ test('POST /job/retries: ids and query; an unknown id fails its execution job (r
     // new retries for the failed job: it fails again (the job is still gone)
     engine.setJobRetries(failed.id, { retries: 1 });
     assert.equal(engine.getIncidents({ jobDefinitionIdIn: batch.batchJobDefinitionId }).length, 0);
+    // an engine exception from a job: JobResourceImpl answers 404 InvalidRequestException, no code
     assertEngineError(() => engine.executeJob(failed.id), {
-      status: 500, type: 'RestException', message: "ENGINE-13053 No job found with id 'gone'.'",
+      status: 404, type: 'InvalidRequestException', message: "ENGINE-13053 No job found with id 'gone'.'", code: null,
     });
     assert.equal(engine.getJob(failed.id).retries, 0);
     assert.equal(engine.getIncidents({ jobDefinitionIdIn: batch.batchJobDefinitionId }).length, 1);

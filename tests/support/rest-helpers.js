@@ -75,12 +75,13 @@ export function client(base) {
   };
 }
 
-/** POST /deployment/create with BPMN files {name: xml}. */
-export async function deploy(api, files, { name = 'test', source, tenantId } = {}) {
+/** POST /deployment/create with resource files {name: text} and extra form `fields`. */
+export async function deploy(api, files, { name = 'test', source, tenantId, fields = {} } = {}) {
   const form = new FormData();
   form.append('deployment-name', name);
   if (source) form.append('deployment-source', source);
   if (tenantId) form.append('tenant-id', tenantId);
+  for (const [field, value] of Object.entries(fields)) form.append(field, value);
   for (const [file, xml] of Object.entries(files)) {
     form.append(file, new Blob([xml], { type: 'application/octet-stream' }), file);
   }
