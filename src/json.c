@@ -450,3 +450,37 @@ cJSON *rb_dto(const cJSON *record, const char *const *fields) {
   }
   return dto;
 }
+
+/* Digits of 2^53: integer literals up to it in magnitude are exact. */
+static const char exact_limit[] = "9007199254740992";
+
+int rb_json_inexact_integer(const char *text, char *out, size_t n) {
+  const char *p = text;
+  while (p && *p) {
+    if (*p == '"') {
+      for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1]) p++;
+      if (*p) p++;
+      continue;
+    }
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+      const char *start = p, *digits = p + (*p == '-');
+      size_t count;
+      int integer = 1;
+      for (p = digits; *p >= '0' && *p <= '9'; p++) {}
+      count = (size_t)(p - digits);
+      while (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-' || (*p >= '0' && *p <= '9')) {
+        integer = 0;
+        p++;
+      }
+      if (integer && (count > sizeof exact_limit - 1 ||
+                      (count == sizeof exact_limit - 1 && strncmp(digits, exact_limit, count) > 0))) {
+        snprintf(out, n, "%.*s", (int)(p - start), start);
+        return 1;
+      }
+      continue;
+    }
+    p++;
+  }
+  return 0;
+}
