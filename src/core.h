@@ -139,6 +139,9 @@ int rb_parse_date(const cJSON *item, double *ms);
  * double (cJSON's number) cannot hold exactly: 1 with the literal copied
  * into out (truncated to n), 0 when there is none. */
 int rb_json_inexact_integer(const char *text, char *out, size_t n);
+/* cJSON_PrintUnformatted, except that every number reads back exactly
+ * (cJSON alone rounds some to 15 digits). rb_malloc'd; NULL on NOMEM. */
+char *rb_print(const cJSON *item);
 /* yyyy-MM-dd'T'HH:mm:ss.SSS+0000 into buf[32]. */
 void rb_format_date(double ms, char *buf);
 

@@ -78,7 +78,7 @@ static char *value_text(const cJSON *value) {
     number_text(value->valuedouble, buf, sizeof buf);
     return rb_strdup(buf);
   }
-  return cJSON_PrintUnformatted(value);
+  return rb_print(value);
 }
 
 static int conversion_error(const cJSON *value, const rb_type *t, const char *given, char **msg) {
@@ -211,7 +211,7 @@ static int untyped(const cJSON *value, cJSON *typed, char **msg) {
     else if (fabs(v) > RB_EXACT_LIMIT) return inexact_error(value, "Long", msg);
     else type = v >= -2147483648.0 && v <= 2147483647.0 ? "Integer" : "Long";
   } else if (cJSON_IsObject(value) || cJSON_IsArray(value)) {
-    char *text = cJSON_PrintUnformatted(value);
+    char *text = rb_print(value);
     cJSON *info;
     stored = text ? cJSON_CreateString(text) : NULL;
     rb_free(text);
@@ -717,7 +717,7 @@ static int value_equals(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e;
   if (!cJSON_IsString(arg)) return cJSON_Compare(value, arg, 1);
   if (cJSON_IsString(value)) return strcmp(value->valuestring, arg->valuestring) == 0;
-  if (!(text = cJSON_PrintUnformatted(value))) return 0;
+  if (!(text = rb_print(value))) return 0;
   same = strcmp(text, arg->valuestring) == 0;
   rb_free(text);
   return same;
