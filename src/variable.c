@@ -153,10 +153,20 @@ static int inexact_error(const cJSON *value, const char *given, char **msg) {
   return *msg ? RB_VALUE_INVALID : REBATCH_NOMEM;
 }
 
+/* Compared as text: 9007199254740993 reads as 2^53 in a double. */
+static int beyond_limit_text(const char *s) {
+  static const char limit[] = "9007199254740992";
+  size_t len;
+  s += *s == '-' || *s == '+';
+  while (s[0] == '0' && s[1]) s++;
+  len = strlen(s);
+  return len > sizeof limit - 1 || (len == sizeof limit - 1 && strcmp(s, limit) > 0);
+}
+
 static int is_big_integer(const cJSON *value) {
   double v;
   if (cJSON_IsNumber(value)) return value->valuedouble == floor(value->valuedouble) && fabs(value->valuedouble) > RB_EXACT_LIMIT;
-  return cJSON_IsString(value) && integer_text(value->valuestring, &v) && fabs(v) > RB_EXACT_LIMIT;
+  return cJSON_IsString(value) && integer_text(value->valuestring, &v) && beyond_limit_text(value->valuestring);
 }
 
 /* The stored value of a primitive type, or a message. */
