@@ -42,6 +42,12 @@ test('typed values round-trip unchanged: Long exact up to 2^53, Date in Camunda 
     assert.deepEqual(engine.getProcessInstanceVariable(pi.id, 'x'), { type: 'Long', value: 123, valueInfo: {} });
     assert.deepEqual(engine.getProcessInstanceVariable(pi.id, 'when'),
       { type: 'Date', value: '2024-01-01T00:00:00.000+0000', valueInfo: {} });
+    // Query filters compare dates as instants, Longs exactly.
+    const count = (variables) => engine.getProcessInstancesCount({}, { variables }).count;
+    assert.equal(count([{ name: 'when', operator: 'eq', value: '2024-01-01T01:00:00.000+0100' }]), 1);
+    assert.equal(count([{ name: 'when', operator: 'lt', value: '2023-12-31T23:59:59.999+0000' }]), 0);
+    assert.equal(count([{ name: 'l', operator: 'eq', value: TWO_POW_53 }]), 1);
+    assert.equal(count([{ name: 'l', operator: 'gt', value: TWO_POW_53 - 1 }]), 1);
   } finally {
     engine.close();
   }
