@@ -300,10 +300,14 @@ export class Engine {
    * Returns the response body; throws EngineError for a status >= 400.
    * @param {string} operation e.g. "getJobs" (see engine.operations)
    * @param {EngineRequest} [request]
+   * @param {{bodyText?: string}} [options] bodyText: the body as the JSON
+   *   text it arrived in (already known to be valid JSON), sent in place of
+   *   request.body so that the engine sees its numbers exactly as written
+   *   (JSON.parse would round an integer beyond 2^53 unnoticed)
    * @returns {any}
    */
-  call(operation, request = {}) {
-    const [text, hostError] = this.#invoke(operation, request);
+  call(operation, request = {}, options = undefined) {
+    const [text, hostError] = this.#invoke(operation, request, options);
     return settle(JSON.parse(text), hostError);
   }
 
@@ -313,10 +317,11 @@ export class Engine {
    * printing it again: for hosts that send it on (the REST shim).
    * @param {string} operation
    * @param {EngineRequest} [request]
+   * @param {{bodyText?: string}} [options] as for call()
    * @returns {string | undefined}
    */
-  callText(operation, request = {}) {
-    const [text, hostError] = this.#invoke(operation, request);
+  callText(operation, request = {}, options = undefined) {
+    const [text, hostError] = this.#invoke(operation, request, options);
     const head = ENVELOPE.exec(text);
     if (!head || hostError !== undefined || Number(head[1]) >= 400) {
       const body = settle(JSON.parse(text), hostError);
@@ -327,10 +332,10 @@ export class Engine {
   }
 
   /** One rebatch_call: the engine's {"status","body"} text and any host service failure. */
-  #invoke(operation, request) {
+  #invoke(operation, request, options) {
     const enginePtr = this.#alive();
     if (typeof operation !== 'string') throw new TypeError('call(operation): operation must be a string');
-    const requestText = JSON.stringify(request ?? {});
+    const requestText = requestJson(request, options?.bodyText);
     const rt = this.#rt;
     let opPtr = 0;
     let reqPtr = 0;
@@ -374,6 +379,14 @@ export class Engine {
       if (this.#ownsStore) this.#store.close();
     }
   }
+}
+
+/** The request as JSON text, with the body's own text spliced in when given. */
+function requestJson(request, bodyText) {
+  if (typeof bodyText !== 'string') return JSON.stringify(request ?? {});
+  const { body: _ignored, ...rest } = request ?? {};
+  const others = JSON.stringify(rest);
+  return others === '{}' ? `{"body":${bodyText}}` : `{"body":${bodyText},${others.slice(1)}`;
 }
 
 // One convenience method per operation, from the argument-shape table:

@@ -30,6 +30,16 @@ export const OPERATIONS = Object.freeze({
   getHistoricProcessInstancesCount: ['query', 'body'],
   getHistoricProcessInstance: ['id'],
   getHistoricActivityInstances: ['query'],
+  // process variables (the variable name travels as `key`)
+  getProcessInstanceVariables: ['id', 'query'],
+  modifyProcessInstanceVariables: ['id', 'body'],
+  getProcessInstanceVariable: ['id', 'key', 'query'],
+  setProcessInstanceVariable: ['id', 'key', 'body'],
+  deleteProcessInstanceVariable: ['id', 'key'],
+  getHistoricVariableInstances: ['query'],
+  getHistoricVariableInstancesCount: ['query'],
+  getHistoricDetails: ['query'],
+  getHistoricDetailsCount: ['query'],
   // jobs
   getJobs: ['query', 'body'],
   getJobsCount: ['query', 'body'],

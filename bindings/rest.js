@@ -69,6 +69,16 @@ export const ROUTES = Object.freeze([
   ['POST', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['GET', '/history/process-instance/:id', 'getHistoricProcessInstance'],
   ['GET', '/history/activity-instance', 'getHistoricActivityInstances'],
+  // process variables (issue 6)
+  ['GET', '/process-instance/:id/variables', 'getProcessInstanceVariables'],
+  ['POST', '/process-instance/:id/variables', 'modifyProcessInstanceVariables'],
+  ['GET', '/process-instance/:id/variables/:key', 'getProcessInstanceVariable'],
+  ['PUT', '/process-instance/:id/variables/:key', 'setProcessInstanceVariable'],
+  ['DELETE', '/process-instance/:id/variables/:key', 'deleteProcessInstanceVariable'],
+  ['GET', '/history/variable-instance', 'getHistoricVariableInstances'],
+  ['GET', '/history/variable-instance/count', 'getHistoricVariableInstancesCount'],
+  ['GET', '/history/detail', 'getHistoricDetails'],
+  ['GET', '/history/detail/count', 'getHistoricDetailsCount'],
   ['GET', '/history/incident', 'getHistoricIncidents'],
   ['GET', '/history/batch', 'getHistoricBatches'],
   ['GET', '/history/batch/count', 'getHistoricBatchesCount'],
@@ -225,7 +235,11 @@ function isJsonType(contentType) {
   return mime === 'application/json' || mime.endsWith('+json') || mime === '*/*';
 }
 
-/** The JSON body: undefined when empty; 400 when malformed or not an object. */
+/**
+ * The JSON body and its text: undefined when empty; 400 when malformed or
+ * not an object. The engine gets the text (its numbers exactly as sent).
+ * @returns {{value: object, text: string} | undefined}
+ */
 function parseJsonBody(buffer, contentType) {
   if (buffer.length === 0) return undefined;
   const text = buffer.toString('utf8');
@@ -239,7 +253,12 @@ function parseJsonBody(buffer, contentType) {
   }
   if (value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw badJson();
-  return value;
+  return { value, text };
+}
+
+/** The engine call options that hand it request.body as the text it came in. */
+function bodyOptions(request, bodyText) {
+  return request.body === undefined || bodyText === undefined ? undefined : { bodyText };
 }
 
 function parseQuery(search) {
@@ -367,16 +386,16 @@ export function createRestHandler(engine, options = {}) {
   }
   const allMethods = [...new Set(ROUTES.map((r) => r[0]))];
 
-  /** Runs one operation on the engine: {status, text}, the body as the engine printed it. */
-  function callEngineText(operation, request) {
-    const text = engine.callText(operation, request);
+  /** Runs one operation on the engine: {status, text}, the body as the engine printed it. bodyText: the raw JSON of request.body. */
+  function callEngineText(operation, request, bodyText) {
+    const text = engine.callText(operation, request, bodyOptions(request, bodyText));
     if (!READ_ONLY.test(operation)) onWrite();
     return { status: text === undefined ? 204 : 200, text };
   }
 
-  /** Runs one operation on the engine: {status, body}. */
-  function callEngine(operation, request) {
-    const body = engine.call(operation, request);
+  /** Runs one operation on the engine: {status, body}. bodyText: the raw JSON of request.body. */
+  function callEngine(operation, request, bodyText) {
+    const body = engine.call(operation, request, bodyOptions(request, bodyText));
     if (!READ_ONLY.test(operation)) onWrite();
     return { status: body === undefined || body === null ? 204 : 200, body };
   }
@@ -438,7 +457,8 @@ export function createRestHandler(engine, options = {}) {
     return result;
   }
 
-  async function fetchAndLock(body) {
+  async function fetchAndLock(parsed) {
+    const body = parsed?.value;
     const timeout = body?.asyncResponseTimeout;
     if (timeout !== undefined && timeout !== null) {
       const n = Number(timeout);
@@ -452,7 +472,7 @@ export function createRestHandler(engine, options = {}) {
       }
     }
     const request = body === undefined ? {} : { body };
-    let result = callEngine('fetchAndLock', request);
+    let result = callEngine('fetchAndLock', request, parsed?.text);
     const deadline = Date.now() + Number(timeout ?? 0);
     while (Array.isArray(result.body) && result.body.length === 0 && Date.now() < deadline && !closing) {
       await new Promise((resolve) => {
@@ -465,7 +485,7 @@ export function createRestHandler(engine, options = {}) {
         entry.timer = t;
       });
       if (closing || engine.closed) break;
-      result = callEngine('fetchAndLock', request);
+      result = callEngine('fetchAndLock', request, parsed?.text);
     }
     return result;
   }
@@ -486,12 +506,12 @@ export function createRestHandler(engine, options = {}) {
   function answer(req, operation, params, query, buffer) {
     if (operation === '#fetchAndLock') return fetchAndLock(parseJsonBody(buffer, req.headers['content-type']));
     const takesBody = OPERATIONS[operation].includes('body');
-    const body = takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
-    const request = buildRequest(operation, params, query, body);
+    const parsed = takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
+    const request = buildRequest(operation, params, query, parsed?.value);
     if (operation !== 'startProcessInstance' && operation !== 'startProcessInstanceByKey') {
-      return callEngineText(operation, request);
+      return callEngineText(operation, request, parsed?.text);
     }
-    const result = callEngine(operation, request);
+    const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
       result.body.links = selfLink(req, 'process-instance', result.body.id);
     }

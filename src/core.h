@@ -135,6 +135,13 @@ int rb_text_date(const char *text, const char *key, double *ms);
 /* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or
  * epoch millis. Returns 1 ok, 0 null/absent, -1 malformed. */
 int rb_parse_date(const cJSON *item, double *ms);
+/* Finds an integer literal in JSON text beyond 2^53 in magnitude, which a
+ * double (cJSON's number) cannot hold exactly: 1 with the literal copied
+ * into out (truncated to n), 0 when there is none. */
+int rb_json_inexact_integer(const char *text, char *out, size_t n);
+/* cJSON_PrintUnformatted, except that every number reads back exactly
+ * (cJSON alone rounds some to 15 digits). rb_malloc'd; NULL on NOMEM. */
+char *rb_print(const cJSON *item);
 /* yyyy-MM-dd'T'HH:mm:ss.SSS+0000 into buf[32]. */
 void rb_format_date(double ms, char *buf);
 
@@ -251,7 +258,7 @@ int rb_retry_cycle(const char *text, int *retries, double *interval_ms);
 
 typedef struct rb_start {
   const char *business_key;
-  const cJSON *variables; /* Camunda typed values object, or NULL */
+  const cJSON *variables; /* read by rb_variables_parse, or NULL */
   const char *tenant_id;  /* overrides the definition's tenant when set */
   const char *restarted_from;
 } rb_start;
@@ -269,8 +276,10 @@ typedef enum rb_resume {
 int rb_instance_start(rebatch_engine *e, const cJSON *definition,
                       const rb_start *start, const cJSON *instructions,
                       char *id_out, rb_response *res);
-/* A copy of an instance's typed variables; empty when it is gone. */
+/* A copy of an instance's stored variables; empty when it is gone. */
 int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out);
+/* Writes a runtime instance record back with its index. */
+int rb_instance_save(rebatch_engine *e, rb_doc *doc);
 int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist);
 /* Cancels a definition's instances and deletes their history. */
 int rb_instance_purge(rebatch_engine *e, const char *definition_id);
@@ -282,12 +291,39 @@ int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
 extern const rb_query rb_instance_query;
 extern const rb_query rb_history_query;
 
+/* variables: read by rb_variables_parse, or NULL. */
 int rb_instance_resume(rebatch_engine *e, const char *instance_id,
                        const char *execution_id, rb_resume how,
                        const cJSON *variables, rb_response *res);
 
 /* Variable filters: [{name, operator, value}] or "name_op_value,...". */
 int rb_variables_match(const cJSON *variables, const cJSON *conditions);
+
+/* ---- variable.c: typed values, instance variables and their history ---- */
+
+/* Reads a request's {name: {value, type, valueInfo}} into *out (owned by the
+ * caller, also on failure), stored form: canonical type names, Dates as UTC
+ * Camunda dates, untyped values typed as Camunda infers them. A bad value
+ * is a 400 whose message starts with `prefix` (NULL: Camunda's unwrapped
+ * errors). */
+int rb_variables_parse(const cJSON *input, const char *prefix, cJSON **out,
+                       rb_response *res);
+/* {type, value, valueInfo} of a stored variable; `deserialize` shows JSON
+ * serialized Object values parsed. NULL when out of memory. */
+cJSON *rb_value_to_dto(const cJSON *stored, int deserialize);
+cJSON *rb_variables_to_dto(const cJSON *variables, int deserialize);
+/* Sets parsed variables on an instance record (saved by the caller) and
+ * writes their history; `initial` flags the details as start values. */
+int rb_variables_set(rebatch_engine *e, cJSON *inst, const cJSON *typed,
+                     int initial);
+/* Loads, sets and saves; a missing instance is left alone. */
+int rb_instance_set_variables(rebatch_engine *e, const char *instance_id,
+                              const cJSON *typed);
+/* A historic instance's last (initial = 0) or start (initial = 1)
+ * variables as {name: {type, value, valueInfo}}; *out owned by the caller. */
+int rb_history_variables(rebatch_engine *e, const char *instance_id,
+                         int initial, cJSON **out);
+int rb_history_variables_delete(rebatch_engine *e, const char *instance_id);
 
 /* ---- job.c --------------------------------------------------------------- */
 
@@ -410,6 +446,15 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(getHistoricProcessInstancesCount, instance, 0)            \
   X(getHistoricProcessInstance, instance, 0)                  \
   X(getHistoricActivityInstances, instance, 0)                \
+  X(getProcessInstanceVariables, variable, 0)                 \
+  X(modifyProcessInstanceVariables, variable, 0)              \
+  X(getProcessInstanceVariable, variable, 0)                  \
+  X(setProcessInstanceVariable, variable, 0)                  \
+  X(deleteProcessInstanceVariable, variable, 0)               \
+  X(getHistoricVariableInstances, variable, 0)                \
+  X(getHistoricVariableInstancesCount, variable, 0)           \
+  X(getHistoricDetails, variable, 0)                          \
+  X(getHistoricDetailsCount, variable, 0)                     \
   X(getJobs, job, 0)                                          \
   X(getJobsCount, job, 0)                                     \
   X(getJob, job, 0)                                           \

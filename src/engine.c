@@ -226,7 +226,7 @@ static const rb_operation *find_operation(const char *name) {
 /* {"status":N,"body":...}, printed around the body rather than from a copy
  * of it in an envelope: bodies can be large. Owned by the caller (rb_free). */
 static char *render(const rb_response *res) {
-  char *body = res->body ? cJSON_PrintUnformatted(res->body) : NULL;
+  char *body = res->body ? rb_print(res->body) : NULL;
   char *text = res->body && !body ? NULL : rb_sprintf("{\"status\":%d,\"body\":%s}", res->status, body ? body : "null");
   rb_free(body);
   return text;
@@ -257,6 +257,7 @@ char *rebatch_call(rebatch_engine *e, const char *operation,
                    const char *request_json) {
   rb_response res = {0, NULL};
   cJSON *request = NULL;
+  char number[48];
   const rb_operation *op = operation ? find_operation(operation) : NULL;
   char *text = NULL;
   if (!e || !op) {
@@ -266,6 +267,10 @@ char *rebatch_call(rebatch_engine *e, const char *operation,
     rb_invalid(&res, 400, "The request is not valid JSON");
   } else if (request && !cJSON_IsObject(request) && !cJSON_IsNull(request)) {
     rb_invalid(&res, 400, "The request must be a JSON object");
+  } else if (request_json && rb_json_inexact_integer(request_json, number, sizeof number)) {
+    /* Refused rather than silently rounded (a Long variable, mostly). */
+    rb_invalid(&res, 400, "Cannot read the number %s: rebatch keeps integers exactly only up to 2^53 "
+               "(9007199254740992) in magnitude", number);
   } else if (op->own_transactions) {
     int rc = op->handler(e, request, &res);
     rb_tx_rollback(e);

@@ -160,13 +160,16 @@ static int task_variables(rebatch_engine *e, const cJSON *topic, const cJSON *ta
   const cJSON *wanted = cJSON_GetObjectItemCaseSensitive(topic, "variables");
   cJSON *all = NULL, *var, *next;
   int rc = rb_instance_variables(e, rb_str(task, "processInstanceId"), &all);
-  *out = all;
-  if (rc != REBATCH_OK || !cJSON_IsArray(wanted)) return rc;
-  for (var = all->child; var; var = next) {
+  *out = NULL;
+  if (rc != REBATCH_OK) return rc;
+  for (var = all->child; cJSON_IsArray(wanted) && var; var = next) {
     next = var->next;
     if (!rb_list_contains(wanted, var->string)) cJSON_Delete(cJSON_DetachItemViaPointer(all, var));
   }
-  return REBATCH_OK;
+  /* Topics ask for deserialized values explicitly (default false). */
+  *out = rb_variables_to_dto(all, rb_flag(topic, "deserializeValues"));
+  cJSON_Delete(all);
+  return *out ? REBATCH_OK : REBATCH_NOMEM;
 }
 
 static cJSON *locked_dto(const cJSON *t, cJSON *variables) {
@@ -288,11 +291,29 @@ static int check_worker(const rb_doc *task, const char *worker, const char *what
   return rb_error(res, 400, "RestException", 0, what, task->id, worker, owner ? owner : "null");
 }
 
+/* A body's variables and localVariables: a service task runs in its
+ * instance's one scope in rebatch, so both land on the instance. Camunda
+ * reads them before it looks for the task, so a bad value is a 400 first. */
+static int body_variables(const cJSON *body, cJSON **out, rb_response *res) {
+  cJSON *local = NULL, *var;
+  int rc = rb_variables_parse(cJSON_GetObjectItemCaseSensitive(body, "variables"), NULL, out, res);
+  if (rc == REBATCH_OK) rc = rb_variables_parse(cJSON_GetObjectItemCaseSensitive(body, "localVariables"), NULL, &local, res);
+  while (rc == REBATCH_OK && local && (var = local->child)) {
+    cJSON_DetachItemViaPointer(local, var);
+    if (!rb_set(*out, var->string, var)) rc = REBATCH_NOMEM;
+  }
+  cJSON_Delete(local);
+  return rc;
+}
+
 int rb_op_completeExternalTask(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   char instance[REBATCH_ID_MAX + 1], execution[REBATCH_ID_MAX + 1];
+  cJSON *variables = NULL;
   rb_doc task;
-  int rc = load_task(e, request, &task, res);
+  int rc = body_variables(body, &variables, res);
+  memset(&task, 0, sizeof task);
+  if (rc == REBATCH_OK) rc = load_task(e, request, &task, res);
   if (rc == REBATCH_OK)
     rc = check_worker(&task, rb_str(body, "workerId"),
                       "External Task %s cannot be completed by worker '%s'. It is locked by worker '%s'.", res);
@@ -301,9 +322,8 @@ int rb_op_completeExternalTask(rebatch_engine *e, const cJSON *request, rb_respo
     snprintf(execution, sizeof execution, "%s", rb_str(task.json, "executionId"));
     rc = rb_delete(e, EXTERNAL_TASK, &task);
   }
-  if (rc == REBATCH_OK)
-    rc = rb_instance_resume(e, instance, execution, RB_RESUME_LEAVE,
-                            cJSON_GetObjectItemCaseSensitive(body, "variables"), res);
+  if (rc == REBATCH_OK) rc = rb_instance_resume(e, instance, execution, RB_RESUME_LEAVE, variables, res);
+  cJSON_Delete(variables);
   rb_doc_clear(&task);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }
@@ -312,11 +332,14 @@ int rb_op_handleExternalTaskFailure(rebatch_engine *e, const cJSON *request, rb_
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   long long retries = 0, timeout = 0;
   const char *details = rb_str(body, "errorDetails");
+  cJSON *variables = NULL;
   rb_doc task;
   int rc;
   if (rb_int(body, "retries", &retries) < 0 || rb_int(body, "retryTimeout", &timeout) < 0)
     return rb_invalid(res, 400, "retries and retryTimeout must be integers");
-  rc = load_task(e, request, &task, res);
+  memset(&task, 0, sizeof task);
+  rc = body_variables(body, &variables, res);
+  if (rc == REBATCH_OK) rc = load_task(e, request, &task, res);
   if (rc == REBATCH_OK)
     rc = check_worker(&task, rb_str(body, "workerId"),
                       "Failure of External Task %s cannot be reported by worker '%s'. It is locked by worker '%s'.", res);
@@ -334,6 +357,8 @@ int rb_op_handleExternalTaskFailure(rebatch_engine *e, const cJSON *request, rb_
       rc = REBATCH_NOMEM;
   }
   if (rc == REBATCH_OK) rc = set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
+  if (rc == REBATCH_OK) rc = rb_instance_set_variables(e, rb_str(task.json, "processInstanceId"), variables);
+  cJSON_Delete(variables);
   rb_doc_clear(&task);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }

@@ -51,6 +51,8 @@ static int save_instance(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, INSTANCE, doc, index, 3);
 }
 
+int rb_instance_save(rebatch_engine *e, rb_doc *doc) { return save_instance(e, doc); }
+
 static int save_history(rebatch_engine *e, rb_doc *doc) {
   rebatch_index_entry index[] = {
       {"processDefinitionId", rb_str(doc->json, "processDefinitionId")},
@@ -320,8 +322,7 @@ static int finish_history(rebatch_engine *e, const cJSON *inst,
     if (!rb_set_num(hist.json, "endTime", now) ||
         !rb_set_num(hist.json, "durationInMillis", start >= 0 ? now - start : 0) ||
         !rb_set_str(hist.json, "state", state) ||
-        !rb_set_str(hist.json, "deleteReason", reason) ||
-        !rb_take(hist.json, "variables", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst, "variables"), 1)))
+        !rb_set_str(hist.json, "deleteReason", reason))
       rc = REBATCH_NOMEM;
     if (rc == REBATCH_OK) rc = save_history(e, &hist);
   }
@@ -338,73 +339,12 @@ static int store_instance(rebatch_engine *e, rb_doc *doc) {
   return rc;
 }
 
-/* ---- variables ------------------------------------------------------------ */
-
-static const char *inferred_type(const cJSON *value) {
-  if (cJSON_IsString(value)) return "String";
-  if (cJSON_IsBool(value)) return "Boolean";
-  if (cJSON_IsNull(value) || !value) return "Null";
-  if (cJSON_IsNumber(value)) {
-    double v = value->valuedouble;
-    if (v != (double)(long long)v) return "Double";
-    return v >= -2147483648.0 && v <= 2147483647.0 ? "Integer" : "Long";
-  }
-  return "Json";
-}
-
-/* Normalises Camunda's typed values {value, type, valueInfo}; a missing
- * type is inferred from the JSON value as Camunda's REST layer does. */
-static int typed_variables(const cJSON *input, cJSON **out, rb_response *res) {
-  const cJSON *var;
-  *out = cJSON_CreateObject();
-  if (!*out) return REBATCH_NOMEM;
-  if (!input || cJSON_IsNull(input)) return REBATCH_OK;
-  if (!cJSON_IsObject(input))
-    return rb_invalid(res, 400, "variables must be a JSON object of typed values");
-  cJSON_ArrayForEach(var, input) {
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(var, "value");
-    const char *type = rb_str(var, "type");
-    cJSON *typed;
-    if (!cJSON_IsObject(var))
-      return rb_invalid(res, 400, "Cannot set variable '%s': a typed value object is expected", var->string);
-    typed = cJSON_AddObjectToObject(*out, var->string);
-    if (!typed) return REBATCH_NOMEM;
-    if (!rb_put_str(typed, "type", type ? type : inferred_type(value))) return REBATCH_NOMEM;
-    if (!rb_take(typed, "value", value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull()))
-      return REBATCH_NOMEM;
-    if (!rb_copy(typed, var, "valueInfo")) return REBATCH_NOMEM;
-    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(typed, "valueInfo")))
-      if (!rb_take(typed, "valueInfo", cJSON_CreateObject())) return REBATCH_NOMEM;
-  }
-  return REBATCH_OK;
-}
-
-static int merge_variables(cJSON *inst, const cJSON *input, rb_response *res) {
-  cJSON *typed = NULL, *vars = cJSON_GetObjectItemCaseSensitive(inst, "variables");
-  cJSON *var, *next;
-  int rc = typed_variables(input, &typed, res);
-  for (var = typed ? typed->child : NULL; rc == REBATCH_OK && var; var = next) {
-    next = var->next;
-    cJSON_DetachItemViaPointer(typed, var);
-    if (!rb_set(vars, var->string, var)) {
-      cJSON_Delete(var);
-      rc = REBATCH_NOMEM;
-    }
-  }
-  cJSON_Delete(typed);
-  return rc;
-}
-
 /* ---- starting ------------------------------------------------------------ */
 
-static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s,
-                           cJSON *variables, double now) {
+static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s, double now) {
   cJSON *inst = cJSON_CreateObject();
   const char *tenant = s->tenant_id ? s->tenant_id : rb_str(def, "tenantId");
-  if (!inst) {
-    cJSON_Delete(variables);
-    return NULL;
-  }
+  if (!inst) return NULL;
   rb_put_str(inst, "id", id);
   rb_put_str(inst, "processDefinitionId", rb_str(def, "id"));
   rb_put_str(inst, "processDefinitionKey", rb_str(def, "key"));
@@ -413,7 +353,7 @@ static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s,
   rb_put_str(inst, "tenantId", tenant);
   rb_put_bool(inst, "suspended", 0);
   rb_put_num(inst, "startTime", now);
-  rb_take(inst, "variables", variables);
+  cJSON_AddObjectToObject(inst, "variables");
   cJSON_AddArrayToObject(inst, "tokens");
   if (!tokens_of(inst) || !rb_has(inst, "variables")) {
     cJSON_Delete(inst);
@@ -425,7 +365,6 @@ static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s,
 static cJSON *new_history(const cJSON *def, const cJSON *inst,
                           const char *start_activity, const rb_start *s) {
   cJSON *h = cJSON_CreateObject();
-  const cJSON *vars = cJSON_GetObjectItemCaseSensitive(inst, "variables");
   if (!h) return NULL;
   rb_copy(h, inst, "id");
   rb_copy(h, inst, "businessKey");
@@ -447,11 +386,7 @@ static cJSON *new_history(const cJSON *def, const cJSON *inst,
   rb_put_null(h, "caseInstanceId");
   rb_copy(h, inst, "tenantId");
   rb_put_str(h, "state", "ACTIVE");
-  rb_put_str(h, "restartedProcessInstanceId", s->restarted_from);
-  /* Restart needs both: the values given at start and the last ones. */
-  rb_take(h, "variables", cJSON_Duplicate(vars, 1));
-  rb_take(h, "initialVariables", cJSON_Duplicate(vars, 1));
-  if (!rb_has(h, "variables") || !rb_has(h, "initialVariables")) {
+  if (!rb_put_str(h, "restartedProcessInstanceId", s->restarted_from)) {
     cJSON_Delete(h);
     return NULL;
   }
@@ -495,16 +430,12 @@ static const char *start_activity_of(const cJSON *def, const cJSON *instructions
 int rb_instance_start(rebatch_engine *e, const cJSON *def, const rb_start *s,
                       const cJSON *instructions, char *id_out, rb_response *res) {
   char id[REBATCH_ID_MAX + 1];
-  cJSON *vars = NULL, *inst, *hist_json;
+  cJSON *inst, *hist_json;
   rb_doc doc, hist;
   rb_run run;
   int rc = rb_new_id(e, id);
-  if (rc == REBATCH_OK) rc = typed_variables(s->variables, &vars, res);
-  if (rc != REBATCH_OK) {
-    cJSON_Delete(vars);
-    return rc;
-  }
-  if (!(inst = new_instance(def, id, s, vars, rb_now(e)))) return REBATCH_NOMEM;
+  if (rc != REBATCH_OK) return rc;
+  if (!(inst = new_instance(def, id, s, rb_now(e)))) return REBATCH_NOMEM;
   if ((rc = rb_doc_init(&doc, id, inst)) != REBATCH_OK) return rc;
   run.e = e;
   run.def = def;
@@ -516,6 +447,10 @@ int rb_instance_start(rebatch_engine *e, const cJSON *def, const rb_start *s,
     rc = save_history(e, &hist);
     rb_doc_clear(&hist);
   }
+  /* Start values are "initial" in history only when the instance starts
+   * at one place, as upstream (restart reads them back only then). */
+  if (rc == REBATCH_OK && s->variables)
+    rc = rb_variables_set(e, doc.json, s->variables, cJSON_GetArraySize(instructions) <= 1);
   if (rc == REBATCH_OK) rc = place_tokens(&run, instructions);
   if (rc == REBATCH_OK) rc = run_tokens(&run);
   if (rc == REBATCH_OK) rc = store_instance(e, &doc);
@@ -542,7 +477,7 @@ int rb_instance_resume(rebatch_engine *e, const char *instance_id,
   if (rc == REBATCH_OK && !token)
     rc = rb_error(res, 500, "ProcessEngineException", 0, "Execution '%s' does not exist", execution_id ? execution_id : "null");
   if (rc == REBATCH_OK) rc = set_state(token, states[how]);
-  if (rc == REBATCH_OK) rc = merge_variables(inst.json, variables, res);
+  if (rc == REBATCH_OK && variables) rc = rb_variables_set(e, inst.json, variables, 0);
   if (rc == REBATCH_OK) {
     run.e = e;
     run.def = def.json;
@@ -628,6 +563,7 @@ int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
   if (rc == REBATCH_OK) rc = rb_find_all(e, HISTORIC_INSTANCE, "processDefinitionId", definition_id, &docs);
   for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
     rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", docs.items[i].id);
+    if (rc == REBATCH_OK) rc = rb_history_variables_delete(e, docs.items[i].id);
     if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, &docs.items[i]);
   }
   rb_docs_clear(&docs);
@@ -683,52 +619,60 @@ static cJSON *activity_to_dto(rebatch_engine *e, const cJSON *a) {
 
 /* ---- starting, by operation ------------------------------------------- */
 
+/* The instance's variables at the end of the start: from the runtime
+ * record, or from history when it ended already. */
+static int variables_after_start(rebatch_engine *e, const rb_doc *inst, const char *id, cJSON **out) {
+  cJSON *stored = NULL;
+  int rc = REBATCH_OK;
+  if (inst->json) stored = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst->json, "variables"), 1);
+  else rc = rb_history_variables(e, id, 0, &stored);
+  if (rc == REBATCH_OK && !(*out = rb_variables_to_dto(stored, 1))) rc = REBATCH_NOMEM;
+  cJSON_Delete(stored);
+  return rc;
+}
+
 static int start_with(rebatch_engine *e, const rb_doc *def, const cJSON *request,
                       rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   char id[REBATCH_ID_MAX + 1];
-  rb_start s = {rb_str(body, "businessKey"), cJSON_GetObjectItemCaseSensitive(body, "variables"), NULL, NULL};
+  rb_start s = {rb_str(body, "businessKey"), NULL, NULL, NULL};
   rb_doc inst, hist;
-  cJSON *dto, *vars = NULL;
+  cJSON *dto = NULL, *vars = NULL, *typed = NULL;
+  char *prefix;
   int rc;
   if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def->json, "suspended")))
     return rb_error(res, 500, "RestException", 0,
                     "Cannot instantiate process definition %s: Process definition with id '%s' is suspended",
                     def->id, def->id);
-  rc = rb_instance_start(e, def->json, &s, NULL, id, res);
+  if (!(prefix = rb_sprintf("Cannot instantiate process definition %s: ", def->id))) return REBATCH_NOMEM;
+  rc = rb_variables_parse(cJSON_GetObjectItemCaseSensitive(body, "variables"), prefix, &typed, res);
+  rb_free(prefix);
+  s.variables = typed;
+  if (rc == REBATCH_OK) rc = rb_instance_start(e, def->json, &s, NULL, id, res);
+  cJSON_Delete(typed);
   if (rc != REBATCH_OK) return rc;
   /* The instance may have ended already; the DTO then comes from history. */
   if ((rc = rb_load(e, INSTANCE, id, &inst)) != REBATCH_OK) return rc;
   if (inst.json) {
     dto = instance_to_dto(e, inst.json);
-    vars = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inst.json, "variables"), 1);
-  } else {
-    rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
-    cJSON *tmp = hist.json;
-    vars = tmp ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(tmp, "variables"), 1) : NULL;
-    if (tmp && rb_take(tmp, "tokens", cJSON_CreateArray())) {
-      rb_set_str(tmp, "processDefinitionKey", rb_str(def->json, "key"));
-      rb_set_bool(tmp, "suspended", 0);
-    }
-    dto = rc == REBATCH_OK && tmp ? instance_to_dto(e, tmp) : NULL;
-    rb_doc_clear(&hist);
+  } else if ((rc = rb_load(e, HISTORIC_INSTANCE, id, &hist)) == REBATCH_OK && hist.json &&
+             rb_take(hist.json, "tokens", cJSON_CreateArray())) {
+    rb_set_str(hist.json, "processDefinitionKey", rb_str(def->json, "key"));
+    rb_set_bool(hist.json, "suspended", 0);
+    dto = instance_to_dto(e, hist.json);
   }
-  rb_doc_clear(&inst);
-  if (!dto) {
-    cJSON_Delete(vars);
-    return rc == REBATCH_OK ? REBATCH_NOMEM : rc;
-  }
+  if (!inst.json) rb_doc_clear(&hist);
   /* Camunda returns every variable of the instance at the end of the
    * transaction, typed ({type, value, valueInfo}), not the request's. */
-  if (!rb_flag(body, "withVariablesInReturn")) {
-    cJSON_Delete(vars);
-  } else {
-    if (!vars) vars = cJSON_CreateObject();
-    if (!vars || !cJSON_AddItemToObject(dto, "variables", vars)) {
-      cJSON_Delete(vars);
-      cJSON_Delete(dto);
-      return REBATCH_NOMEM;
-    }
+  if (rc == REBATCH_OK && dto && rb_flag(body, "withVariablesInReturn")) {
+    rc = variables_after_start(e, &inst, id, &vars);
+    if (rc == REBATCH_OK && !rb_take(dto, "variables", vars)) rc = REBATCH_NOMEM;
+  }
+  rb_doc_clear(&inst);
+  if (rc == REBATCH_OK && !dto) rc = REBATCH_NOMEM;
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(dto);
+    return rc;
   }
   return rb_ok(res, 200, dto);
 }
@@ -913,9 +857,12 @@ static int h_key_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e;
   return !rb_list_contains(arg, rb_str(r, "processDefinitionKey"));
 }
+/* Historic instances match on their historic variable instances. */
 static int h_variables(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
-  (void)e;
-  return rb_variables_match(cJSON_GetObjectItemCaseSensitive(r, "variables"), arg);
+  cJSON *vars = NULL;
+  int found = rb_history_variables(e, rb_str(r, "id"), 0, &vars) == REBATCH_OK && rb_variables_match(vars, arg);
+  cJSON_Delete(vars);
+  return found;
 }
 static int h_id_not_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e;

@@ -450,3 +450,82 @@ cJSON *rb_dto(const cJSON *record, const char *const *fields) {
   }
   return dto;
 }
+
+/* Digits of 2^53: integer literals up to it in magnitude are exact. */
+static const char exact_limit[] = "9007199254740992";
+
+int rb_json_inexact_integer(const char *text, char *out, size_t n) {
+  const char *p = text;
+  while (p && *p) {
+    if (*p == '"') {
+      for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1]) p++;
+      if (*p) p++;
+      continue;
+    }
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+      const char *start = p, *digits = p + (*p == '-');
+      size_t count;
+      int integer = 1;
+      for (p = digits; *p >= '0' && *p <= '9'; p++) {}
+      count = (size_t)(p - digits);
+      while (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-' || (*p >= '0' && *p <= '9')) {
+        integer = 0;
+        p++;
+      }
+      if (integer && (count > sizeof exact_limit - 1 ||
+                      (count == sizeof exact_limit - 1 && strncmp(digits, exact_limit, count) > 0))) {
+        snprintf(out, n, "%.*s", (int)(p - start), start);
+        return 1;
+      }
+      continue;
+    }
+    p++;
+  }
+  return 0;
+}
+
+/* cJSON prints a number with 15 significant digits whenever that reads
+ * back within a relative epsilon, which loses the last digits of large
+ * integers (2^53 comes out as 9007199254740990) and of some doubles. */
+static int needs_exact_text(const cJSON *item) {
+  char buf[40];
+  double v = item->valuedouble;
+  if (!isfinite(v) || (v == floor(v) && fabs(v) < 1e15)) return 0;
+  snprintf(buf, sizeof buf, "%1.15g", v);
+  return strtod(buf, NULL) != v;
+}
+
+static int has_inexact_number(const cJSON *item) {
+  for (; item; item = item->next) {
+    if (cJSON_IsNumber(item) && needs_exact_text(item)) return 1;
+    if (item->child && has_inexact_number(item->child)) return 1;
+  }
+  return 0;
+}
+
+/* Turns such numbers into raw text that reads back exactly. */
+static int make_numbers_exact(cJSON *item) {
+  for (; item; item = item->next) {
+    if (cJSON_IsNumber(item) && needs_exact_text(item)) {
+      char buf[40];
+      double v = item->valuedouble;
+      if (v == floor(v) && fabs(v) < 1e17) snprintf(buf, sizeof buf, "%.0f", v);
+      else snprintf(buf, sizeof buf, "%1.17g", v);
+      if (!(item->valuestring = rb_strdup(buf))) return 0;
+      item->type = cJSON_Raw;
+    }
+    if (item->child && !make_numbers_exact(item->child)) return 0;
+  }
+  return 1;
+}
+
+char *rb_print(const cJSON *item) {
+  cJSON *copy;
+  char *text;
+  if (!has_inexact_number(item)) return cJSON_PrintUnformatted(item);
+  if (!(copy = cJSON_Duplicate(item, 1))) return NULL;
+  text = make_numbers_exact(copy) ? cJSON_PrintUnformatted(copy) : NULL;
+  cJSON_Delete(copy);
+  return text;
+}

@@ -461,11 +461,31 @@ static int compare_values(const cJSON *stored, const char *op, const cJSON *want
   return 0;
 }
 
+/* Date variables compare as instants with a date given as text, as
+ * Camunda reads a query value that parses as a date into a Date. */
+static int compare_dates(const cJSON *stored, const char *op, const cJSON *want, int *held) {
+  double a, b;
+  cJSON *x, *y;
+  if (rb_parse_date(stored, &a) != 1 || rb_parse_date(want, &b) != 1) return 0;
+  x = cJSON_CreateNumber(a);
+  y = cJSON_CreateNumber(b);
+  *held = x && y && compare_values(x, op, y);
+  cJSON_Delete(x);
+  cJSON_Delete(y);
+  return 1;
+}
+
 static int condition_holds(const cJSON *variables, const char *name, const char *op,
                            const cJSON *want) {
   const cJSON *var = cJSON_GetObjectItemCaseSensitive(variables, name);
+  const cJSON *value = cJSON_GetObjectItemCaseSensitive(var, "value");
+  const char *type = rb_str(var, "type");
+  int held;
   if (!var) return 0;
-  return compare_values(cJSON_GetObjectItemCaseSensitive(var, "value"), op, want);
+  if (type && strcmp(type, "Date") == 0 && cJSON_IsString(want) && strcmp(op, "like") != 0 &&
+      compare_dates(value, op, want, &held))
+    return held;
+  return compare_values(value, op, want);
 }
 
 /* URL form: name_op_value[,name_op_value...]; values are strings, or

@@ -153,6 +153,7 @@ static int check_instructions_fit(const cJSON *def, const cJSON *instructions, r
 static int restart_one(rebatch_engine *e, const char *instance_id, const cJSON *def,
                        const cJSON *params, rb_response *res) {
   const cJSON *instructions = cJSON_GetObjectItemCaseSensitive(params, "instructions");
+  cJSON *variables = NULL;
   rb_doc hist;
   rb_start start;
   int rc = rb_load(e, HISTORIC_INSTANCE, instance_id, &hist);
@@ -167,14 +168,16 @@ static int restart_one(rebatch_engine *e, const char *instance_id, const cJSON *
                   "ENGINE-13039 Historic process instance '%s' cannot be restarted. Its process definition '%s' does not match given process definition '%s'",
                   instance_id, rb_str(hist.json, "processDefinitionId"), rb_str(def, "id"));
   if (rc == REBATCH_OK) rc = check_instructions_fit(def, instructions, res);
+  if (rc == REBATCH_OK) rc = rb_history_variables(e, instance_id, rb_flag(params, "initialVariables"), &variables);
   if (rc == REBATCH_OK) {
     memset(&start, 0, sizeof start);
     start.business_key = rb_flag(params, "withoutBusinessKey") ? NULL : rb_str(hist.json, "businessKey");
-    start.variables = cJSON_GetObjectItemCaseSensitive(hist.json, rb_flag(params, "initialVariables") ? "initialVariables" : "variables");
+    start.variables = variables;
     start.tenant_id = rb_str(def, "tenantId") ? NULL : rb_str(hist.json, "tenantId");
     start.restarted_from = instance_id;
     rc = rb_instance_start(e, def, &start, instructions, NULL, res);
   }
+  cJSON_Delete(variables);
   rb_doc_clear(&hist);
   return rc;
 }

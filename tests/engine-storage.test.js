@@ -203,3 +203,26 @@ test('deterministic replay: the same script twice gives byte-identical dumps (C 
   c1.close();
   c2.close();
 });
+
+test('variable writes and their history fail cleanly on a storage fault at any point', async () => {
+  const { engine } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const pi = engine.startProcessInstanceByKey('ext', { variables: { a: { value: 1 } } });
+    everyFault(engine, () => engine.setProcessInstanceVariable(pi.id, 'a', { type: 'Long', value: 2 }));
+    everyFault(engine, () => engine.modifyProcessInstanceVariables(pi.id, { modifications: { b: { value: 'x' } }, deletions: ['a'] }));
+    everyFault(engine, () => engine.deleteProcessInstanceVariable(pi.id, 'b'));
+    everyFault(engine, () => engine.setProcessInstanceVariable(pi.id, 'c', { value: 3 }));
+    assert.deepEqual(Object.keys(engine.getProcessInstanceVariables(pi.id)), ['c']);
+    const [task] = engine.fetchAndLock({ workerId: 'w', maxTasks: 1, topics: [{ topicName: 'work', lockDuration: MIN }] });
+    everyFault(engine, () => engine.completeExternalTask(task.id, { workerId: 'w', variables: { d: { value: 4 } } }));
+    everyFault(engine, () => engine.restartProcessInstances(pi.definitionId, {
+      processInstanceIds: [pi.id], initialVariables: true, instructions: [{ type: 'startBeforeActivity', activityId: 'work' }],
+    }));
+    const restarted = engine.getProcessInstances()[0];
+    assert.deepEqual(engine.getProcessInstanceVariables(restarted.id), { a: { type: 'Integer', value: 1, valueInfo: {} } });
+    assert.equal(engine.getHistoricVariableInstancesCount({ processInstanceId: pi.id, includeDeleted: true }).count, 4);
+  } finally {
+    engine.close();
+  }
+});

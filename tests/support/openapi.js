@@ -112,6 +112,32 @@ S.JobDefinitionDto = {
     overridingJobPriority: { type: ['integer', 'null'] }, tenantId: str,
   },
 };
+// Issue 6: the historic variable endpoints the 7.15 file lacks, from
+// Camunda's DTO sources (HistoricVariableInstanceDto; HistoricDetailDto with
+// HistoricVariableUpdateDto, `initial` since 7.13).
+const anyValue = {};
+const info = { type: 'object' };
+S.HistoricVariableInstanceDto = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, name: { type: 'string' }, type: { type: 'string' }, value: anyValue, valueInfo: info,
+    processDefinitionKey: str, processDefinitionId: str, processInstanceId: str, executionId: str,
+    activityInstanceId: str, caseDefinitionKey: str, caseDefinitionId: str, caseInstanceId: str,
+    caseExecutionId: str, taskId: str, errorMessage: str, tenantId: str,
+    state: { enum: ['CREATED', 'DELETED'] }, createTime: date, removalTime: nullable(date), rootProcessInstanceId: str,
+  },
+};
+S.HistoricVariableUpdateDto = {
+  type: 'object',
+  properties: {
+    type: { const: 'variableUpdate' }, id: { type: 'string' }, processDefinitionKey: str, processDefinitionId: str,
+    processInstanceId: str, activityInstanceId: str, executionId: str, caseDefinitionKey: str,
+    caseDefinitionId: str, caseInstanceId: str, caseExecutionId: str, taskId: str, tenantId: str,
+    userOperationId: str, time: date, removalTime: nullable(date), rootProcessInstanceId: str,
+    variableName: { type: 'string' }, variableInstanceId: { type: 'string' }, variableType: { type: 'string' },
+    value: anyValue, valueInfo: info, initial: { type: 'boolean' }, revision: { type: 'integer' }, errorMessage: str,
+  },
+};
 requireAll(S);
 
 /**
@@ -143,6 +169,10 @@ export const OVERRIDES = new Map([
   ['DELETE /history/batch/{id} 204', [null, 'not in 7.15: 204, no content']],
   ['GET /job-definition 200', [{ type: 'array', items: ref('JobDefinitionDto') }, 'not in the 7.15 file: JobDefinitionDto per the issue-2 fact sheet']],
   ['GET /batch/statistics/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
+  ['GET /history/variable-instance 200', [{ type: 'array', items: ref('HistoricVariableInstanceDto') }, 'not in the 7.15 file: Camunda\'s HistoricVariableInstanceDto']],
+  ['GET /history/variable-instance/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
+  ['GET /history/detail 200', [{ type: 'array', items: ref('HistoricVariableUpdateDto') }, 'not in the 7.15 file: Camunda\'s HistoricDetailDto (variableUpdate)']],
+  ['GET /history/detail/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
 ]);
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -164,7 +194,8 @@ const templates = Object.keys(spec.paths).map((t) => {
 });
 // Paths the rebatch server serves that the 7.15 file lacks, for matching only.
 const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/batch/{id}', '/job-definition',
-  '/history/activity-instance', '/history/incident', '/batch/statistics/count'];
+  '/history/activity-instance', '/history/incident', '/batch/statistics/count',
+  '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({
