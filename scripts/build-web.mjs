@@ -36,7 +36,7 @@ await build({
   format: 'esm',
   platform: 'browser',
   target: ['es2022'],
-  minify: true,
+  minify: process.env.WEB_MINIFY !== '0',
   sourcemap: true,
   // The loader reads files with node:fs only under Node; never in the page.
   external: ['node:*'],

@@ -6,7 +6,9 @@
 // shows. Screenshots of the final state go to test-artifacts/ (ignored).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -53,7 +55,7 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} ${e.stack}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
   page.on('request', (r) => {
     if (!r.url().startsWith(origin) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) {
@@ -63,7 +65,8 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
   const started = Date.now();
   await page.goto(`${origin}/`);
   await page.waitForSelector('body[data-ready="true"]');
-  return { page, context, problems, loadMs: Date.now() - started };
+  const readyMs = Number(await page.getAttribute('body', 'data-ready-ms'));
+  return { page, context, problems, loadMs: Date.now() - started, readyMs };
 }
 
 /** Sends the request form and waits for its answer: {status, body}. @param {import('playwright-core').Page} page */
@@ -86,12 +89,13 @@ const bars = (page) =>
 
 test('the page runs the retries scenario: 50 failed instances, a retries batch from the form, incidents gone', async () => {
   const t0 = Date.now();
-  const { page, context, problems, loadMs } = await openPage();
+  const { page, context, problems, loadMs, readyMs } = await openPage();
   try {
     // Deploy the invoice sample and make every worker fail (keyboard: End on the range).
     await page.selectOption('#sample', { index: 0 });
     await page.click('#deploy');
-    await page.waitForSelector('#canvas .djs-container');
+    await page.waitForFunction(() => /^Deployed/.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.waitForSelector('#canvas .djs-container svg .djs-element');
     await page.focus('#set-taskFailureRate');
     await page.keyboard.press('End');
     assert.equal(await page.inputValue('#set-taskFailureRate'), '1');
@@ -127,11 +131,17 @@ test('the page runs the retries scenario: 50 failed instances, a retries batch f
 
     // Step the clock until the batch is in the history with an end time, watching the bars.
     let seenFull = false;
+    let midShot = null;
     let steps = 0;
     for (; steps < 200; steps++) {
       const ended = await page.$(`#history tr[data-batch-id="${batch.id}"][data-ended="true"]`);
       if (ended) break;
       const b = await bars(page);
+      const completed = b.find((x) => x.name === 'completed')?.value ?? 0;
+      if (!midShot && completed >= 20 && completed < 40) {
+        midShot = join(ARTIFACTS, 'web-e2e-batch-running.png');
+        await page.screenshot({ path: midShot });
+      }
       if (b.length && b.find((x) => x.name === 'completed').value === 50) {
         assert.deepEqual(b.map((x) => [x.name, x.value, x.max]), [['created', 50, 50], ['completed', 50, 50], ['failed', 0, 50], ['remaining', 0, 50]]);
         assert.deepEqual(
@@ -172,7 +182,7 @@ test('the page runs the retries scenario: 50 failed instances, a retries batch f
     await page.fill('#table-instances input.filter', '');
     await page.screenshot({ path: join(ARTIFACTS, 'web-e2e-final.png'), fullPage: true });
     assert.deepEqual(problems, []);
-    writeFileSync(join(ARTIFACTS, 'web-e2e-timing.json'), JSON.stringify({ loadMs, scenarioMs: Date.now() - t0, steps }, null, 2));
+    writeFileSync(join(ARTIFACTS, 'web-e2e-timing.json'), JSON.stringify({ loadMs, readyMs, scenarioMs: Date.now() - t0, steps }, null, 2));
   } finally {
     await context.close();
   }
@@ -224,5 +234,43 @@ test('narrow window: one column, nothing wider than the window', async () => {
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
+  }
+});
+
+test('the build is static: served under a sub-path by a plain file server, the page runs', async () => {
+  const dist = fileURLToPath(new URL('../dist/web/', import.meta.url));
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+  const files = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (!path.startsWith('/some/sub/')) return res.writeHead(404).end();
+    try {
+      const rel = path.slice('/some/sub/'.length) || 'index.html';
+      const data = await readFile(join(dist, rel));
+      res.writeHead(200, { 'Content-Type': types[extname(rel)] ?? 'application/octet-stream' }).end(data);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => files.listen(0, '127.0.0.1', resolve));
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${files.address().port}/some/sub/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.selectOption('#sample', { index: 1 });
+    await page.click('#deploy');
+    await page.waitForFunction(() => /^Deployed/.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.waitForSelector('#canvas .djs-container svg .djs-element');
+    await page.fill('#start-count', '5');
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#count-jobs')?.dataset.total === '5');
+    assert.equal(await page.textContent('.overlay-badges[data-activity-id="validate"] .jobs'), '5');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    files.close();
   }
 });

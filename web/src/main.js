@@ -388,6 +388,7 @@ async function main() {
   await newRun();
   loop();
   setInterval(() => ui.mode === 'remote' && queueRender(), POLL_MS);
+  document.body.dataset.readyMs = String(Math.round(performance.now())); // since navigation start
   document.body.dataset.ready = 'true';
 }
 

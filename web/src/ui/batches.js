@@ -49,8 +49,8 @@ function batchCard(b, onPick) {
     bar('completed', b.completed, b.total),
     bar('failed', b.failed, b.total),
     bar('remaining', b.remaining, b.total),
-    h('p', { class: 'jobs' }, 'seed job: ', jobList(b.seedJobs)),
-    h('p', { class: 'jobs' }, 'monitor job: ', jobList(b.monitorJobs)),
+    h('p', { class: 'batch-jobs' }, 'seed job: ', jobList(b.seedJobs)),
+    h('p', { class: 'batch-jobs' }, 'monitor job: ', jobList(b.monitorJobs)),
   );
 }
 
@@ -69,8 +69,7 @@ export function renderBatches(running, historyBody, data, onPick) {
       h(
         'tr',
         { dataset: { batchId: hb.id, ended: hb.endTime ? 'true' : 'false' } },
-        h('td', null, hb.id),
-        h('td', null, hb.type),
+        h('td', null, hb.id, h('small', null, hb.type)),
         h('td', null, String(hb.totalJobs)),
         h('td', null, clockTime(hb.startTime)),
         h('td', { class: 'end-time' }, hb.endTime ? clockTime(hb.endTime) : 'running'),

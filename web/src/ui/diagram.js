@@ -17,9 +17,12 @@ const BADGES = [
 export class DiagramView {
   /** @param {HTMLElement} container */
   constructor(container) {
+    this.container = container;
     this.viewer = new NavigatedViewer({ container });
-    /** @type {string | null} */
+    /** @type {string | null} the document shown or being imported */
     this.xml = null;
+    /** Whether an import has completed (zooming before one divides 0 by 0). */
+    this.imported = false;
   }
 
   /**
@@ -29,12 +32,16 @@ export class DiagramView {
   async show(xml) {
     if (xml === this.xml) return;
     this.xml = xml;
+    this.imported = false;
     await this.viewer.importXML(xml);
+    this.imported = true;
     this.fit();
   }
 
+  /** Zooms the diagram to the canvas, when there is one of both to measure. */
   fit() {
-    if (this.xml) /** @type {any} */ (this.viewer.get('canvas')).zoom('fit-viewport', 'auto');
+    if (!this.imported || this.container.clientWidth === 0 || this.container.clientHeight === 0) return;
+    /** @type {any} */ (this.viewer.get('canvas')).zoom('fit-viewport', 'auto');
   }
 
   /**
@@ -42,7 +49,7 @@ export class DiagramView {
    * @param {Map<string, {tokens: number, jobs: number, tasks: number, incidents: number}>} counts
    */
   setCounts(counts) {
-    if (!this.xml) return;
+    if (!this.imported) return;
     const overlays = /** @type {any} */ (this.viewer.get('overlays'));
     const registry = /** @type {any} */ (this.viewer.get('elementRegistry'));
     overlays.remove({ type: OVERLAY_TYPE });

@@ -1,9 +1,12 @@
 // timeline.js - the chart of incidents and retries over simulated time, as
 // plain SVG: open incidents, tasks and jobs retrying, failures per tick.
 
+import { clockTime } from './dom.js';
+
 const SVG = 'http://www.w3.org/2000/svg';
-const WIDTH = 600;
-const HEIGHT = 140;
+const HEIGHT = 160;
+/** Width used before the chart is laid out. */
+const DEFAULT_WIDTH = 600;
 const PAD = { left: 34, right: 8, top: 8, bottom: 18 };
 
 /** The series drawn, with their CSS class (colours live in the stylesheet). */
@@ -23,10 +26,11 @@ function svg(tag, attrs) {
 /**
  * Polyline points of one series scaled into the plot area.
  * @param {import('../sim.js').Sample[]} samples @param {string} key @param {number} max
+ * @param {number} width of the chart
  */
-export function points(samples, key, max) {
+export function points(samples, key, max, width) {
   const n = samples.length;
-  const w = WIDTH - PAD.left - PAD.right;
+  const w = width - PAD.left - PAD.right;
   const hgt = HEIGHT - PAD.top - PAD.bottom;
   return samples
     .map((s, i) => {
@@ -42,10 +46,12 @@ export function points(samples, key, max) {
  * @param {SVGSVGElement} root @param {import('../sim.js').Sample[]} samples
  */
 export function renderTimeline(root, samples) {
-  root.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
+  // Drawn in CSS pixels, so text keeps its size whatever the panel's width.
+  const width = Math.max(200, Math.round(root.clientWidth || DEFAULT_WIDTH));
+  root.setAttribute('viewBox', `0 0 ${width} ${HEIGHT}`);
   const max = Math.max(1, ...samples.flatMap((s) => SERIES.map((x) => s[x.key])));
   const nodes = [
-    svg('line', { x1: PAD.left, y1: HEIGHT - PAD.bottom, x2: WIDTH - PAD.right, y2: HEIGHT - PAD.bottom, class: 'axis' }),
+    svg('line', { x1: PAD.left, y1: HEIGHT - PAD.bottom, x2: width - PAD.right, y2: HEIGHT - PAD.bottom, class: 'axis' }),
     svg('line', { x1: PAD.left, y1: PAD.top, x2: PAD.left, y2: HEIGHT - PAD.bottom, class: 'axis' }),
   ];
   const label = (x, y, text, anchor = 'end') => {
@@ -55,9 +61,9 @@ export function renderTimeline(root, samples) {
   };
   nodes.push(label(PAD.left - 4, PAD.top + 8, String(max)), label(PAD.left - 4, HEIGHT - PAD.bottom, '0'));
   if (samples.length > 0) {
-    nodes.push(label(PAD.left, HEIGHT - 4, `tick ${samples[0].tick}`, 'start'));
-    nodes.push(label(WIDTH - PAD.right, HEIGHT - 4, `tick ${samples[samples.length - 1].tick}`));
-    for (const s of SERIES) nodes.push(svg('polyline', { points: points(samples, s.key, max), class: `series ${s.cls}` }));
+    nodes.push(label(PAD.left, HEIGHT - 4, clockTime(samples[0].time), 'start'));
+    nodes.push(label(width - PAD.right, HEIGHT - 4, clockTime(samples[samples.length - 1].time)));
+    for (const s of SERIES) nodes.push(svg('polyline', { points: points(samples, s.key, max, width), class: `series ${s.cls}` }));
   }
   root.replaceChildren(...nodes);
 }
