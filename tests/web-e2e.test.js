@@ -5,7 +5,7 @@
 // form, steps the clock until the batch ends, and checks what the page
 // shows. Screenshots of the final state go to test-artifacts/ (ignored).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join } from 'node:path';
@@ -26,7 +26,8 @@ let origin;
 
 before(async () => {
   if (!BUILT) throw new Error('dist/web is missing: run "npm run build:web" (npm test does)');
-  server = await spawnServer(['--memory']);
+  // A short batchPollTime: the monitor job of a batch created in connected mode ends it within a second.
+  server = await spawnServer(['--memory', '--config', '{"batchPollTime":1}']);
   origin = new URL(server.base).origin;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -215,6 +216,26 @@ test('rejected input shows Camunda error JSON; connected mode talks to the servi
       assert.equal(shown.status, direct.status);
       if (direct.status !== 200) assert.deepEqual(shown.body, directBody);
     }
+    // A real batch on the server: its instances come over REST, the batch from the page's form.
+    const form = new FormData();
+    form.append('deployment-name', 'invoice');
+    form.append('data', new Blob([readFileSync(new URL('../web/samples/invoice.bpmn', import.meta.url))]), 'invoice.bpmn');
+    assert.equal((await fetch(`${origin}/engine-rest/deployment/create`, { method: 'POST', body: form })).status, 200);
+    for (let i = 0; i < 3; i++) {
+      const started = await fetch(`${origin}/engine-rest/process-definition/key/invoice/start`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}',
+      });
+      assert.equal(started.status, 200);
+    }
+    await page.fill('#op-body', '{"retries": 5, "externalTaskQuery": {"topicName": "charge"}}');
+    const created = await sendForm(page);
+    assert.equal(created.status, 200);
+    assert.equal(created.body.totalJobs, 3);
+    // The server's job executor runs it; the panel polls /batch/statistics and /history/batch.
+    await page.waitForSelector(`#history tr[data-batch-id="${created.body.id}"][data-ended="true"]`, { timeout: 60000 });
+    const tasks = await (await fetch(`${origin}/engine-rest/external-task?topicName=charge`)).json();
+    assert.deepEqual(tasks.map((t) => t.retries), [5, 5, 5]);
+
     // Chromium logs every 4xx answer to fetch() as a console error; those are the answers shown above.
     const unexpected = problems.filter((p) => !/status of 4\d\d \(/.test(p));
     assert.deepEqual(unexpected, []);

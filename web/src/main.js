@@ -97,8 +97,9 @@ function refreshProcesses() {
   const keys = [...ui.sim.diagrams.keys()];
   select.replaceChildren(...keys.map((k) => h('option', { value: k }, k)));
   if (ui.shown) select.value = ui.shown;
-  const defs = ui.sim.engine.getProcessDefinitions({ key: ui.shown ?? '', latestVersion: 'true' });
-  if (ui.shown && defs[0]) ui.forms.setId('Process definition id', defs[0].id);
+  if (!ui.shown) return;
+  const [latest] = ui.sim.engine.getProcessDefinitions({ key: ui.shown, latestVersion: 'true' });
+  if (latest) ui.forms.setId('Process definition id', latest.id);
 }
 
 // ---- clock ------------------------------------------------------------------

@@ -11,7 +11,7 @@
 // the engine's stores compute their indexes on write, so a dump alone cannot
 // be loaded back, but it is kept in the export to verify the replay.
 
-import { EngineError, createEngine, manualClock, memoryStore, sequentialIds } from '../../bindings/index.js';
+import { EngineError, createEngine, init, manualClock, memoryStore, sequentialIds } from '../../bindings/index.js';
 import { parseBpmn } from '../../bindings/bpmn.js';
 import { seededRandom } from './prng.js';
 
@@ -117,10 +117,7 @@ export class Simulation {
    * @param {{seed?: string, settings?: Partial<Settings>, wasmUrl?: string | URL}} [options]
    */
   static async create({ seed = '1', settings = {}, wasmUrl } = {}) {
-    if (wasmUrl) {
-      const { init } = await import('../../bindings/index.js');
-      await init({ wasmUrl });
-    }
+    if (wasmUrl) await init({ wasmUrl }); // only the first load reads it
     const clock = manualClock(SIM_EPOCH);
     const random = seededRandom(seed);
     const store = memoryStore();
