@@ -244,13 +244,21 @@ test('rejected input shows Camunda error JSON; connected mode talks to the servi
   }
 });
 
-test('narrow window: one column, nothing wider than the window', async () => {
+test('narrow window: one column, nothing wider than the window; keyboard shortcuts', async () => {
   const { page, context, problems } = await openPage({ width: 390, height: 800 });
   try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
     const columns = await page.$eval('.layout', (el) => getComputedStyle(el).gridTemplateColumns.split(' ').length);
     assert.equal(columns, 1);
+    // Keyboard: n steps, space plays and pauses (focus outside form fields).
+    await page.click('h1');
+    await page.keyboard.press('n');
+    await page.waitForSelector('body[data-tick="1"]');
+    await page.keyboard.press(' ');
+    assert.equal(await page.getAttribute('#play', 'aria-pressed'), 'true');
+    await page.keyboard.press(' ');
+    assert.equal(await page.getAttribute('#play', 'aria-pressed'), 'false');
     await page.screenshot({ path: join(ARTIFACTS, 'web-e2e-narrow.png'), fullPage: true });
     assert.deepEqual(problems, []);
   } finally {

@@ -96,3 +96,24 @@ test('every sample deploys with the REST shim parser and runs to its end', async
     sim.close();
   }
 });
+
+test('the restart form body the page offers restarts the finished instances as a batch', async () => {
+  const { restartExample } = await import('../web/src/requests.js');
+  const sim = await Simulation.create({ seed: 'r', settings: { taskFailureRate: 0 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 4);
+    sim.run(3);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 0);
+    const [definition] = sim.engine.getProcessDefinitions({ key: 'invoice' });
+    const res = sim.request('restartProcessInstancesAsync', { id: definition.id, body: restartExample(definition.id, 'charge') });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'instance-restart');
+    sim.set('taskFailureRate', 1);
+    sim.run(10);
+    assert.equal(sim.engine.getBatchesCount().count, 0);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 4, 'restarted, and waiting at charge');
+  } finally {
+    sim.close();
+  }
+});

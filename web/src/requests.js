@@ -95,6 +95,20 @@ export const FORMS = Object.freeze([
   },
 ]);
 
+/**
+ * The restart form's body: the definition's finished instances, restarted
+ * before its first task.
+ * @param {string} processDefinitionId @param {string} activityId
+ */
+export function restartExample(processDefinitionId, activityId) {
+  return {
+    historicProcessInstanceQuery: { processDefinitionId, finished: true },
+    instructions: [{ type: 'startBeforeActivity', activityId }],
+    initialVariables: true,
+    skipCustomListeners: true,
+  };
+}
+
 /** The form with this key. @param {string} key */
 export function formByKey(key) {
   const form = FORMS.find((f) => f.key === key);

@@ -94,6 +94,8 @@ export class Simulation {
   topics = [];
   /** BPMN XML by process definition key, latest deployment wins. */
   diagrams = new Map();
+  /** Parsed process models (bindings/bpmn.js) by key, latest deployment wins. */
+  models = new Map();
 
   #random;
   #store;
@@ -154,6 +156,7 @@ export class Simulation {
     this.#log({ type: 'deploy', resource, xml });
     for (const p of processes) {
       this.diagrams.set(p.key, xml);
+      this.models.set(p.key, p);
       for (const a of p.activities) if (a.topic && !this.topics.includes(a.topic)) this.topics.push(a.topic);
     }
     this.topics.sort();

@@ -27,6 +27,8 @@ export class OperationForms {
     this.status = byId('op-status');
     /** Last id per label, so switching forms keeps what was typed. */
     this.ids = new Map();
+    /** @type {Map<string, object>} starting bodies that differ from the form's example */
+    this.examples = new Map();
     this.select.replaceChildren(...FORMS.map((f) => h('option', { value: f.key }, f.title)));
     this.select.addEventListener('change', () => this.load(this.select.value));
     this.idInput.addEventListener('input', () => {
@@ -47,9 +49,19 @@ export class OperationForms {
     this.idRow.hidden = !this.form.idLabel;
     this.idLabel.textContent = this.form.idLabel ?? '';
     this.idInput.value = this.ids.get(this.form.idLabel) ?? '';
-    this.body.value = this.form.example ? pretty(this.form.example) : '';
-    this.body.disabled = !this.form.example;
+    const example = this.examples.get(key) ?? this.form.example;
+    this.body.value = example ? pretty(example) : '';
+    this.body.disabled = !example;
     this.updateLine();
+  }
+
+  /**
+   * Replaces a form's starting body (e.g. the restart form's activity for the
+   * process shown); the form on screen keeps what was typed.
+   * @param {string} key @param {object} body
+   */
+  setExample(key, body) {
+    this.examples.set(key, body);
   }
 
   /** Puts an id (a batch's, a definition's) into the forms that take one. @param {string} label @param {string} id */

@@ -13,6 +13,18 @@ const MAX_ROWS = 200;
  * @property {(row: any) => unknown} value
  */
 
+/**
+ * What a job is for: a batch's seed, monitor or execution job, or the job
+ * type of a process job (async-continuation, timer-...).
+ * @param {{batchId?: string | null, jobType: string}} job
+ */
+export function jobKind(job) {
+  if (!job.batchId) return job.jobType;
+  if (job.jobType === 'batch-seed-job') return 'batch seed';
+  if (job.jobType === 'batch-monitor-job') return 'batch monitor';
+  return 'batch execution';
+}
+
 /** @type {Record<string, Column[]>} */
 export const COLUMNS = {
   instances: [
@@ -25,7 +37,7 @@ export const COLUMNS = {
   ],
   jobs: [
     { label: 'id', value: (r) => r.id },
-    { label: 'kind', value: (r) => (r.batchId ? `batch ${r.jobType}` : r.jobType) },
+    { label: 'kind', value: jobKind },
     { label: 'activity', value: (r) => r.activityId ?? '' },
     { label: 'retries', value: (r) => r.retries },
     { label: 'due', value: (r) => clockTime(r.dueDate) },
