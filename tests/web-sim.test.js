@@ -77,6 +77,14 @@ test('a rejected request is answered as REST would and is not logged', async () 
     assert.equal(typeof res.body.message, 'string');
     assert.equal(sim.actions.length, 0);
     await assert.rejects(Simulation.import({ format: 'other' }), /not a rebatch-simulation export/);
+    const base = { format: 'rebatch-simulation', version: 1, seed: '1', tick: 3, actions: [] };
+    await assert.rejects(Simulation.import({ ...base, tick: 1e9 }), /replays at most 20000 ticks/);
+    await assert.rejects(Simulation.import({ ...base, actions: [{ tick: 4, type: 'start' }] }), /ascending ticks/);
+    await assert.rejects(Simulation.import({ ...base, actions: [{ tick: 1, type: 'explode' }] }), /unknown action type "explode"/);
+    const { sim: empty, identical } = await Simulation.import(base);
+    assert.equal(identical, null, 'no state to compare');
+    assert.equal(empty.tick, 3);
+    empty.close();
   } finally {
     sim.close();
   }

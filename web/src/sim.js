@@ -58,6 +58,9 @@ const SETTING_RANGES = {
 /** Engine configuration of the simulation: batches move every few ticks. */
 const ENGINE_CONFIG = { batchPollTime: 10, batchJobsPerSeed: 10 };
 
+/** Most ticks an import replays: a file cannot make the page spin for hours. */
+export const MAX_IMPORT_TICKS = 20000;
+
 /** Samples of the timeline kept (one per tick; older ones are dropped). */
 const TIMELINE_LIMIT = 2000;
 
@@ -402,6 +405,7 @@ function validateExport(data) {
   if (data.version !== EXPORT_VERSION) throw new Error(`unsupported export version ${data.version}`);
   if (!Array.isArray(data.actions)) throw new Error('export has no actions list');
   if (!Number.isInteger(data.tick) || data.tick < 0) throw new Error('export has no valid tick');
+  if (data.tick > MAX_IMPORT_TICKS) throw new Error(`export is at tick ${data.tick}; an import replays at most ${MAX_IMPORT_TICKS} ticks`);
   let last = 0;
   for (const a of data.actions) {
     if (!a || !Number.isInteger(a.tick) || a.tick < last || a.tick > data.tick) {
