@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // rebatch command line: `rebatch serve` (the REST shim) and `rebatch demo`.
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { createEngine, manualClock, sequentialIds } from '../bindings/index.js';
@@ -15,6 +16,7 @@ commands:
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)
             --config JSON       engine configuration, e.g. '{"batchPollTime":5}'
+            --no-web            do not serve the simulation page (dist/web) at /
   demo    deploy a small process with an external task, start instances,
           fetch-and-lock and complete them, and fail one into an incident
 `;
@@ -28,6 +30,7 @@ async function serve(argv) {
       db: { type: 'string' },
       memory: { type: 'boolean', default: false },
       'no-job-executor': { type: 'boolean', default: false },
+      'no-web': { type: 'boolean', default: false },
       'body-limit': { type: 'string' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -64,7 +67,10 @@ async function serve(argv) {
   }
   const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
   const log = (msg) => process.stderr.write(`${msg}\n`);
-  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log });
+  const web = values['no-web']
+    ? undefined
+    : (await import('../bindings/static.js')).staticFiles(fileURLToPath(new URL('../dist/web', import.meta.url)));
+  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log, web });
   const addr = await rest.listen(port, values.host);
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   // The first stdout line is the address (tests and scripts read it).

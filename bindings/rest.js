@@ -640,8 +640,10 @@ function readMultipart(req, limit) {
 /**
  * An HTTP server for an engine, with its job executor.
  * @param {{engine: import('./index.js').Engine, bodyLimit?: number,
- *   jobExecutor?: boolean | object, log?: (msg: string) => void, pollIntervalMs?: number}} options
+ *   jobExecutor?: boolean | object, log?: (msg: string) => void, pollIntervalMs?: number,
+ *   web?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean}} options
  *   jobExecutor: false to turn it off; an object for JobExecutor options.
+ *   web: answers requests outside /engine-rest (true when it did; see static.js).
  */
 export function createRestServer(options) {
   const { engine, jobExecutor = true, log } = options;
@@ -654,6 +656,8 @@ export function createRestServer(options) {
     onWrite: () => executor?.wake(),
   });
   const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    // Outside /engine-rest the host may serve files (the simulation page).
+    if (options.web && !(req.url ?? '').startsWith(BASE_PATH) && options.web(req, res)) return;
     handle(req, res).catch((err) => {
       log?.(`rest: unhandled ${err?.stack ?? err}`);
       if (!res.headersSent) sendJson(res, 500, { type: 'Exception', message: String(err?.message), code: null });

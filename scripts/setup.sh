@@ -14,6 +14,7 @@ command -v gcc >/dev/null && command -v make >/dev/null || need+=(build-essentia
 command -v dpkg-source >/dev/null || need+=(dpkg-dev) # Debian-patched cJSON
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+[[ -x /usr/bin/chromium ]] || need+=(chromium) # the simulation page's browser tests
 
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ "$(id -u)" != 0 ]]; then

@@ -1,0 +1,127 @@
+// The browser simulation's core (web/src/sim.js) without a browser: the same
+// seed and actions give the same run, and an export replays to the same state.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { Simulation } from '../web/src/sim.js';
+
+const sample = (name) => readFileSync(new URL(`../web/samples/${name}`, import.meta.url), 'utf8');
+
+/** Deploys the invoice sample, starts 20 instances and runs 40 ticks with failures. */
+async function scriptedRun(seed) {
+  const sim = await Simulation.create({ seed, settings: { taskFailureRate: 0.5 } });
+  await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+  sim.start('invoice', 20);
+  sim.run(10);
+  sim.set('taskFailureRate', 0);
+  const batch = sim.request('setExternalTaskRetriesAsync', { body: { retries: 2, externalTaskQuery: { noRetriesLeft: true } } });
+  sim.run(30);
+  return { sim, batch };
+}
+
+test('same seed and actions give a byte-identical store; another seed gives another run', async () => {
+  const a = await scriptedRun('42');
+  const b = await scriptedRun('42');
+  const c = await scriptedRun('43');
+  try {
+    assert.equal(a.batch.status, 200);
+    assert.equal(a.sim.dump(), b.sim.dump());
+    assert.deepEqual(a.sim.timeline, b.sim.timeline);
+    assert.notEqual(a.sim.dump(), c.sim.dump());
+    assert.ok(a.sim.timeline.some((s) => s.incidents > 0), 'failures at rate 0.5 with 2 retries open incidents');
+  } finally {
+    a.sim.close();
+    b.sim.close();
+    c.sim.close();
+  }
+});
+
+test('the retries batch resolves every incident and the workers then finish every instance', async () => {
+  const { sim, batch } = await scriptedRun('7');
+  try {
+    assert.equal(sim.engine.getIncidentsCount().count, 0);
+    assert.equal(sim.engine.getBatchesCount().count, 0, 'the batch ended');
+    assert.ok(sim.engine.getHistoricBatch(batch.body.id).endTime);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 0);
+    assert.equal(sim.engine.getHistoricProcessInstancesCount({ completed: 'true' }).count, 20);
+  } finally {
+    sim.close();
+  }
+});
+
+test('an export, through JSON text, imports to the identical state', async () => {
+  const { sim } = await scriptedRun('99');
+  try {
+    const text = JSON.stringify(sim.export());
+    const { sim: copy, identical } = await Simulation.import(JSON.parse(text));
+    try {
+      assert.equal(identical, true);
+      assert.equal(copy.dump(), sim.dump());
+      assert.equal(copy.tick, sim.tick);
+      assert.deepEqual(copy.actions, sim.actions);
+    } finally {
+      copy.close();
+    }
+  } finally {
+    sim.close();
+  }
+});
+
+test('a rejected request is answered as REST would and is not logged', async () => {
+  const sim = await Simulation.create({ seed: '1' });
+  try {
+    const res = sim.request('setExternalTaskRetriesAsync', { body: { externalTaskIds: ['x'] } });
+    assert.ok(res.status >= 400);
+    assert.equal(typeof res.body.type, 'string');
+    assert.equal(typeof res.body.message, 'string');
+    assert.equal(sim.actions.length, 0);
+    await assert.rejects(Simulation.import({ format: 'other' }), /not a rebatch-simulation export/);
+    const base = { format: 'rebatch-simulation', version: 1, seed: '1', tick: 3, actions: [] };
+    await assert.rejects(Simulation.import({ ...base, tick: 1e9 }), /replays at most 20000 ticks/);
+    await assert.rejects(Simulation.import({ ...base, actions: [{ tick: 4, type: 'start' }] }), /ascending ticks/);
+    await assert.rejects(Simulation.import({ ...base, actions: [{ tick: 1, type: 'explode' }] }), /unknown action type "explode"/);
+    const { sim: empty, identical } = await Simulation.import(base);
+    assert.equal(identical, null, 'no state to compare');
+    assert.equal(empty.tick, 3);
+    empty.close();
+  } finally {
+    sim.close();
+  }
+});
+
+test('every sample deploys with the REST shim parser and runs to its end', async () => {
+  const sim = await Simulation.create({ seed: 's', settings: { taskFailureRate: 0, jobFailureRate: 0 } });
+  try {
+    for (const [file, key] of [['invoice.bpmn', 'invoice'], ['order-fulfilment.bpmn', 'orderFulfilment'], ['reminder.bpmn', 'paymentReminder']]) {
+      await sim.deploy(file, sample(file));
+      sim.start(key, 3);
+    }
+    sim.run(40);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 0);
+    assert.equal(sim.engine.getHistoricProcessInstancesCount({ completed: 'true' }).count, 9);
+  } finally {
+    sim.close();
+  }
+});
+
+test('the restart form body the page offers restarts the finished instances as a batch', async () => {
+  const { restartExample } = await import('../web/src/requests.js');
+  const sim = await Simulation.create({ seed: 'r', settings: { taskFailureRate: 0 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 4);
+    sim.run(3);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 0);
+    const [definition] = sim.engine.getProcessDefinitions({ key: 'invoice' });
+    const res = sim.request('restartProcessInstancesAsync', { id: definition.id, body: restartExample(definition.id, 'charge') });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'instance-restart');
+    sim.set('taskFailureRate', 1);
+    sim.run(10);
+    assert.equal(sim.engine.getBatchesCount().count, 0);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 4, 'restarted, and waiting at charge');
+  } finally {
+    sim.close();
+  }
+});
