@@ -55,6 +55,7 @@ export const OPERATIONS = Object.freeze({
   fetchAndLock: ['body'],
   completeExternalTask: ['id', 'body'],
   handleExternalTaskFailure: ['id', 'body'],
+  handleExternalTaskBpmnError: ['id', 'body'],
   unlockExternalTask: ['id'],
   extendExternalTaskLock: ['id', 'body'],
   setExternalTaskRetries: ['id', 'body'],

@@ -105,6 +105,7 @@ export const ROUTES = Object.freeze([
   ['GET', '/external-task/:id', 'getExternalTask'],
   ['POST', '/external-task/:id/complete', 'completeExternalTask'],
   ['POST', '/external-task/:id/failure', 'handleExternalTaskFailure'],
+  ['POST', '/external-task/:id/bpmnError', 'handleExternalTaskBpmnError'],
   ['POST', '/external-task/:id/unlock', 'unlockExternalTask'],
   ['POST', '/external-task/:id/extendLock', 'extendExternalTaskLock'],
   ['PUT', '/external-task/:id/retries', 'setExternalTaskRetries'],

@@ -244,6 +244,9 @@ const cJSON *rb_model_flow(const cJSON *definition, const char *id);
 int rb_model_outgoing(const cJSON *definition, const char *activity_id,
                       const cJSON **flows, int max);
 int rb_model_incoming_count(const cJSON *definition, const char *activity_id);
+/* The error boundary event on an activity that catches error_code, or NULL. */
+const cJSON *rb_model_error_boundary(const cJSON *definition, const char *activity_id,
+                                     const char *error_code);
 const char *rb_model_start_event(const cJSON *definition);
 cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
@@ -295,6 +298,13 @@ extern const rb_query rb_history_query;
 int rb_instance_resume(rebatch_engine *e, const char *instance_id,
                        const char *execution_id, rb_resume how,
                        const cJSON *variables, rb_response *res);
+/* A BPMN error thrown at the token's activity (variables set first): an
+ * error boundary event that catches it interrupts the activity and takes
+ * its flows; uncaught, the token ends there as at a none end event. */
+int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
+                            const char *execution_id, const char *error_code,
+                            const char *error_message, const cJSON *variables,
+                            rb_response *res);
 
 /* Variable filters: [{name, operator, value}] or "name_op_value,...". */
 int rb_variables_match(const cJSON *variables, const cJSON *conditions);
@@ -468,6 +478,7 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(fetchAndLock, external_task, 0)                           \
   X(completeExternalTask, external_task, 0)                   \
   X(handleExternalTaskFailure, external_task, 0)              \
+  X(handleExternalTaskBpmnError, external_task, 0)            \
   X(unlockExternalTask, external_task, 0)                     \
   X(extendExternalTaskLock, external_task, 0)                 \
   X(setExternalTaskRetries, external_task, 0)                 \

@@ -1,7 +1,8 @@
 /*
  * external_task.c - external tasks: created when a token reaches a service
  * task with a topic, fetched and locked by workers, completed, failed (with
- * retries and failedExternalTask incidents), unlocked, and queried.
+ * retries and failedExternalTask incidents), ended by a BPMN error,
+ * unlocked, and queried.
  */
 #include "core.h"
 
@@ -358,6 +359,37 @@ int rb_op_handleExternalTaskFailure(rebatch_engine *e, const cJSON *request, rb_
   }
   if (rc == REBATCH_OK) rc = set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
   if (rc == REBATCH_OK) rc = rb_instance_set_variables(e, rb_str(task.json, "processInstanceId"), variables);
+  cJSON_Delete(variables);
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* Camunda checks workerId and errorCode before it looks for the task, and
+ * the REST resource reads the variables before either. */
+int rb_op_handleExternalTaskBpmnError(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const char *code = rb_str(body, "errorCode");
+  char instance[REBATCH_ID_MAX + 1], execution[REBATCH_ID_MAX + 1];
+  cJSON *variables = NULL;
+  rb_doc task;
+  int rc = rb_variables_parse(cJSON_GetObjectItemCaseSensitive(body, "variables"), NULL, &variables, res);
+  memset(&task, 0, sizeof task);
+  if (rc == REBATCH_OK && !rb_str(body, "workerId"))
+    rc = rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (rc == REBATCH_OK && !code) rc = rb_error(res, 500, "NullValueException", 0, "errorCode is null");
+  if (rc == REBATCH_OK) rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK)
+    rc = check_worker(&task, rb_str(body, "workerId"),
+                      "Bpmn error of External Task %s cannot be reported by worker '%s'. It is locked by worker '%s'.", res);
+  if (rc == REBATCH_OK) {
+    snprintf(instance, sizeof instance, "%s", rb_str(task.json, "processInstanceId"));
+    snprintf(execution, sizeof execution, "%s", rb_str(task.json, "executionId"));
+    rc = rb_delete(e, EXTERNAL_TASK, &task);
+  }
+  /* The task leaves with its activity; an open incident goes with it. */
+  if (rc == REBATCH_OK) rc = rb_incident_end(e, "failedExternalTask", task.id, 0);
+  if (rc == REBATCH_OK)
+    rc = rb_instance_throw_error(e, instance, execution, code, rb_str(body, "errorMessage"), variables, res);
   cJSON_Delete(variables);
   rb_doc_clear(&task);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;

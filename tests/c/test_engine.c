@@ -928,6 +928,37 @@ static void s_task_failure(fx *f, char *request, size_t cap) {
                             "'retries':0,'retryTimeout':0}}", task);
 }
 
+/* INVOICE with an error boundary event on charge (its code variables set). */
+#define GUARDED                                                             \
+  "{'key':'guarded','activities':[" START                                   \
+  ",{'id':'charge','type':'serviceTask','topic':'charge'}," END             \
+  ",{'id':'onError','type':'boundaryEvent','eventDefinition':'error',"      \
+  "'attachedTo':'charge','errorCode':'E','errorCodeVariable':'code',"       \
+  "'errorMessageVariable':'why'},{'id':'review','type':'userTask'}],"       \
+  "'flows':[" FLOW("f1", "start", "charge") "," FLOW("f2", "charge", "end") \
+  "," FLOW("f3", "onError", "review") "]}"
+
+static void s_bpmn_error_caught(fx *f, char *request, size_t cap) {
+  char task[64];
+  deploy(f, GUARDED);
+  start(f, "guarded", "a", NULL, 0);
+  fetch(f, "charge");
+  task_of_topic(f, "charge", task, sizeof task);
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w','errorCode':'E','errorMessage':'no',"
+                            "'variables':{'x':{'value':1}}}}", task);
+}
+
+/* Uncaught, with an incident open: the instance completes, the incident goes. */
+static void s_bpmn_error_uncaught(fx *f, char *request, size_t cap) {
+  char task[64];
+  deploy(f, INVOICE);
+  start(f, "invoice", "a", NULL, 0);
+  fetch(f, "charge");
+  task_of_topic(f, "charge", task, sizeof task);
+  cJSON_Delete(call(f, "handleExternalTaskFailure", "{'id':'%s','body':{'workerId':'w','retries':0}}", task));
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w','errorCode':'E'}}", task);
+}
+
 static void s_due_job_succeeds(fx *f, char *request, size_t cap) {
   deploy(f, ASYNC);
   start(f, "async", "a", NULL, 0);
@@ -1006,6 +1037,8 @@ static const scenario scenarios[] = {
     {"complete", "completeExternalTask", s_complete, 0},
     {"complete + join", "completeExternalTask", s_complete_join, 0},
     {"external task failure", "handleExternalTaskFailure", s_task_failure, 0},
+    {"bpmn error caught", "handleExternalTaskBpmnError", s_bpmn_error_caught, 0},
+    {"bpmn error uncaught", "handleExternalTaskBpmnError", s_bpmn_error_uncaught, 0},
     {"due job succeeds", "executeDueJobs", s_due_job_succeeds, 1},
     {"due job fails", "executeDueJobs", s_due_job_fails, 1},
     {"due timer", "executeDueJobs", s_due_timer, 1},
