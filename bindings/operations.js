@@ -57,6 +57,7 @@ export const OPERATIONS = Object.freeze({
   handleExternalTaskFailure: ['id', 'body'],
   handleExternalTaskBpmnError: ['id', 'body'],
   unlockExternalTask: ['id'],
+  lockExternalTask: ['id', 'body'],
   extendExternalTaskLock: ['id', 'body'],
   setExternalTaskRetries: ['id', 'body'],
   // incidents

@@ -107,6 +107,7 @@ export const ROUTES = Object.freeze([
   ['POST', '/external-task/:id/failure', 'handleExternalTaskFailure'],
   ['POST', '/external-task/:id/bpmnError', 'handleExternalTaskBpmnError'],
   ['POST', '/external-task/:id/unlock', 'unlockExternalTask'],
+  ['POST', '/external-task/:id/lock', 'lockExternalTask'],
   ['POST', '/external-task/:id/extendLock', 'extendExternalTaskLock'],
   ['PUT', '/external-task/:id/retries', 'setExternalTaskRetries'],
   // incidents

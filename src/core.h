@@ -480,6 +480,7 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(handleExternalTaskFailure, external_task, 0)              \
   X(handleExternalTaskBpmnError, external_task, 0)            \
   X(unlockExternalTask, external_task, 0)                     \
+  X(lockExternalTask, external_task, 0)                       \
   X(extendExternalTaskLock, external_task, 0)                 \
   X(setExternalTaskRetries, external_task, 0)                 \
   X(getIncidents, incident, 0)                                \

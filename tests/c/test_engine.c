@@ -959,6 +959,14 @@ static void s_bpmn_error_uncaught(fx *f, char *request, size_t cap) {
   set_request(request, cap, "{'id':'%s','body':{'workerId':'w','errorCode':'E'}}", task);
 }
 
+static void s_lock(fx *f, char *request, size_t cap) {
+  char task[64];
+  deploy(f, INVOICE);
+  start(f, "invoice", "a", NULL, 0);
+  task_of_topic(f, "charge", task, sizeof task);
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w','lockDuration':1000}}", task);
+}
+
 static void s_due_job_succeeds(fx *f, char *request, size_t cap) {
   deploy(f, ASYNC);
   start(f, "async", "a", NULL, 0);
@@ -1039,6 +1047,7 @@ static const scenario scenarios[] = {
     {"external task failure", "handleExternalTaskFailure", s_task_failure, 0},
     {"bpmn error caught", "handleExternalTaskBpmnError", s_bpmn_error_caught, 0},
     {"bpmn error uncaught", "handleExternalTaskBpmnError", s_bpmn_error_uncaught, 0},
+    {"lock", "lockExternalTask", s_lock, 0},
     {"due job succeeds", "executeDueJobs", s_due_job_succeeds, 1},
     {"due job fails", "executeDueJobs", s_due_job_fails, 1},
     {"due timer", "executeDueJobs", s_due_timer, 1},
