@@ -38,8 +38,10 @@ export const OPERATIONS = Object.freeze({
   deleteProcessInstanceVariable: ['id', 'key'],
   getHistoricVariableInstances: ['query'],
   getHistoricVariableInstancesCount: ['query'],
+  getHistoricVariableInstance: ['id', 'query'],
   getHistoricDetails: ['query'],
   getHistoricDetailsCount: ['query'],
+  getHistoricDetail: ['id', 'query'],
   // jobs
   getJobs: ['query', 'body'],
   getJobsCount: ['query', 'body'],

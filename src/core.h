@@ -463,8 +463,10 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(deleteProcessInstanceVariable, variable, 0)               \
   X(getHistoricVariableInstances, variable, 0)                \
   X(getHistoricVariableInstancesCount, variable, 0)           \
+  X(getHistoricVariableInstance, variable, 0)                 \
   X(getHistoricDetails, variable, 0)                          \
   X(getHistoricDetailsCount, variable, 0)                     \
+  X(getHistoricDetail, variable, 0)                           \
   X(getJobs, job, 0)                                          \
   X(getJobsCount, job, 0)                                     \
   X(getJob, job, 0)                                           \

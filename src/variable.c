@@ -841,3 +841,29 @@ int rb_op_getHistoricDetails(rebatch_engine *e, const cJSON *request, rb_respons
 int rb_op_getHistoricDetailsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_count(e, &detail_query, request, res);
 }
+
+/* GET /history/{variable-instance,detail}/{id}: Camunda runs the list
+ * query by id, so a deleted variable (state DELETED) is not found without
+ * includeDeleted, which the single resource has no parameter for. */
+static int get_history_record(rebatch_engine *e, const cJSON *request, const char *coll,
+                              rb_to_dto to_dto, const char *what, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  const char *state;
+  cJSON *dto = NULL;
+  rb_doc doc;
+  int rc = rb_load(e, coll, id, &doc);
+  state = doc.json ? rb_str(doc.json, "state") : NULL;
+  if (rc == REBATCH_OK && (!doc.json || (state && strcmp(state, "DELETED") == 0)))
+    rc = rb_not_found(res, "InvalidRequestException", "%s with Id '%s' does not exist.", what, id ? id : "null");
+  if (rc == REBATCH_OK && !(dto = to_dto(e, doc.json))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&doc);
+  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+}
+
+int rb_op_getHistoricVariableInstance(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return get_history_record(e, request, HIST_VAR, hist_var_to_dto, "Historic variable instance", res);
+}
+
+int rb_op_getHistoricDetail(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return get_history_record(e, request, HIST_DETAIL, detail_to_dto, "Historic detail", res);
+}
