@@ -184,6 +184,10 @@ typedef enum rb_filter_kind {
   RB_F_VALUE,       /* predicate with the parameter value */
   RB_F_DATE_BEFORE, /* record[field] <= date */
   RB_F_DATE_AFTER,  /* record[field] >= date */
+  RB_F_VARIABLES,   /* predicate with variable conditions for
+                       rb_variables_match, the query's
+                       variableNamesIgnoreCase / variableValuesIgnoreCase
+                       folded in (at most one such filter per query) */
   RB_F_UNSUPPORTED  /* a Camunda parameter rebatch does not implement */
 } rb_filter_kind;
 
@@ -227,6 +231,10 @@ int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
 /* Parameter lookup: the body wins over the URL parameters. */
 const cJSON *rb_param(const cJSON *request, const char *name);
 int rb_like(const char *value, const char *pattern);
+/* rb_like / strcmp that ignore (ASCII) case when fold is set, as Camunda's
+ * UPPER(...) comparisons for the *IgnoreCase query options. */
+int rb_like_fold(const char *value, const char *pattern, int fold);
+int rb_text_compare(const char *a, const char *b, int fold);
 int rb_pred_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_active(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg);
@@ -306,7 +314,8 @@ int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
                             const char *error_message, const cJSON *variables,
                             rb_response *res);
 
-/* Variable filters: [{name, operator, value}] or "name_op_value,...". */
+/* Variable filters: [{name, operator, value}] or "name_op_value,...", as
+ * given or as an RB_F_VARIABLES filter hands them over. */
 int rb_variables_match(const cJSON *variables, const cJSON *conditions);
 
 /* ---- variable.c: typed values, instance variables and their history ---- */

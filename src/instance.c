@@ -842,9 +842,7 @@ static const rb_filter instance_filters[] = {
     {"processDefinitionWithoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"rootProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
     {"leafProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
-    {"variables", RB_F_VALUE, NULL, variables_match, 0},
-    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"variables", RB_F_VARIABLES, NULL, variables_match, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
@@ -1046,7 +1044,7 @@ static const rb_filter history_filters[] = {
     {"incidentType", RB_F_VALUE, NULL, h_incident_type, 0},
     {"incidentStatus", RB_F_VALUE, NULL, h_incident_status, 0},
     {"rootProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
-    {"variables", RB_F_VALUE, NULL, h_variables, 0},
+    {"variables", RB_F_VARIABLES, NULL, h_variables, 0},
     {"incidentIdIn", RB_F_VALUE, NULL, h_incident_id_in, 0},
     {"incidentMessage", RB_F_VALUE, NULL, h_incident_message, 0},
     {"incidentMessageLike", RB_F_VALUE, NULL, h_incident_message_like, 0},
@@ -1059,8 +1057,6 @@ static const rb_filter history_filters[] = {
     /* rebatch keeps no job log yet: these need one. */
     {"executedJobBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"executedJobAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 

@@ -136,3 +136,19 @@ test('GET /history/variable-instance/{id} and /history/detail/{id}: one record, 
   const r = await call('GET', '/history/detail/nope', undefined, 404);
   assert.deepEqual(r.body, { type: 'InvalidRequestException', message: "Historic detail with Id 'nope' does not exist.", code: null });
 });
+
+test('variableNamesIgnoreCase / variableValuesIgnoreCase over HTTP (runtime, historic, variable instances)', async () => {
+  const mark = `Case-${Date.now()}`;
+  const pi = (await start({ Tag: { value: mark } })).body;
+  const body = { variables: [{ name: 'tag', operator: 'eq', value: mark.toLowerCase() }], processInstanceIds: [pi.id] };
+  assert.deepEqual((await call('POST', '/process-instance', body, 200)).body, []);
+  const found = (await call('POST', '/process-instance', { ...body, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true }, 200)).body;
+  assert.deepEqual(found.map((p) => p.id), [pi.id]);
+  assert.equal((await call('POST', '/process-instance/count', { ...body, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true }, 200)).body.count, 1);
+  const url = `variables=TAG_eq_${encodeURIComponent(mark.toUpperCase())}&processInstanceIds=${pi.id}`;
+  assert.deepEqual((await call('GET', `/history/process-instance?${url}&variableNamesIgnoreCase=true`, undefined, 200)).body, []);
+  const hist = (await call('GET', `/history/process-instance?${url}&variableNamesIgnoreCase=true&variableValuesIgnoreCase=true`, undefined, 200)).body;
+  assert.deepEqual(hist.map((h) => h.id), [pi.id]);
+  const vars = (await call('GET', `/history/variable-instance?processInstanceId=${pi.id}&variableName=TAG&variableNamesIgnoreCase=true`, undefined, 200)).body;
+  assert.deepEqual(vars.map((v) => v.name), ['Tag']);
+});

@@ -1037,6 +1037,14 @@ static void s_query(fx *f, char *request, size_t cap) {
                             "'sortOrder':'desc','maxResults':'5'}}");
 }
 
+static void s_query_ignore_case(fx *f, char *request, size_t cap) {
+  deploy(f, INVOICE);
+  cJSON_Delete(call(f, "startProcessInstanceByKey",
+                    "{'key':'invoice','body':{'variables':{'Who':{'value':'Ann'}}}}"));
+  set_request(request, cap, "{'body':{'variables':[{'name':'who','operator':'eq','value':'ANN'}],"
+                            "'variableNamesIgnoreCase':true,'variableValuesIgnoreCase':true}}");
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1056,6 +1064,7 @@ static const scenario scenarios[] = {
     {"setJobRetries resolves incident", "setJobRetries", s_set_retries, 0},
     {"deleteDeployment cascade", "deleteDeployment", s_delete_deployment, 0},
     {"getProcessInstances", "getProcessInstances", s_query, 0},
+    {"getProcessInstances ignoring case", "getProcessInstances", s_query_ignore_case, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))
