@@ -323,6 +323,9 @@ int rb_op_completeExternalTask(rebatch_engine *e, const cJSON *request, rb_respo
     snprintf(execution, sizeof execution, "%s", rb_str(task.json, "executionId"));
     rc = rb_delete(e, EXTERNAL_TASK, &task);
   }
+  /* As ExternalTaskEntity.complete: an open incident of the task (retries
+   * ran out while the worker kept its lock) ends resolved. */
+  if (rc == REBATCH_OK) rc = rb_incident_end(e, "failedExternalTask", task.id, 1);
   if (rc == REBATCH_OK) rc = rb_instance_resume(e, instance, execution, RB_RESUME_LEAVE, variables, res);
   cJSON_Delete(variables);
   rb_doc_clear(&task);

@@ -959,6 +959,14 @@ static void s_bpmn_error_uncaught(fx *f, char *request, size_t cap) {
   set_request(request, cap, "{'id':'%s','body':{'workerId':'w','errorCode':'E'}}", task);
 }
 
+/* Complete after the retries ran out: the incident ends resolved. */
+static void s_complete_incident(fx *f, char *request, size_t cap) {
+  char task[64];
+  s_bpmn_error_uncaught(f, request, cap);
+  task_of_topic(f, "charge", task, sizeof task);
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w'}}", task);
+}
+
 static void s_lock(fx *f, char *request, size_t cap) {
   char task[64];
   deploy(f, INVOICE);
@@ -1056,6 +1064,7 @@ static const scenario scenarios[] = {
     {"bpmn error caught", "handleExternalTaskBpmnError", s_bpmn_error_caught, 0},
     {"bpmn error uncaught", "handleExternalTaskBpmnError", s_bpmn_error_uncaught, 0},
     {"lock", "lockExternalTask", s_lock, 0},
+    {"complete with incident", "completeExternalTask", s_complete_incident, 0},
     {"due job succeeds", "executeDueJobs", s_due_job_succeeds, 1},
     {"due job fails", "executeDueJobs", s_due_job_fails, 1},
     {"due timer", "executeDueJobs", s_due_timer, 1},
