@@ -8,7 +8,9 @@
 // The model is the one src/definition.c reads:
 //   {key, name, versionTag, category, resource, historyTimeToLive,
 //    activities: [{id, type, name, asyncBefore, asyncAfter, topic,
-//                  timerDuration, failedJobRetryTimeCycle, default}],
+//                  timerDuration, failedJobRetryTimeCycle, default,
+//                  attachedTo, eventDefinition: 'error', errorCode,
+//                  errorCodeVariable, errorMessageVariable}],
 //    flows: [{id, source, target}]}
 // Element types are passed through without the "bpmn:" prefix; the engine
 // rejects the ones it does not support with a ParseException naming them.
@@ -60,6 +62,7 @@ function activityOf(element, unsupported) {
   if (cycle) a.failedJobRetryTimeCycle = cycle;
   if (element.default?.id) a.default = element.default.id;
   const defs = element.eventDefinitions ?? [];
+  if (element.$type === 'bpmn:BoundaryEvent') return boundaryOf(element, a, defs, unsupported);
   for (const d of defs) {
     if (d.$type === 'bpmn:TimerEventDefinition' && d.timeDuration) {
       a.timerDuration = d.timeDuration.body;
@@ -72,6 +75,25 @@ function activityOf(element, unsupported) {
   if (element.$type === 'bpmn:IntermediateCatchEvent' && defs.length === 0) {
     unsupported.push(`${type} without an event definition`);
   }
+  return a;
+}
+
+/**
+ * Error boundary events: errorRef names a bpmn:error whose errorCode the
+ * event catches; without one (or without a code) it catches every error.
+ */
+function boundaryOf(element, a, defs, unsupported) {
+  const error = defs.length === 1 && defs[0].$type === 'bpmn:ErrorEventDefinition' ? defs[0] : null;
+  if (!error) {
+    const kinds = defs.map((d) => strip(d.$type)).join(', ') || 'no event definition';
+    unsupported.push(`boundaryEvent with ${kinds}`);
+    return a;
+  }
+  a.attachedTo = element.attachedToRef?.id;
+  a.eventDefinition = 'error';
+  if (error.errorRef?.errorCode != null) a.errorCode = error.errorRef.errorCode;
+  if (error.errorCodeVariable) a.errorCodeVariable = error.errorCodeVariable;
+  if (error.errorMessageVariable) a.errorMessageVariable = error.errorMessageVariable;
   return a;
 }
 

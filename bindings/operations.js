@@ -38,8 +38,10 @@ export const OPERATIONS = Object.freeze({
   deleteProcessInstanceVariable: ['id', 'key'],
   getHistoricVariableInstances: ['query'],
   getHistoricVariableInstancesCount: ['query'],
+  getHistoricVariableInstance: ['id', 'query'],
   getHistoricDetails: ['query'],
   getHistoricDetailsCount: ['query'],
+  getHistoricDetail: ['id', 'query'],
   // jobs
   getJobs: ['query', 'body'],
   getJobsCount: ['query', 'body'],
@@ -55,7 +57,9 @@ export const OPERATIONS = Object.freeze({
   fetchAndLock: ['body'],
   completeExternalTask: ['id', 'body'],
   handleExternalTaskFailure: ['id', 'body'],
+  handleExternalTaskBpmnError: ['id', 'body'],
   unlockExternalTask: ['id'],
+  lockExternalTask: ['id', 'body'],
   extendExternalTaskLock: ['id', 'body'],
   setExternalTaskRetries: ['id', 'body'],
   // incidents

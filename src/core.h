@@ -184,6 +184,10 @@ typedef enum rb_filter_kind {
   RB_F_VALUE,       /* predicate with the parameter value */
   RB_F_DATE_BEFORE, /* record[field] <= date */
   RB_F_DATE_AFTER,  /* record[field] >= date */
+  RB_F_VARIABLES,   /* predicate with variable conditions for
+                       rb_variables_match, the query's
+                       variableNamesIgnoreCase / variableValuesIgnoreCase
+                       folded in (at most one such filter per query) */
   RB_F_UNSUPPORTED  /* a Camunda parameter rebatch does not implement */
 } rb_filter_kind;
 
@@ -227,6 +231,10 @@ int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
 /* Parameter lookup: the body wins over the URL parameters. */
 const cJSON *rb_param(const cJSON *request, const char *name);
 int rb_like(const char *value, const char *pattern);
+/* rb_like / strcmp that ignore (ASCII) case when fold is set, as Camunda's
+ * UPPER(...) comparisons for the *IgnoreCase query options. */
+int rb_like_fold(const char *value, const char *pattern, int fold);
+int rb_text_compare(const char *a, const char *b, int fold);
 int rb_pred_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_active(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg);
@@ -244,6 +252,9 @@ const cJSON *rb_model_flow(const cJSON *definition, const char *id);
 int rb_model_outgoing(const cJSON *definition, const char *activity_id,
                       const cJSON **flows, int max);
 int rb_model_incoming_count(const cJSON *definition, const char *activity_id);
+/* The error boundary event on an activity that catches error_code, or NULL. */
+const cJSON *rb_model_error_boundary(const cJSON *definition, const char *activity_id,
+                                     const char *error_code);
 const char *rb_model_start_event(const cJSON *definition);
 cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
@@ -295,8 +306,16 @@ extern const rb_query rb_history_query;
 int rb_instance_resume(rebatch_engine *e, const char *instance_id,
                        const char *execution_id, rb_resume how,
                        const cJSON *variables, rb_response *res);
+/* A BPMN error thrown at the token's activity (variables set first): an
+ * error boundary event that catches it interrupts the activity and takes
+ * its flows; uncaught, the token ends there as at a none end event. */
+int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
+                            const char *execution_id, const char *error_code,
+                            const char *error_message, const cJSON *variables,
+                            rb_response *res);
 
-/* Variable filters: [{name, operator, value}] or "name_op_value,...". */
+/* Variable filters: [{name, operator, value}] or "name_op_value,...", as
+ * given or as an RB_F_VARIABLES filter hands them over. */
 int rb_variables_match(const cJSON *variables, const cJSON *conditions);
 
 /* ---- variable.c: typed values, instance variables and their history ---- */
@@ -453,8 +472,10 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(deleteProcessInstanceVariable, variable, 0)               \
   X(getHistoricVariableInstances, variable, 0)                \
   X(getHistoricVariableInstancesCount, variable, 0)           \
+  X(getHistoricVariableInstance, variable, 0)                 \
   X(getHistoricDetails, variable, 0)                          \
   X(getHistoricDetailsCount, variable, 0)                     \
+  X(getHistoricDetail, variable, 0)                           \
   X(getJobs, job, 0)                                          \
   X(getJobsCount, job, 0)                                     \
   X(getJob, job, 0)                                           \
@@ -468,7 +489,9 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(fetchAndLock, external_task, 0)                           \
   X(completeExternalTask, external_task, 0)                   \
   X(handleExternalTaskFailure, external_task, 0)              \
+  X(handleExternalTaskBpmnError, external_task, 0)            \
   X(unlockExternalTask, external_task, 0)                     \
+  X(lockExternalTask, external_task, 0)                       \
   X(extendExternalTaskLock, external_task, 0)                 \
   X(setExternalTaskRetries, external_task, 0)                 \
   X(getIncidents, incident, 0)                                \

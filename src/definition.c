@@ -69,6 +69,23 @@ const char *rb_model_start_event(const cJSON *definition) {
   return NULL;
 }
 
+/* Camunda ranks error event definitions with a code before those without
+ * (which catch every error), so a specific boundary event wins. */
+const cJSON *rb_model_error_boundary(const cJSON *definition, const char *activity_id,
+                                     const char *error_code) {
+  const cJSON *a, *catch_all = NULL;
+  cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(definition, "activities")) {
+    const char *type = rb_str(a, "type"), *code = rb_str(a, "errorCode");
+    if (!type || strcmp(type, "boundaryEvent") != 0 || !flow_has(a, "attachedTo", activity_id)) continue;
+    if (!code) {
+      if (!catch_all) catch_all = a;
+    } else if (error_code && strcmp(code, error_code) == 0) {
+      return a;
+    }
+  }
+  return catch_all;
+}
+
 int rb_definition_load(rebatch_engine *e, const char *id, rb_doc *doc) {
   return rb_load(e, DEFINITION, id, doc);
 }
@@ -79,7 +96,7 @@ static const char *const supported_types[] = {
     "startEvent", "endEvent", "userTask", "serviceTask", "task", "manualTask",
     "scriptTask", "sendTask", "businessRuleTask", "receiveTask",
     "parallelGateway", "exclusiveGateway", "intermediateCatchEvent",
-    "intermediateThrowEvent", NULL};
+    "intermediateThrowEvent", "boundaryEvent", NULL};
 
 static int supported(const char *type) {
   for (int i = 0; supported_types[i]; i++)
@@ -150,6 +167,29 @@ static int validate_activity(const cJSON *a, const char *key, rb_response *res) 
   return REBATCH_OK;
 }
 
+static int is_boundary(const cJSON *a) {
+  const char *type = rb_str(a, "type");
+  return type && strcmp(type, "boundaryEvent") == 0;
+}
+
+/* Error boundary events are the only boundary events: attached to an
+ * activity of the process, entered only by a BPMN error, never by a flow. */
+static int validate_boundary(const cJSON *model, const cJSON *a, const char *key,
+                             rb_response *res) {
+  const char *id = rb_str(a, "id"), *kind = rb_str(a, "eventDefinition");
+  const cJSON *host = rb_model_activity(model, rb_str(a, "attachedTo"));
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(a, "errorCode");
+  if (!kind || strcmp(kind, "error") != 0)
+    return parse_error(res, key, "Boundary event '%s' needs eventDefinition 'error'; only error boundary events are supported", id);
+  if (!host || is_boundary(host))
+    return parse_error(res, key, "Boundary event '%s' must be attached to an activity of the process (attachedTo)", id);
+  if (code && !cJSON_IsNull(code) && !cJSON_IsString(code))
+    return parse_error(res, key, "The errorCode of boundary event '%s' must be a string", id);
+  if (rb_model_incoming_count(model, id) > 0)
+    return parse_error(res, key, "Boundary event '%s' cannot have incoming sequence flows", id);
+  return REBATCH_OK;
+}
+
 static int validate_flows(const cJSON *model, const char *key, rb_response *res) {
   const cJSON *flow;
   cJSON_ArrayForEach(flow, cJSON_GetObjectItemCaseSensitive(model, "flows")) {
@@ -178,6 +218,8 @@ static int validate_model(const cJSON *model, rb_response *res) {
       return parse_error(res, key, "Duplicate activity id '%s'", rb_str(a, "id"));
     starts += strcmp(type, "startEvent") == 0;
   }
+  cJSON_ArrayForEach(a, activities)
+    if (is_boundary(a) && (rc = validate_boundary(model, a, key, res)) != REBATCH_OK) return rc;
   if (starts != 1)
     return parse_error(res, key, "Process '%s' must have exactly one none start event", key);
   return validate_flows(model, key, res);

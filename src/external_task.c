@@ -1,7 +1,8 @@
 /*
  * external_task.c - external tasks: created when a token reaches a service
- * task with a topic, fetched and locked by workers, completed, failed (with
- * retries and failedExternalTask incidents), unlocked, and queried.
+ * task with a topic, fetched and locked (or locked one by one) by workers,
+ * completed, failed (with retries and failedExternalTask incidents), ended
+ * by a BPMN error, unlocked, and queried.
  */
 #include "core.h"
 
@@ -322,6 +323,9 @@ int rb_op_completeExternalTask(rebatch_engine *e, const cJSON *request, rb_respo
     snprintf(execution, sizeof execution, "%s", rb_str(task.json, "executionId"));
     rc = rb_delete(e, EXTERNAL_TASK, &task);
   }
+  /* As ExternalTaskEntity.complete: an open incident of the task (retries
+   * ran out while the worker kept its lock) ends resolved. */
+  if (rc == REBATCH_OK) rc = rb_incident_end(e, "failedExternalTask", task.id, 1);
   if (rc == REBATCH_OK) rc = rb_instance_resume(e, instance, execution, RB_RESUME_LEAVE, variables, res);
   cJSON_Delete(variables);
   rb_doc_clear(&task);
@@ -359,6 +363,72 @@ int rb_op_handleExternalTaskFailure(rebatch_engine *e, const cJSON *request, rb_
   if (rc == REBATCH_OK) rc = set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
   if (rc == REBATCH_OK) rc = rb_instance_set_variables(e, rb_str(task.json, "processInstanceId"), variables);
   cJSON_Delete(variables);
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* Camunda checks workerId and errorCode before it looks for the task, and
+ * the REST resource reads the variables before either. */
+int rb_op_handleExternalTaskBpmnError(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const char *code = rb_str(body, "errorCode");
+  char instance[REBATCH_ID_MAX + 1], execution[REBATCH_ID_MAX + 1];
+  cJSON *variables = NULL;
+  rb_doc task;
+  int rc = rb_variables_parse(cJSON_GetObjectItemCaseSensitive(body, "variables"), NULL, &variables, res);
+  memset(&task, 0, sizeof task);
+  if (rc == REBATCH_OK && !rb_str(body, "workerId"))
+    rc = rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (rc == REBATCH_OK && !code) rc = rb_error(res, 500, "NullValueException", 0, "errorCode is null");
+  if (rc == REBATCH_OK) rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK)
+    rc = check_worker(&task, rb_str(body, "workerId"),
+                      "Bpmn error of External Task %s cannot be reported by worker '%s'. It is locked by worker '%s'.", res);
+  if (rc == REBATCH_OK) {
+    snprintf(instance, sizeof instance, "%s", rb_str(task.json, "processInstanceId"));
+    snprintf(execution, sizeof execution, "%s", rb_str(task.json, "executionId"));
+    rc = rb_delete(e, EXTERNAL_TASK, &task);
+  }
+  /* The task leaves with its activity; an open incident goes with it. */
+  if (rc == REBATCH_OK) rc = rb_incident_end(e, "failedExternalTask", task.id, 0);
+  if (rc == REBATCH_OK)
+    rc = rb_instance_throw_error(e, instance, execution, code, rb_str(body, "errorMessage"), variables, res);
+  cJSON_Delete(variables);
+  rb_doc_clear(&task);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* Another worker's lock stands until its expiration time has passed;
+ * Camunda compares with !now.after(expiration), so the instant itself still
+ * counts as locked. */
+static int held_by_other(const cJSON *task, const char *worker, double now) {
+  const char *owner = rb_str(task, "workerId");
+  double until = rb_date(task, "lockExpirationTime");
+  return owner && strcmp(owner, worker) != 0 && until >= 0 && now <= until;
+}
+
+int rb_op_lockExternalTask(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const char *worker = rb_str(body, "workerId");
+  long long duration = 0;
+  double now = rb_now(e);
+  rb_doc task;
+  int rc;
+  /* lockDuration is a primitive long in Camunda's DTO: absent reads as 0. */
+  if (rb_int(body, "lockDuration", &duration) < 0)
+    return rb_invalid(res, 400, "lockDuration must be an integer");
+  if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (duration <= 0) return rb_error(res, 400, "RestException", 0, "lockDuration is not greater than 0");
+  memset(&task, 0, sizeof task);
+  rc = load_task(e, request, &task, res);
+  if (rc == REBATCH_OK && held_by_other(task.json, worker, now))
+    rc = rb_error(res, 400, "RestException", 0,
+                  "External Task %s cannot be locked by worker '%s'. It is locked by worker '%s'.",
+                  task.id, worker, rb_str(task.json, "workerId"));
+  if (rc == REBATCH_OK && (!rb_set_str(task.json, "workerId", worker) ||
+                           !rb_set_num(task.json, "lockExpirationTime", now + (double)duration)))
+    rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = save_task(e, &task);
   rb_doc_clear(&task);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }

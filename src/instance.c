@@ -74,6 +74,7 @@ static const char *activity_type_name(const cJSON *activity) {
   if (strcmp(type, "endEvent") == 0) return "noneEndEvent";
   if (strcmp(type, "intermediateCatchEvent") == 0) return "intermediateTimer";
   if (strcmp(type, "intermediateThrowEvent") == 0) return "intermediateNoneThrowEvent";
+  if (strcmp(type, "boundaryEvent") == 0) return "boundaryError";
   return type;
 }
 
@@ -118,8 +119,10 @@ static int begin_activity(rb_run *run, cJSON *token, const cJSON *activity) {
   return rc;
 }
 
-/* Closes the token's open historic activity instance, if any. */
-static int end_activity(rebatch_engine *e, cJSON *token, int canceled) {
+/* Closes the token's open historic activity instance, if any;
+ * complete_scope marks it as having ended its scope (none end event,
+ * uncaught BPMN error). */
+static int close_activity(rebatch_engine *e, cJSON *token, int canceled, int complete_scope) {
   const char *id = rb_str(token, "activityInstanceId");
   double now = rb_now(e), start;
   rb_doc doc;
@@ -132,11 +135,16 @@ static int end_activity(rebatch_engine *e, cJSON *token, int canceled) {
   start = rb_date(doc.json, "startTime");
   if (!rb_set_num(doc.json, "endTime", now) ||
       !rb_set_num(doc.json, "durationInMillis", start >= 0 ? now - start : 0) ||
-      !rb_set_bool(doc.json, "canceled", canceled)) rc = REBATCH_NOMEM;
+      !rb_set_bool(doc.json, "canceled", canceled) ||
+      (complete_scope && !rb_set_bool(doc.json, "completeScope", 1))) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = save_activity(e, &doc);
   rb_doc_clear(&doc);
   if (rc == REBATCH_OK) cJSON_DeleteItemFromObjectCaseSensitive(token, "activityInstanceId");
   return rc;
+}
+
+static int end_activity(rebatch_engine *e, cJSON *token, int canceled) {
+  return close_activity(e, token, canceled, 0);
 }
 
 /* ---- tokens ------------------------------------------------------------ */
@@ -459,33 +467,95 @@ int rb_instance_start(rebatch_engine *e, const cJSON *def, const rb_start *s,
   return rc;
 }
 
+/* Loads an instance, its definition and one of its tokens for a
+ * continuation; *token is NULL unless all three exist. */
+static int open_token(rebatch_engine *e, const char *instance_id, const char *execution_id,
+                      rb_doc *inst, rb_doc *def, cJSON **token, rb_response *res) {
+  int rc = rb_load(e, INSTANCE, instance_id, inst);
+  memset(def, 0, sizeof *def);
+  *token = NULL;
+  if (rc == REBATCH_OK && !inst->json)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "Process instance '%s' does not exist", instance_id ? instance_id : "null");
+  if (rc == REBATCH_OK) rc = rb_definition_load(e, rb_str(inst->json, "processDefinitionId"), def);
+  if (rc == REBATCH_OK && !def->json)
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "Process definition of instance '%s' does not exist", instance_id);
+  if (rc == REBATCH_OK && !(*token = find_token(inst->json, execution_id)))
+    rc = rb_error(res, 500, "ProcessEngineException", 0, "Execution '%s' does not exist", execution_id ? execution_id : "null");
+  return rc;
+}
+
+/* Runs the tokens on and writes the instance back. */
+static int advance(rebatch_engine *e, rb_doc *inst, const rb_doc *def, rb_response *res) {
+  rb_run run;
+  int rc;
+  run.e = e;
+  run.def = def->json;
+  run.inst = inst->json;
+  run.res = res;
+  rc = run_tokens(&run);
+  return rc == REBATCH_OK ? store_instance(e, inst) : rc;
+}
+
 int rb_instance_resume(rebatch_engine *e, const char *instance_id,
                        const char *execution_id, rb_resume how,
                        const cJSON *variables, rb_response *res) {
   static const char *const states[] = {"execute", "leave", "take"};
   rb_doc inst, def;
   cJSON *token;
-  rb_run run;
-  int rc = rb_load(e, INSTANCE, instance_id, &inst);
-  memset(&def, 0, sizeof def);
-  if (rc == REBATCH_OK && !inst.json)
-    rc = rb_error(res, 500, "ProcessEngineException", 0, "Process instance '%s' does not exist", instance_id ? instance_id : "null");
-  if (rc == REBATCH_OK) rc = rb_definition_load(e, rb_str(inst.json, "processDefinitionId"), &def);
-  if (rc == REBATCH_OK && !def.json)
-    rc = rb_error(res, 500, "ProcessEngineException", 0, "Process definition of instance '%s' does not exist", instance_id);
-  token = rc == REBATCH_OK ? find_token(inst.json, execution_id) : NULL;
-  if (rc == REBATCH_OK && !token)
-    rc = rb_error(res, 500, "ProcessEngineException", 0, "Execution '%s' does not exist", execution_id ? execution_id : "null");
+  int rc = open_token(e, instance_id, execution_id, &inst, &def, &token, res);
   if (rc == REBATCH_OK) rc = set_state(token, states[how]);
   if (rc == REBATCH_OK && variables) rc = rb_variables_set(e, inst.json, variables, 0);
-  if (rc == REBATCH_OK) {
-    run.e = e;
-    run.def = def.json;
-    run.inst = inst.json;
-    run.res = res;
-    rc = run_tokens(&run);
+  if (rc == REBATCH_OK) rc = advance(e, &inst, &def, res);
+  rb_doc_clear(&inst);
+  rb_doc_clear(&def);
+  return rc;
+}
+
+/* camunda:errorCodeVariable / errorMessageVariable of the catching event. */
+static int set_error_variables(rebatch_engine *e, cJSON *inst, const cJSON *boundary,
+                               const char *code, const char *message, rb_response *res) {
+  const char *code_var = rb_str(boundary, "errorCodeVariable");
+  const char *message_var = rb_str(boundary, "errorMessageVariable");
+  cJSON *input = cJSON_CreateObject(), *typed = NULL, *value;
+  int rc = input ? REBATCH_OK : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && code_var &&
+      (!(value = cJSON_AddObjectToObject(input, code_var)) || !rb_put_str(value, "value", code)))
+    rc = REBATCH_NOMEM;
+  /* Set after the code: the message wins when both name one variable. */
+  if (rc == REBATCH_OK && message_var) {
+    cJSON_DeleteItemFromObjectCaseSensitive(input, message_var);
+    if (!(value = cJSON_AddObjectToObject(input, message_var)) || !rb_put_str(value, "value", message))
+      rc = REBATCH_NOMEM;
   }
-  if (rc == REBATCH_OK) rc = store_instance(e, &inst);
+  if (rc == REBATCH_OK && input->child) rc = rb_variables_parse(input, NULL, &typed, res);
+  if (rc == REBATCH_OK && typed) rc = rb_variables_set(e, inst, typed, 0);
+  cJSON_Delete(typed);
+  cJSON_Delete(input);
+  return rc;
+}
+
+int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
+                            const char *execution_id, const char *error_code,
+                            const char *error_message, const cJSON *variables,
+                            rb_response *res) {
+  const cJSON *boundary = NULL;
+  rb_doc inst, def;
+  cJSON *token;
+  int rc = open_token(e, instance_id, execution_id, &inst, &def, &token, res);
+  if (rc == REBATCH_OK && variables) rc = rb_variables_set(e, inst.json, variables, 0);
+  if (rc == REBATCH_OK) boundary = rb_model_error_boundary(def.json, rb_str(token, "activityId"), error_code);
+  if (rc == REBATCH_OK && boundary) {
+    /* Error boundary events interrupt: the activity is canceled. */
+    rc = end_activity(e, token, 1);
+    if (rc == REBATCH_OK) rc = set_error_variables(e, inst.json, boundary, error_code, error_message, res);
+    if (rc == REBATCH_OK) rc = move_token(token, rb_str(boundary, "id"), "arrive");
+  } else if (rc == REBATCH_OK) {
+    /* Uncaught, Camunda (enableExceptionsAfterUnhandledBpmnError off)
+     * ends the execution as a none end event would. */
+    rc = close_activity(e, token, 0, 1);
+    if (rc == REBATCH_OK) cJSON_Delete(cJSON_DetachItemViaPointer(tokens_of(inst.json), token));
+  }
+  if (rc == REBATCH_OK) rc = advance(e, &inst, &def, res);
   rb_doc_clear(&inst);
   rb_doc_clear(&def);
   return rc;
@@ -772,9 +842,7 @@ static const rb_filter instance_filters[] = {
     {"processDefinitionWithoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"rootProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
     {"leafProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
-    {"variables", RB_F_VALUE, NULL, variables_match, 0},
-    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"variables", RB_F_VARIABLES, NULL, variables_match, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
@@ -976,7 +1044,7 @@ static const rb_filter history_filters[] = {
     {"incidentType", RB_F_VALUE, NULL, h_incident_type, 0},
     {"incidentStatus", RB_F_VALUE, NULL, h_incident_status, 0},
     {"rootProcessInstances", RB_F_FLAG, NULL, rb_pred_everything, 0},
-    {"variables", RB_F_VALUE, NULL, h_variables, 0},
+    {"variables", RB_F_VARIABLES, NULL, h_variables, 0},
     {"incidentIdIn", RB_F_VALUE, NULL, h_incident_id_in, 0},
     {"incidentMessage", RB_F_VALUE, NULL, h_incident_message, 0},
     {"incidentMessageLike", RB_F_VALUE, NULL, h_incident_message_like, 0},
@@ -989,8 +1057,6 @@ static const rb_filter history_filters[] = {
     /* rebatch keeps no job log yet: these need one. */
     {"executedJobBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"executedJobAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 

@@ -5,6 +5,7 @@
  */
 #include "core.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +19,42 @@ const cJSON *rb_param(const cJSON *request, const char *name) {
   return item && !cJSON_IsNull(item) ? item : NULL;
 }
 
-/* SQL LIKE: % any run, _ any one character. */
-int rb_like(const char *value, const char *pattern) {
+static int same_char(char a, char b, int fold) {
+  return a == b || (fold && tolower((unsigned char)a) == tolower((unsigned char)b));
+}
+
+/* SQL LIKE: % any run, _ any one character; fold: ignoring (ASCII) case. */
+static int like(const char *value, const char *pattern, int fold) {
   if (!value) return 0;
   while (*pattern) {
     if (*pattern == '%') {
       while (*pattern == '%') pattern++;
       if (!*pattern) return 1;
       for (; *value; value++)
-        if (rb_like(value, pattern)) return 1;
+        if (like(value, pattern, fold)) return 1;
       return 0;
     }
-    if (!*value || (*pattern != '_' && *pattern != *value)) return 0;
+    if (!*value || (*pattern != '_' && !same_char(*pattern, *value, fold))) return 0;
     pattern++;
     value++;
   }
   return !*value;
 }
+
+int rb_like(const char *value, const char *pattern) { return like(value, pattern, 0); }
+
+int rb_like_fold(const char *value, const char *pattern, int fold) {
+  return like(value, pattern, fold);
+}
+
+/* strcmp, optionally ignoring (ASCII) case. */
+static int text_compare(const char *a, const char *b, int fold) {
+  if (!fold) return strcmp(a, b);
+  for (; *a && same_char(*a, *b, 1); a++, b++) {}
+  return tolower((unsigned char)*a) - tolower((unsigned char)*b);
+}
+
+int rb_text_compare(const char *a, const char *b, int fold) { return text_compare(a, b, fold); }
 
 /* Predicates several resources share. */
 int rb_pred_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
@@ -118,6 +138,7 @@ static int passes(rebatch_engine *e, const rb_filter *f, const cJSON *item,
     return text && rb_like(field, text);
   case RB_F_FLAG:
   case RB_F_VALUE:
+  case RB_F_VARIABLES:
     return f->predicate(e, record, item);
   case RB_F_DATE_BEFORE:
   case RB_F_DATE_AFTER: {
@@ -297,24 +318,57 @@ static void sort_docs(rb_docs *docs, const rb_sorting *s, int count) {
     }
 }
 
+static int flag_set(const cJSON *request, const char *name) {
+  const cJSON *item = rb_param(request, name);
+  return cJSON_IsTrue(item) || (cJSON_IsString(item) && strcmp(item->valuestring, "true") == 0);
+}
+
+/* What an RB_F_VARIABLES predicate gets: the conditions as given, or, when
+ * the query sets variableNamesIgnoreCase / variableValuesIgnoreCase, them
+ * wrapped with those flags (*wrapped then owns the wrapper). */
+static int variables_arg(const cJSON *request, const cJSON *conditions,
+                         const cJSON **arg, cJSON **wrapped) {
+  int names = flag_set(request, "variableNamesIgnoreCase");
+  int values = flag_set(request, "variableValuesIgnoreCase");
+  *arg = conditions;
+  *wrapped = NULL;
+  if (!names && !values) return REBATCH_OK;
+  if (!(*wrapped = cJSON_CreateObject()) ||
+      !rb_take(*wrapped, "rebatch:conditions", cJSON_Duplicate(conditions, 1)) ||
+      !rb_set_bool(*wrapped, "rebatch:namesIgnoreCase", names) ||
+      !rb_set_bool(*wrapped, "rebatch:valuesIgnoreCase", values))
+    return REBATCH_NOMEM;
+  *arg = *wrapped;
+  return REBATCH_OK;
+}
+
 static int keep_matching(rebatch_engine *e, const rb_query *q,
                          const cJSON *request, rb_docs *docs, rb_response *res) {
-  int kept = 0;
-  for (int i = 0; i < docs->count; i++) {
+  const cJSON *vars_arg = NULL;
+  cJSON *wrapped = NULL;
+  int kept = 0, rc = REBATCH_OK;
+  /* At most one RB_F_VARIABLES filter per query: they share the flags. */
+  for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++)
+    if (f->kind == RB_F_VARIABLES && active(f, rb_param(request, f->param)))
+      rc = variables_arg(request, rb_param(request, f->param), &vars_arg, &wrapped);
+  for (int i = 0; rc == REBATCH_OK && i < docs->count; i++) {
     int ok = 1;
     for (const rb_filter *f = q->filters; ok && f->param; f++) {
       const cJSON *item = rb_param(request, f->param);
       if (!active(f, item)) continue;
-      ok = passes(e, f, item, docs->items[i].json, res);
+      ok = passes(e, f, f->kind == RB_F_VARIABLES ? vars_arg : item, docs->items[i].json, res);
       if (ok == RB_REJECTED) {
         for (int j = i; j < docs->count; j++) docs->items[kept++] = docs->items[j];
         docs->count = kept;
+        cJSON_Delete(wrapped);
         return RB_REJECTED;
       }
     }
     if (ok) docs->items[kept++] = docs->items[i];
     else rb_doc_clear(&docs->items[i]);
   }
+  cJSON_Delete(wrapped);
+  if (rc != REBATCH_OK) return rc;
   docs->count = kept;
   return REBATCH_OK;
 }
@@ -438,14 +492,19 @@ int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
 
 /* ---- variable filters ----------------------------------------------------- */
 
-static int compare_values(const cJSON *stored, const char *op, const cJSON *want) {
+typedef struct rb_case {
+  int names;  /* variableNamesIgnoreCase */
+  int values; /* variableValuesIgnoreCase: text values compare ignoring case */
+} rb_case;
+
+static int compare_values(const cJSON *stored, const char *op, const cJSON *want, int fold) {
   int c;
   if (strcmp(op, "like") == 0)
-    return cJSON_IsString(stored) && cJSON_IsString(want) && rb_like(stored->valuestring, want->valuestring);
+    return cJSON_IsString(stored) && cJSON_IsString(want) && like(stored->valuestring, want->valuestring, fold);
   if (cJSON_IsNumber(stored) && cJSON_IsNumber(want))
     c = (stored->valuedouble > want->valuedouble) - (stored->valuedouble < want->valuedouble);
   else if (cJSON_IsString(stored) && cJSON_IsString(want))
-    c = strcmp(stored->valuestring, want->valuestring);
+    c = text_compare(stored->valuestring, want->valuestring, fold);
   else if (cJSON_IsBool(stored) && cJSON_IsBool(want))
     c = cJSON_IsTrue(stored) - cJSON_IsTrue(want);
   else if (cJSON_IsNull(stored) && cJSON_IsNull(want))
@@ -469,28 +528,40 @@ static int compare_dates(const cJSON *stored, const char *op, const cJSON *want,
   if (rb_parse_date(stored, &a) != 1 || rb_parse_date(want, &b) != 1) return 0;
   x = cJSON_CreateNumber(a);
   y = cJSON_CreateNumber(b);
-  *held = x && y && compare_values(x, op, y);
+  *held = x && y && compare_values(x, op, y, 0);
   cJSON_Delete(x);
   cJSON_Delete(y);
   return 1;
 }
 
-static int condition_holds(const cJSON *variables, const char *name, const char *op,
-                           const cJSON *want) {
-  const cJSON *var = cJSON_GetObjectItemCaseSensitive(variables, name);
+static int variable_holds(const cJSON *var, const char *op, const cJSON *want, int fold) {
   const cJSON *value = cJSON_GetObjectItemCaseSensitive(var, "value");
   const char *type = rb_str(var, "type");
   int held;
-  if (!var) return 0;
   if (type && strcmp(type, "Date") == 0 && cJSON_IsString(want) && strcmp(op, "like") != 0 &&
       compare_dates(value, op, want, &held))
     return held;
-  return compare_values(value, op, want);
+  return compare_values(value, op, want, fold);
+}
+
+/* Ignoring name case, any variable whose name matches may satisfy it (as
+ * Camunda's UPPER(NAME_) = UPPER(?) join). */
+static int condition_holds(const cJSON *variables, const char *name, const char *op,
+                           const cJSON *want, rb_case how) {
+  const cJSON *var;
+  if (!how.names) {
+    var = cJSON_GetObjectItemCaseSensitive(variables, name);
+    return var && variable_holds(var, op, want, how.values);
+  }
+  cJSON_ArrayForEach(var, variables)
+    if (var->string && text_compare(var->string, name, 1) == 0 && variable_holds(var, op, want, how.values))
+      return 1;
+  return 0;
 }
 
 /* URL form: name_op_value[,name_op_value...]; values are strings, or
  * numbers when they read as one (Camunda converts them the same way). */
-static int url_conditions_hold(const cJSON *variables, const char *text) {
+static int url_conditions_hold(const cJSON *variables, const char *text, rb_case how) {
   char buf[512];
   char *part, *rest;
   snprintf(buf, sizeof buf, "%s", text);
@@ -510,7 +581,7 @@ static int url_conditions_hold(const cJSON *variables, const char *text) {
       number = strtod(at + strlen(ops[i]), &end);
       want = *end == '\0' && end != at + strlen(ops[i]) ? cJSON_CreateNumber(number)
                                                         : cJSON_CreateString(at + strlen(ops[i]));
-      held = want && condition_holds(variables, part, op, want);
+      held = want && condition_holds(variables, part, op, want, how);
       cJSON_Delete(want);
     }
     if (!held) return 0;
@@ -519,11 +590,17 @@ static int url_conditions_hold(const cJSON *variables, const char *text) {
 }
 
 int rb_variables_match(const cJSON *variables, const cJSON *conditions) {
-  const cJSON *c;
-  if (cJSON_IsString(conditions)) return url_conditions_hold(variables, conditions->valuestring);
+  const cJSON *c, *inner = cJSON_GetObjectItemCaseSensitive(conditions, "rebatch:conditions");
+  rb_case how = {0, 0};
+  if (inner) {
+    how.names = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(conditions, "rebatch:namesIgnoreCase"));
+    how.values = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(conditions, "rebatch:valuesIgnoreCase"));
+    conditions = inner;
+  }
+  if (cJSON_IsString(conditions)) return url_conditions_hold(variables, conditions->valuestring, how);
   cJSON_ArrayForEach(c, conditions) {
     const char *name = rb_str(c, "name"), *op = rb_str(c, "operator");
-    if (!name || !op || !condition_holds(variables, name, op, cJSON_GetObjectItemCaseSensitive(c, "value")))
+    if (!name || !op || !condition_holds(variables, name, op, cJSON_GetObjectItemCaseSensitive(c, "value"), how))
       return 0;
   }
   return 1;

@@ -719,18 +719,39 @@ static cJSON *detail_to_dto(rebatch_engine *e, const cJSON *r) {
 }
 
 /* Values as URL parameters are text: a value matches when it reads the
- * same (numbers as JSON writes them, booleans as true/false). */
-static int value_equals(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+ * same (numbers as JSON writes them, booleans as true/false); fold: String
+ * values compare ignoring case (variableValuesIgnoreCase). */
+static int value_matches(const cJSON *r, const cJSON *arg, int fold) {
   const cJSON *value = cJSON_GetObjectItemCaseSensitive(r, "value");
   char *text;
   int same;
-  (void)e;
   if (!cJSON_IsString(arg)) return cJSON_Compare(value, arg, 1);
-  if (cJSON_IsString(value)) return strcmp(value->valuestring, arg->valuestring) == 0;
+  if (cJSON_IsString(value)) return rb_text_compare(value->valuestring, arg->valuestring, fold) == 0;
   if (!(text = rb_print(value))) return 0;
   same = strcmp(text, arg->valuestring) == 0;
   rb_free(text);
   return same;
+}
+
+static int value_equals(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return value_matches(r, arg, 0);
+}
+
+static int value_equals_folded(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return value_matches(r, arg, 1);
+}
+
+static int name_equals_folded(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  const char *name = rb_str(r, "name");
+  (void)e;
+  return name && cJSON_IsString(arg) && rb_text_compare(name, arg->valuestring, 1) == 0;
+}
+
+static int name_like_folded(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return cJSON_IsString(arg) && rb_like_fold(rb_str(r, "name"), arg->valuestring, 1);
 }
 
 static int type_in(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
@@ -764,8 +785,11 @@ static const rb_filter hist_var_filters[] = {
     {"caseExecutionIdIn", RB_F_VALUE, NULL, rb_pred_nothing, 0},
     {"caseActivityIdIn", RB_F_VALUE, NULL, rb_pred_nothing, 0},
     {"taskIdIn", RB_F_VALUE, NULL, rb_pred_nothing, 0},
-    {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    /* variableName / variableNameLike / variableValue under
+     * variableNamesIgnoreCase / variableValuesIgnoreCase (hist_var_request) */
+    {"rebatchNameIgnoreCase", RB_F_VALUE, NULL, name_equals_folded, 0},
+    {"rebatchNameLikeIgnoreCase", RB_F_VALUE, NULL, name_like_folded, 0},
+    {"rebatchValueIgnoreCase", RB_F_VALUE, NULL, value_equals_folded, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
 static const rb_sort_key hist_var_sorts[] = {
@@ -802,20 +826,41 @@ static const rb_sort_key detail_sorts[] = {
 
 static const rb_query detail_query = {HIST_DETAIL, detail_filters, detail_sorts, detail_to_dto};
 
-/* Camunda leaves deleted variables out unless includeDeleted is set; the
- * query grows a state filter for that. */
+static int flag_param(const cJSON *request, const char *name) {
+  const cJSON *flag = rb_param(request, name);
+  return cJSON_IsTrue(flag) || (cJSON_IsString(flag) && strcmp(flag->valuestring, "true") == 0);
+}
+
+/* Moves query[from] to query[to] (the filter that folds case). */
+static int rename_param(cJSON *query, const char *from, const char *to) {
+  cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(query, from);
+  return !item || rb_set(query, to, item);
+}
+
+/* The request as the filter table reads it: Camunda leaves deleted
+ * variables out unless includeDeleted is set (a state filter), and its
+ * *IgnoreCase options turn the name and value filters into folding ones
+ * (no index narrowing by an exact name then). *out stays NULL when the
+ * request needs no change. */
 static int hist_var_request(const cJSON *request, cJSON **out) {
-  const cJSON *flag = rb_param(request, "includeDeleted");
+  int deleted = flag_param(request, "includeDeleted");
+  int names = flag_param(request, "variableNamesIgnoreCase");
+  int values = flag_param(request, "variableValuesIgnoreCase");
   cJSON *query;
   *out = NULL;
-  if (cJSON_IsTrue(flag) || (cJSON_IsString(flag) && strcmp(flag->valuestring, "true") == 0)) return REBATCH_OK;
+  if (deleted && !names && !values) return REBATCH_OK;
   if (!(*out = request ? cJSON_Duplicate(request, 1) : cJSON_CreateObject())) return REBATCH_NOMEM;
   query = cJSON_GetObjectItemCaseSensitive(*out, "query");
   if (!cJSON_IsObject(query)) {
     if (!rb_set(*out, "query", cJSON_CreateObject())) return REBATCH_NOMEM;
     query = cJSON_GetObjectItemCaseSensitive(*out, "query");
   }
-  return rb_set_str(query, "rebatchState", "CREATED") ? REBATCH_OK : REBATCH_NOMEM;
+  if (!deleted && !rb_set_str(query, "rebatchState", "CREATED")) return REBATCH_NOMEM;
+  if (names && (!rename_param(query, "variableName", "rebatchNameIgnoreCase") ||
+                !rename_param(query, "variableNameLike", "rebatchNameLikeIgnoreCase")))
+    return REBATCH_NOMEM;
+  if (values && !rename_param(query, "variableValue", "rebatchValueIgnoreCase")) return REBATCH_NOMEM;
+  return REBATCH_OK;
 }
 
 int rb_op_getHistoricVariableInstances(rebatch_engine *e, const cJSON *request, rb_response *res) {
@@ -840,4 +885,30 @@ int rb_op_getHistoricDetails(rebatch_engine *e, const cJSON *request, rb_respons
 
 int rb_op_getHistoricDetailsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_count(e, &detail_query, request, res);
+}
+
+/* GET /history/{variable-instance,detail}/{id}: Camunda runs the list
+ * query by id, so a deleted variable (state DELETED) is not found without
+ * includeDeleted, which the single resource has no parameter for. */
+static int get_history_record(rebatch_engine *e, const cJSON *request, const char *coll,
+                              rb_to_dto to_dto, const char *what, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  const char *state;
+  cJSON *dto = NULL;
+  rb_doc doc;
+  int rc = rb_load(e, coll, id, &doc);
+  state = doc.json ? rb_str(doc.json, "state") : NULL;
+  if (rc == REBATCH_OK && (!doc.json || (state && strcmp(state, "DELETED") == 0)))
+    rc = rb_not_found(res, "InvalidRequestException", "%s with Id '%s' does not exist.", what, id ? id : "null");
+  if (rc == REBATCH_OK && !(dto = to_dto(e, doc.json))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&doc);
+  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+}
+
+int rb_op_getHistoricVariableInstance(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return get_history_record(e, request, HIST_VAR, hist_var_to_dto, "Historic variable instance", res);
+}
+
+int rb_op_getHistoricDetail(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return get_history_record(e, request, HIST_DETAIL, detail_to_dto, "Historic detail", res);
 }

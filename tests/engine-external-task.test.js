@@ -331,3 +331,21 @@ test('external task errors carry Camunda\'s status, type and message and change 
     engine.close();
   }
 });
+
+test('completing a task whose retries ran out resolves its incident (the worker still held the lock)', async () => {
+  const { engine } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const pi = engine.startProcessInstanceByKey('ext', {}).id;
+    const [task] = fetch(engine, 'w', [{ topicName: 'work', lockDuration: MIN }]);
+    engine.handleExternalTaskFailure(task.id, { workerId: 'w', errorMessage: 'down', retries: 0, retryTimeout: MIN });
+    assert.equal(engine.getIncidentsCount().count, 1);
+    engine.completeExternalTask(task.id, { workerId: 'w' });
+    assert.equal(engine.getHistoricProcessInstance(pi).state, 'COMPLETED');
+    assert.equal(engine.getIncidentsCount().count, 0);
+    const [incident] = engine.getHistoricIncidents();
+    assert.deepEqual([incident.open, incident.resolved, incident.deleted], [false, true, false]);
+  } finally {
+    engine.close();
+  }
+});

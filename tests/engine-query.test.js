@@ -140,3 +140,51 @@ test('external task, job, incident and history queries filter and count', async 
     engine.close();
   }
 });
+
+test('variableNamesIgnoreCase / variableValuesIgnoreCase fold case in the variable filters of instance queries', async () => {
+  const { engine } = await newEngine();
+  try {
+    deploy(engine, linear('vq', [{ id: 'work', type: 'serviceTask', topic: 'work' }]));
+    const start = (variables) => engine.startProcessInstanceByKey('vq', { variables }).id;
+    const upper = start({ Customer: { value: 'ACME Corp' }, n: { value: 5 } });
+    const lower = start({ customer: { value: 'acme corp' }, n: { value: 5 } });
+    const other = start({ customer: { value: 'Other' }, n: { value: 6 } });
+    const ids = (list) => list.map((p) => p.id).sort();
+    const both = [upper, lower].sort();
+    const eq = [{ name: 'customer', operator: 'eq', value: 'acme corp' }];
+    for (const [list, histList] of [
+      [(b) => engine.getProcessInstances(undefined, b), (b) => engine.getHistoricProcessInstances(undefined, b)],
+    ]) {
+      assert.deepEqual(ids(list({ variables: eq })), [lower]);
+      assert.deepEqual(ids(list({ variables: eq, variableNamesIgnoreCase: true })), [lower]);
+      assert.deepEqual(ids(list({ variables: eq, variableValuesIgnoreCase: true })), [lower]);
+      assert.deepEqual(ids(list({ variables: eq, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true })), both);
+      assert.deepEqual(ids(histList({ variables: eq, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true })), both);
+      // like and neq fold too; numbers are untouched
+      const like = [{ name: 'CUSTOMER', operator: 'like', value: 'ACME%' }];
+      assert.deepEqual(ids(list({ variables: like, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true })), both);
+      assert.deepEqual(ids(list({ variables: like, variableNamesIgnoreCase: true })), [upper]);
+      const neq = [{ name: 'customer', operator: 'neq', value: 'ACME CORP' }];
+      assert.deepEqual(ids(list({ variables: neq, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true })), [other]);
+      assert.deepEqual(ids(list({ variables: [{ name: 'N', operator: 'gt', value: 5 }], variableNamesIgnoreCase: true })), [other]);
+    }
+    // the URL form, and the count endpoints
+    assert.equal(engine.getProcessInstancesCount({ variables: 'CUSTOMER_eq_acme corp', variableNamesIgnoreCase: 'true' }).count, 1);
+    assert.equal(engine.getProcessInstancesCount({ variables: 'CUSTOMER_eq_ACME CORP', variableNamesIgnoreCase: 'true', variableValuesIgnoreCase: 'true' }).count, 2);
+    assert.equal(engine.getHistoricProcessInstancesCount({ variables: 'CUSTOMER_eq_ACME CORP', variableNamesIgnoreCase: 'true', variableValuesIgnoreCase: 'true' }).count, 2);
+    // the flags alone change nothing
+    assert.equal(engine.getProcessInstancesCount({ variableNamesIgnoreCase: 'true', variableValuesIgnoreCase: 'true' }).count, 3);
+
+    // historic variable instances: variableName, variableNameLike, variableValue
+    const names = (q) => engine.getHistoricVariableInstances(q).map((v) => `${v.name}=${v.value}`).sort();
+    assert.deepEqual(names({ variableName: 'customer' }), ['customer=Other', 'customer=acme corp']);
+    assert.deepEqual(names({ variableName: 'CUSTOMER', variableNamesIgnoreCase: 'true' }),
+      ['Customer=ACME Corp', 'customer=Other', 'customer=acme corp']);
+    assert.deepEqual(names({ variableNameLike: 'CUST%', variableNamesIgnoreCase: 'true', variableValue: 'ACME CORP', variableValuesIgnoreCase: 'true' }),
+      ['Customer=ACME Corp', 'customer=acme corp']);
+    assert.deepEqual(names({ variableValue: 'acme corp' }), ['customer=acme corp']);
+    assert.equal(engine.getHistoricVariableInstancesCount({ variableName: 'n', variableNamesIgnoreCase: 'true', variableValue: '5' }).count, 2);
+  } finally {
+    engine.close();
+  }
+});

@@ -260,3 +260,25 @@ test('external task complete and failure set variables; fetchAndLock returns the
     engine.close();
   }
 });
+
+test('getHistoricVariableInstance / getHistoricDetail: one record by id; a storage failure is a clean 500', async () => {
+  const { engine } = await newEngine();
+  try {
+    deploy(engine, WAIT);
+    const pi = engine.startProcessInstanceByKey('vars', { variables: { a: { value: 1 } } }).id;
+    const [hv] = engine.getHistoricVariableInstances({ processInstanceId: pi });
+    assert.deepEqual(engine.getHistoricVariableInstance(hv.id), hv);
+    const [detail] = engine.getHistoricDetails({ processInstanceId: pi });
+    assert.deepEqual(engine.getHistoricDetail(detail.id), detail);
+    assertEngineError(() => engine.getHistoricDetail(hv.id), {
+      status: 404, type: 'InvalidRequestException', message: `Historic detail with Id '${hv.id}' does not exist.`,
+    });
+    engine.injectStoreFault(1);
+    assertEngineError(() => engine.getHistoricVariableInstance(hv.id), {
+      status: 500, type: 'ProcessEngineException', message: 'storage failure: injected storage fault',
+    });
+    engine.injectStoreFault(0);
+  } finally {
+    engine.close();
+  }
+});

@@ -78,3 +78,26 @@ test('not XML, not BPMN: BpmnParseError (400 ParseException)', async () => {
     });
   }
 });
+
+test('error boundary events parse to the model; other boundary events are refused', async () => {
+  const doc = (boundary) => `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:error id="err" errorCode="E42" />
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:serviceTask id="w" camunda:type="external" camunda:topic="t" />
+    <bpmn:boundaryEvent id="b" attachedToRef="w">${boundary}</bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w" />
+  </bpmn:process>
+</bpmn:definitions>`;
+  const { processes: [coded] } = await parseBpmn(doc('<bpmn:errorEventDefinition errorRef="err" camunda:errorCodeVariable="c" />'));
+  assert.deepEqual(coded.activities.find((a) => a.id === 'b'),
+    { id: 'b', type: 'boundaryEvent', attachedTo: 'w', eventDefinition: 'error', errorCode: 'E42', errorCodeVariable: 'c' });
+  const { processes: [any] } = await parseBpmn(doc('<bpmn:errorEventDefinition />'));
+  assert.deepEqual(any.activities.find((a) => a.id === 'b'), { id: 'b', type: 'boundaryEvent', attachedTo: 'w', eventDefinition: 'error' });
+  await assert.rejects(parseBpmn(doc('<bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>')),
+    (err) => err instanceof BpmnParseError && /boundaryEvent with timerEventDefinition/.test(err.message));
+  await assert.rejects(parseBpmn(doc('')),
+    (err) => err instanceof BpmnParseError && /boundaryEvent with no event definition/.test(err.message));
+});

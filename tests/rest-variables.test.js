@@ -113,3 +113,42 @@ test('history: variable instances and details over HTTP; restart restores last o
   assert.deepEqual(await restartAndRead(false), { amount: 20, note: 'second' });
   assert.deepEqual(await restartAndRead(true), { amount: 10, note: 'first' });
 });
+
+test('GET /history/variable-instance/{id} and /history/detail/{id}: one record, or Camunda\'s 404', async () => {
+  const pi = (await start({ amount: { type: 'Integer', value: 7 }, gone: { value: 'x' } })).body;
+  await call('DELETE', `/process-instance/${pi.id}/variables/gone`, undefined, 204);
+  const [amount] = (await call('GET', `/history/variable-instance?processInstanceId=${pi.id}&variableName=amount`, undefined, 200)).body;
+  const one = (await call('GET', `/history/variable-instance/${amount.id}`, undefined, 200)).body;
+  assert.deepEqual(one, amount, 'the same DTO as the list');
+  // deserializeValue (the single resource's flag) is accepted
+  assert.deepEqual((await call('GET', `/history/variable-instance/${amount.id}?deserializeValue=false`, undefined, 200)).body, amount);
+
+  const [gone] = (await call('GET', `/history/variable-instance?processInstanceId=${pi.id}&variableName=gone&includeDeleted=true`, undefined, 200)).body;
+  assert.equal(gone.state, 'DELETED');
+  for (const id of [gone.id, 'nope']) {
+    const r = await call('GET', `/history/variable-instance/${id}`, undefined, 404);
+    assert.deepEqual(r.body, { type: 'InvalidRequestException', message: `Historic variable instance with Id '${id}' does not exist.`, code: null });
+  }
+
+  const details = (await call('GET', `/history/detail?processInstanceId=${pi.id}`, undefined, 200)).body;
+  assert.ok(details.length >= 3);
+  for (const d of details) assert.deepEqual((await call('GET', `/history/detail/${d.id}`, undefined, 200)).body, d);
+  const r = await call('GET', '/history/detail/nope', undefined, 404);
+  assert.deepEqual(r.body, { type: 'InvalidRequestException', message: "Historic detail with Id 'nope' does not exist.", code: null });
+});
+
+test('variableNamesIgnoreCase / variableValuesIgnoreCase over HTTP (runtime, historic, variable instances)', async () => {
+  const mark = `Case-${Date.now()}`;
+  const pi = (await start({ Tag: { value: mark } })).body;
+  const body = { variables: [{ name: 'tag', operator: 'eq', value: mark.toLowerCase() }], processInstanceIds: [pi.id] };
+  assert.deepEqual((await call('POST', '/process-instance', body, 200)).body, []);
+  const found = (await call('POST', '/process-instance', { ...body, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true }, 200)).body;
+  assert.deepEqual(found.map((p) => p.id), [pi.id]);
+  assert.equal((await call('POST', '/process-instance/count', { ...body, variableNamesIgnoreCase: true, variableValuesIgnoreCase: true }, 200)).body.count, 1);
+  const url = `variables=TAG_eq_${encodeURIComponent(mark.toUpperCase())}&processInstanceIds=${pi.id}`;
+  assert.deepEqual((await call('GET', `/history/process-instance?${url}&variableNamesIgnoreCase=true`, undefined, 200)).body, []);
+  const hist = (await call('GET', `/history/process-instance?${url}&variableNamesIgnoreCase=true&variableValuesIgnoreCase=true`, undefined, 200)).body;
+  assert.deepEqual(hist.map((h) => h.id), [pi.id]);
+  const vars = (await call('GET', `/history/variable-instance?processInstanceId=${pi.id}&variableName=TAG&variableNamesIgnoreCase=true`, undefined, 200)).body;
+  assert.deepEqual(vars.map((v) => v.name), ['Tag']);
+});

@@ -928,6 +928,53 @@ static void s_task_failure(fx *f, char *request, size_t cap) {
                             "'retries':0,'retryTimeout':0}}", task);
 }
 
+/* INVOICE with an error boundary event on charge (its code variables set). */
+#define GUARDED                                                             \
+  "{'key':'guarded','activities':[" START                                   \
+  ",{'id':'charge','type':'serviceTask','topic':'charge'}," END             \
+  ",{'id':'onError','type':'boundaryEvent','eventDefinition':'error',"      \
+  "'attachedTo':'charge','errorCode':'E','errorCodeVariable':'code',"       \
+  "'errorMessageVariable':'why'},{'id':'review','type':'userTask'}],"       \
+  "'flows':[" FLOW("f1", "start", "charge") "," FLOW("f2", "charge", "end") \
+  "," FLOW("f3", "onError", "review") "]}"
+
+static void s_bpmn_error_caught(fx *f, char *request, size_t cap) {
+  char task[64];
+  deploy(f, GUARDED);
+  start(f, "guarded", "a", NULL, 0);
+  fetch(f, "charge");
+  task_of_topic(f, "charge", task, sizeof task);
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w','errorCode':'E','errorMessage':'no',"
+                            "'variables':{'x':{'value':1}}}}", task);
+}
+
+/* Uncaught, with an incident open: the instance completes, the incident goes. */
+static void s_bpmn_error_uncaught(fx *f, char *request, size_t cap) {
+  char task[64];
+  deploy(f, INVOICE);
+  start(f, "invoice", "a", NULL, 0);
+  fetch(f, "charge");
+  task_of_topic(f, "charge", task, sizeof task);
+  cJSON_Delete(call(f, "handleExternalTaskFailure", "{'id':'%s','body':{'workerId':'w','retries':0}}", task));
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w','errorCode':'E'}}", task);
+}
+
+/* Complete after the retries ran out: the incident ends resolved. */
+static void s_complete_incident(fx *f, char *request, size_t cap) {
+  char task[64];
+  s_bpmn_error_uncaught(f, request, cap);
+  task_of_topic(f, "charge", task, sizeof task);
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w'}}", task);
+}
+
+static void s_lock(fx *f, char *request, size_t cap) {
+  char task[64];
+  deploy(f, INVOICE);
+  start(f, "invoice", "a", NULL, 0);
+  task_of_topic(f, "charge", task, sizeof task);
+  set_request(request, cap, "{'id':'%s','body':{'workerId':'w','lockDuration':1000}}", task);
+}
+
 static void s_due_job_succeeds(fx *f, char *request, size_t cap) {
   deploy(f, ASYNC);
   start(f, "async", "a", NULL, 0);
@@ -998,6 +1045,14 @@ static void s_query(fx *f, char *request, size_t cap) {
                             "'sortOrder':'desc','maxResults':'5'}}");
 }
 
+static void s_query_ignore_case(fx *f, char *request, size_t cap) {
+  deploy(f, INVOICE);
+  cJSON_Delete(call(f, "startProcessInstanceByKey",
+                    "{'key':'invoice','body':{'variables':{'Who':{'value':'Ann'}}}}"));
+  set_request(request, cap, "{'body':{'variables':[{'name':'who','operator':'eq','value':'ANN'}],"
+                            "'variableNamesIgnoreCase':true,'variableValuesIgnoreCase':true}}");
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1006,6 +1061,10 @@ static const scenario scenarios[] = {
     {"complete", "completeExternalTask", s_complete, 0},
     {"complete + join", "completeExternalTask", s_complete_join, 0},
     {"external task failure", "handleExternalTaskFailure", s_task_failure, 0},
+    {"bpmn error caught", "handleExternalTaskBpmnError", s_bpmn_error_caught, 0},
+    {"bpmn error uncaught", "handleExternalTaskBpmnError", s_bpmn_error_uncaught, 0},
+    {"lock", "lockExternalTask", s_lock, 0},
+    {"complete with incident", "completeExternalTask", s_complete_incident, 0},
     {"due job succeeds", "executeDueJobs", s_due_job_succeeds, 1},
     {"due job fails", "executeDueJobs", s_due_job_fails, 1},
     {"due timer", "executeDueJobs", s_due_timer, 1},
@@ -1014,6 +1073,7 @@ static const scenario scenarios[] = {
     {"setJobRetries resolves incident", "setJobRetries", s_set_retries, 0},
     {"deleteDeployment cascade", "deleteDeployment", s_delete_deployment, 0},
     {"getProcessInstances", "getProcessInstances", s_query, 0},
+    {"getProcessInstances ignoring case", "getProcessInstances", s_query_ignore_case, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))

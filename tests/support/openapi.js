@@ -173,6 +173,9 @@ export const OVERRIDES = new Map([
   ['GET /history/variable-instance/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
   ['GET /history/detail 200', [{ type: 'array', items: ref('HistoricVariableUpdateDto') }, 'not in the 7.15 file: Camunda\'s HistoricDetailDto (variableUpdate)']],
   ['GET /history/detail/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
+  ['GET /history/variable-instance/{id} 200', [ref('HistoricVariableInstanceDto'), 'not in the 7.15 file: Camunda\'s HistoricVariableInstanceDto']],
+  ['GET /history/detail/{id} 200', [ref('HistoricVariableUpdateDto'), 'not in the 7.15 file: Camunda\'s HistoricDetailDto (variableUpdate)']],
+  ['POST /external-task/{id}/lock 204', [null, 'not in the 7.15 file (added in 7.20): 204, no content']],
 ]);
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -195,7 +198,8 @@ const templates = Object.keys(spec.paths).map((t) => {
 // Paths the rebatch server serves that the 7.15 file lacks, for matching only.
 const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/batch/{id}', '/job-definition',
   '/history/activity-instance', '/history/incident', '/batch/statistics/count',
-  '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count'];
+  '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
+  '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({
