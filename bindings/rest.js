@@ -67,8 +67,6 @@ export const ROUTES = Object.freeze([
   ['GET', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['POST', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['GET', '/history/process-instance/:id', 'getHistoricProcessInstance'],
-  ['GET', '/history/activity-instance', 'getHistoricActivityInstances'],
-  ['GET', '/history/incident', 'getHistoricIncidents'],
   ['GET', '/history/batch', 'getHistoricBatches'],
   ['GET', '/history/batch/count', 'getHistoricBatchesCount'],
   ['GET', '/history/batch/:id', 'getHistoricBatch'],
@@ -108,7 +106,27 @@ export const ROUTES = Object.freeze([
   ['GET', '/batch/:id', 'getBatch'],
   ['DELETE', '/batch/:id', 'deleteBatch'],
   ['PUT', '/batch/:id/suspended', 'setBatchSuspended'],
+  // observing instances: activity instances, incidents and the job log
+  ['GET', '/process-instance/:id/activity-instances', 'getActivityInstanceTree'],
+  ['GET', '/history/activity-instance', 'getHistoricActivityInstances'],
+  ['POST', '/history/activity-instance', 'getHistoricActivityInstances'],
+  ['GET', '/history/activity-instance/count', 'getHistoricActivityInstancesCount'],
+  ['POST', '/history/activity-instance/count', 'getHistoricActivityInstancesCount'],
+  ['GET', '/history/activity-instance/:id', 'getHistoricActivityInstance'],
+  ['GET', '/history/incident', 'getHistoricIncidents'],
+  ['GET', '/history/incident/count', 'getHistoricIncidentsCount'],
+  ['GET', '/history/job-log', 'getHistoricJobLogs'],
+  ['POST', '/history/job-log', 'getHistoricJobLogs'],
+  ['GET', '/history/job-log/count', 'getHistoricJobLogsCount'],
+  ['POST', '/history/job-log/count', 'getHistoricJobLogsCount'],
+  ['GET', '/history/job-log/:id', 'getHistoricJobLog'],
+  ['GET', '/history/job-log/:id/stacktrace', 'getHistoricJobLogStacktrace'],
+  ['GET', '/job/:id/stacktrace', 'getJobStacktrace'],
+  ['GET', '/external-task/:id/errorDetails', 'getExternalTaskErrorDetails'],
 ]);
+
+/** Operations whose answer is text/plain (Camunda's stacktraces and error details). */
+const TEXT_PLAIN = new Set(['getHistoricJobLogStacktrace', 'getJobStacktrace', 'getExternalTaskErrorDetails']);
 
 /** An error this layer answers itself, in Camunda's error format. */
 class HttpError extends Error {
@@ -130,15 +148,15 @@ const tooLarge = (limit) =>
 /** Operations that write: a hint for the job executor to look for new jobs. */
 const READ_ONLY = /^(get|#engines|#version)/;
 
-function sendJson(res, status, body, headers = {}) {
+function sendJson(res, status, body, headers = {}, contentType = 'application/json') {
   if (status === 204 || body === undefined || body === null) {
     res.writeHead(204, headers);
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const text = contentType === 'application/json' ? JSON.stringify(body) : String(body);
   res.writeHead(status, {
-    'Content-Type': 'application/json',
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(text),
     ...headers,
   });
@@ -466,6 +484,7 @@ export function createRestHandler(engine, options = {}) {
   async function handle(req, res) {
     let status;
     let body;
+    let contentType;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -491,6 +510,7 @@ export function createRestHandler(engine, options = {}) {
         throw new HttpError(503, 'RestException', 'The server is shutting down');
       }
       ({ status, body } = await dispatch(req, found.store.operation, found.params, parseQuery(search)));
+      if (TEXT_PLAIN.has(found.store.operation)) contentType = 'text/plain';
     } catch (err) {
       ({ status, body } = errorResponse(err));
       if (status >= 500 && !(err instanceof EngineError) && !(err instanceof HttpError)) {
@@ -499,7 +519,7 @@ export function createRestHandler(engine, options = {}) {
       // A request whose body was not read (or cut off): do not reuse the connection.
       if (!req.complete && !bodiless(req)) res.setHeader('Connection', 'close');
     }
-    if (!res.headersSent && !res.destroyed) sendJson(res, status, body);
+    if (!res.headersSent && !res.destroyed) sendJson(res, status, body, {}, contentType);
   }
 
   handle.close = () => {

@@ -256,3 +256,7 @@ int rb_op_getIncidentsCount(rebatch_engine *e, const cJSON *request, rb_response
 int rb_op_getHistoricIncidents(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_list(e, &historic_incident_query, request, res);
 }
+
+int rb_op_getHistoricIncidentsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &historic_incident_query, request, res);
+}

@@ -76,6 +76,7 @@ int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
   }
   if ((rc = rb_doc_init(&doc, id, job)) != REBATCH_OK) return rc;
   rc = rb_job_save(e, &doc);
+  if (rc == REBATCH_OK) rc = rb_job_log(e, doc.json, RB_JOB_LOG_CREATION, s->retries);
   rb_doc_clear(&doc);
   if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
   return rc;
@@ -144,6 +145,7 @@ int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
   int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
   for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
     rc = rb_incident_end(e, "failedJob", jobs.items[i].id, 0);
+    if (rc == REBATCH_OK) rc = rb_job_log(e, jobs.items[i].json, RB_JOB_LOG_DELETION, retries_of(jobs.items[i].json));
     if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &jobs.items[i]);
   }
   rb_docs_clear(&jobs);
@@ -248,6 +250,8 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
       rc = REBATCH_NOMEM;
     rb_free(trace);
   }
+  /* Camunda logs the failure with the retries the job had when it ran. */
+  if (rc == REBATCH_OK) rc = rb_job_log(e, job.json, RB_JOB_LOG_FAILURE, retries_of(job.json));
   if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, retries - 1);
   rb_doc_clear(&job);
   return rc;
@@ -266,6 +270,8 @@ static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *
   if (rc == REBATCH_OK && job.json) {
     *exists = 1;
     rc = run_job(e, &job, out);
+    if (rc == REBATCH_OK && !out->failed)
+      rc = rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json));
   }
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
