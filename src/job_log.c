@@ -6,6 +6,7 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,40 +26,54 @@ static const char *const copied[][2] = {
     {"processDefinitionId", "processDefinitionId"},
     {"processDefinitionKey", "processDefinitionKey"},
     {"deploymentId", "deploymentId"},
-    {"rootProcessInstanceId", "processInstanceId"},
     {"tenantId", "tenantId"},
     {"batchId", "batchId"},
     {NULL, NULL}};
 
+/* Entries keep only what is set: an absent field reads as null in the DTO,
+ * and the smaller text is most of what a log write costs. */
+static int put_if(cJSON *entry, const char *key, const cJSON *value) {
+  if (!value || cJSON_IsNull(value)) return 1;
+  return rb_take(entry, key, cJSON_Duplicate(value, 1));
+}
+
+static int put_flag(cJSON *entry, const char *key, int on) {
+  return on ? rb_put_bool(entry, key, 1) : 1;
+}
+
 static cJSON *new_entry(rebatch_engine *e, const char *id, const cJSON *job,
                         rb_job_log_kind kind, int retries) {
   cJSON *entry = cJSON_CreateObject();
-  int failure = kind == RB_JOB_LOG_FAILURE;
+  int failure = kind == RB_JOB_LOG_FAILURE, ok;
   if (!entry) return NULL;
-  rb_put_str(entry, "id", id);
-  rb_put_num(entry, "timestamp", rb_now(e));
-  rb_put_null(entry, "removalTime");
-  for (int i = 0; copied[i][0]; i++) {
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(job, copied[i][1]);
-    int ok = value ? rb_take(entry, copied[i][0], cJSON_Duplicate(value, 1)) : rb_put_null(entry, copied[i][0]);
-    if (!ok) {
-      cJSON_Delete(entry);
-      return NULL;
-    }
+  ok = rb_put_str(entry, "id", id) && rb_put_num(entry, "timestamp", rb_now(e)) &&
+       rb_put_num(entry, "jobRetries", retries);
+  for (int i = 0; ok && copied[i][0]; i++)
+    ok = put_if(entry, copied[i][0], cJSON_GetObjectItemCaseSensitive(job, copied[i][1]));
+  if (ok && failure) {
+    static const char *const failed[] = {"exceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
+    static const char *const as[] = {"jobExceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
+    for (int i = 0; ok && failed[i]; i++) ok = put_if(entry, as[i], cJSON_GetObjectItemCaseSensitive(job, failed[i]));
   }
-  rb_put_num(entry, "jobRetries", retries);
-  rb_put_str(entry, "jobExceptionMessage", failure ? rb_str(job, "exceptionMessage") : NULL);
-  rb_put_str(entry, "exceptionStacktrace", failure ? rb_str(job, "exceptionStacktrace") : NULL);
-  rb_put_str(entry, "failedActivityId", failure ? rb_str(job, "failedActivityId") : NULL);
-  rb_put_null(entry, "hostname");
-  rb_put_bool(entry, "creationLog", kind == RB_JOB_LOG_CREATION);
-  rb_put_bool(entry, "failureLog", failure);
-  rb_put_bool(entry, "successLog", kind == RB_JOB_LOG_SUCCESS);
-  if (!rb_put_bool(entry, "deletionLog", kind == RB_JOB_LOG_DELETION)) {
+  ok = ok && put_flag(entry, "creationLog", kind == RB_JOB_LOG_CREATION) && put_flag(entry, "failureLog", failure) &&
+       put_flag(entry, "successLog", kind == RB_JOB_LOG_SUCCESS) &&
+       put_flag(entry, "deletionLog", kind == RB_JOB_LOG_DELETION);
+  if (!ok) {
     cJSON_Delete(entry);
     return NULL;
   }
   return entry;
+}
+
+/* A job is created, succeeds and is deleted at most once, so those entries
+ * are named after the job (no id from the host on the hot path); failures
+ * repeat and get fresh ids. */
+static int entry_id(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, char *id) {
+  static const char suffix[] = {'c', 'f', 's', 'd'};
+  const char *job_id = rb_str(job, "id");
+  if (kind == RB_JOB_LOG_FAILURE || !job_id || strlen(job_id) + 2 > REBATCH_ID_MAX) return rb_new_id(e, id);
+  snprintf(id, REBATCH_ID_MAX + 1, "%s:%c", job_id, suffix[kind]);
+  return REBATCH_OK;
 }
 
 int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries) {
@@ -66,7 +81,7 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
   rebatch_index_entry index[2];
   cJSON *entry;
   rb_doc doc;
-  int rc = rb_new_id(e, id);
+  int rc = entry_id(e, job, kind, id);
   if (rc != REBATCH_OK) return rc;
   if (!(entry = new_entry(e, id, job, kind, retries))) return REBATCH_NOMEM;
   if ((rc = rb_doc_init(&doc, id, entry)) != REBATCH_OK) return rc;
@@ -89,9 +104,21 @@ static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {
       "failedActivityId", "executionId", "processInstanceId",
       "processDefinitionId", "processDefinitionKey", "deploymentId",
       "tenantId", "hostname", "rootProcessInstanceId", "batchId",
-      "creationLog", "failureLog", "successLog", "deletionLog", NULL};
+      NULL};
+  static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog", NULL};
+  cJSON *dto = rb_dto(r, fields);
   (void)e;
-  return rb_dto(r, fields);
+  /* Every instance is its own root: the root is not stored twice. */
+  if (dto && !rb_take(dto, "rootProcessInstanceId", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(dto, "processInstanceId"), 1))) {
+    cJSON_Delete(dto);
+    return NULL;
+  }
+  for (int i = 0; dto && flags[i]; i++)
+    if (!rb_put_bool(dto, flags[i], cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, flags[i])))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  return dto;
 }
 
 static int is_flag(const cJSON *r, const char *key) {
