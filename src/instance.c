@@ -993,6 +993,13 @@ static int h_jobs_retrying(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   return found;
 }
 
+static int h_job_before(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_job_log_executed(e, rb_str(r, "id"), a, 1);
+}
+static int h_job_after(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_job_log_executed(e, rb_str(r, "id"), a, 0);
+}
+
 static const rb_filter history_filters[] = {
     {"processInstanceId", RB_F_EQ, "id", NULL, 0},
     {"processInstanceIds", RB_F_IN, "id", NULL, 0},
@@ -1041,9 +1048,8 @@ static const rb_filter history_filters[] = {
     {"executedActivityBefore", RB_F_VALUE, NULL, h_ran_before, 0},
     {"executedActivityAfter", RB_F_VALUE, NULL, h_ran_after, 0},
     {"withJobsRetrying", RB_F_FLAG, NULL, h_jobs_retrying, 0},
-    /* rebatch keeps no job log yet: these need one. */
-    {"executedJobBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"executedJobAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedJobBefore", RB_F_VALUE, NULL, h_job_before, 0},
+    {"executedJobAfter", RB_F_VALUE, NULL, h_job_after, 0},
     {"variableNamesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"variableValuesIgnoreCase", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},

@@ -94,6 +94,28 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
   return rc;
 }
 
+static int is_flag(const cJSON *r, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key));
+}
+
+/* Did a job of the instance run (succeed or fail) at or before / at or
+ * after the date? Behind the historic instance query's executedJob filters. */
+int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON *date, int before) {
+  rb_docs docs = {0};
+  double ms, at;
+  int found = 0;
+  if (rb_parse_date(date, &ms) != 1) return 0;
+  if (rb_find_all(e, JOB_LOG, "processInstanceId", instance_id, &docs) == REBATCH_OK)
+    for (int i = 0; !found && i < docs.count; i++) {
+      const cJSON *r = docs.items[i].json;
+      if (!is_flag(r, "successLog") && !is_flag(r, "failureLog")) continue;
+      at = rb_date(r, "timestamp");
+      found = before ? at <= ms : at >= ms;
+    }
+  rb_docs_clear(&docs);
+  return found;
+}
+
 /* ---- queries ------------------------------------------------------------ */
 
 static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {
@@ -121,9 +143,6 @@ static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {
   return dto;
 }
 
-static int is_flag(const cJSON *r, const char *key) {
-  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key));
-}
 static int creation(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e; (void)a;
   return is_flag(r, "creationLog");

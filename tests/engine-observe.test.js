@@ -276,6 +276,12 @@ test('job log: a job failing down to 0 retries, reset and succeeding; a deleted 
     assert.equal(count({ jobDefinitionType: 'async-continuation', deploymentId: def.deploymentId }), 7);
     assert.equal(count({ jobPriorityHigherThanOrEquals: 1 }), 0);
     assert.deepEqual(engine.getHistoricJobLog(log[4].id), log[4]);
+    // The historic instance query's executedJob filters read the log's runs (not creations).
+    const instances = (query) => engine.getHistoricProcessInstances(query).map((h) => h.id);
+    assert.deepEqual(instances({ executedJobBefore: camundaDate(T0 + 1000) }), [pi.id]);
+    assert.deepEqual(instances({ executedJobBefore: camundaDate(T0 + 999) }), []);
+    assert.deepEqual(instances({ executedJobAfter: camundaDate(T0 + 4000) }), [pi.id]);
+    assert.deepEqual(instances({ executedJobAfter: camundaDate(T0 + 4001) }), []);
 
     assertEngineError(() => engine.getHistoricJobLog('nope'), {
       status: 404, type: 'InvalidRequestException', message: 'Historic job log with id nope does not exist',
