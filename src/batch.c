@@ -345,7 +345,7 @@ static int delete_jobs_of(rebatch_engine *e, const char *definition_id) {
     long long retries = 0;
     rb_int(docs.items[i].json, "retries", &retries);
     rc = rb_incident_end(e, "failedJob", docs.items[i].id, 0);
-    if (rc == REBATCH_OK) rc = rb_job_log(e, docs.items[i].json, RB_JOB_LOG_DELETION, (int)retries);
+    if (rc == REBATCH_OK) rc = rb_job_log(e, docs.items[i].json, RB_JOB_LOG_DELETION, (int)retries, NULL);
     if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &docs.items[i]);
   }
   rb_docs_clear(&docs);

@@ -335,8 +335,10 @@ typedef enum rb_job_log_kind {
 } rb_job_log_kind;
 
 /* Writes one historic job log entry: the job record as it is, with
- * `retries` as the entry's jobRetries. One store put. */
-int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries);
+ * `retries` as the entry's jobRetries. One store put. The entry's id goes
+ * to id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
+int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
+               char *id_out);
 /* 1 when a job of the instance ran (succeeded or failed) at or before
  * (before = 1) or at or after the date (a Camunda date value). */
 int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON *date, int before);

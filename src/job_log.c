@@ -76,7 +76,8 @@ static int entry_id(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, c
   return REBATCH_OK;
 }
 
-int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries) {
+int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
+               char *id_out) {
   char id[REBATCH_ID_MAX + 1];
   rebatch_index_entry index[2];
   cJSON *entry;
@@ -91,6 +92,7 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
   index[1].value = rb_str(entry, "processInstanceId");
   rc = rb_save(e, JOB_LOG, &doc, index, 2);
   rb_doc_clear(&doc);
+  if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
   return rc;
 }
 

@@ -345,6 +345,13 @@ test('historic incidents: open, resolved and deleted, with counts', async () => 
     assert.equal(resolved.createTime, camundaDate(T0 + 3000));
     assert.equal(resolved.endTime, camundaDate(T0 + 3000));
     assert.deepEqual([resolved.open, resolved.resolved, resolved.deleted], [false, true, false]);
+    // historyConfiguration names the job log entry of the failure that opened the incident.
+    const [lastFailure] = engine.getHistoricJobLogs({ jobId: job1.id, failureLog: true, jobRetries: 1 })
+      .filter((l) => l.jobRetries === 1);
+    assert.equal(resolved.historyConfiguration, lastFailure.id);
+    assert.equal(count({ historyConfiguration: lastFailure.id }), 1);
+    const states = engine.getHistoricIncidents({ sortBy: 'incidentState', sortOrder: 'desc' });
+    assert.deepEqual(states.map((i) => [i.resolved, i.deleted]), [[false, true], [true, false]]);
   } finally {
     engine.close();
   }
