@@ -395,6 +395,10 @@ static int remove_batch(rebatch_engine *e, rb_doc *batch, int cascade) {
   for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_jobs_of(e, rb_str(batch->json, defs[i]));
   if (rc == REBATCH_OK) rc = delete_chunks(e, batch->id);
   if (rc == REBATCH_OK && cascade) rc = delete_historic_incidents(e, batch->json);
+  if (rc == REBATCH_OK && cascade) {
+    const char *ids[] = {rb_str(batch->json, defs[0]), rb_str(batch->json, defs[1]), rb_str(batch->json, defs[2])};
+    rc = rb_job_log_delete_for_definitions(e, ids, 3);
+  }
   for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_definition(e, rb_str(batch->json, defs[i]));
   if (rc == REBATCH_OK) rc = rb_load(e, HISTORIC_BATCH, batch->id, &hist);
   else memset(&hist, 0, sizeof hist);

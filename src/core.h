@@ -339,6 +339,8 @@ typedef enum rb_job_log_kind {
  * to id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
 int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
                char *id_out);
+/* Deletes the entries of the jobs of the given job definitions. */
+int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count);
 /* 1 when a job of the instance ran (succeeded or failed) at or before
  * (before = 1) or at or after the date (a Camunda date value). */
 int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON *date, int before);

@@ -118,6 +118,24 @@ int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON 
   return found;
 }
 
+/* Removes the entries of the jobs of these job definitions (a batch deleted
+ * with its history). A rare operation: a scan instead of one more index
+ * on every entry. */
+int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count) {
+  rb_docs docs = {0};
+  int rc = rb_scan_all(e, JOB_LOG, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    const char *jd = rb_str(docs.items[i].json, "jobDefinitionId");
+    for (int k = 0; jd && k < count; k++)
+      if (definition_ids[k] && strcmp(jd, definition_ids[k]) == 0) {
+        rc = rb_delete(e, JOB_LOG, &docs.items[i]);
+        break;
+      }
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 /* ---- queries ------------------------------------------------------------ */
 
 static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {

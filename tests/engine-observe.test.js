@@ -315,6 +315,15 @@ test('batch jobs are logged too: seed, execution and monitor jobs created and su
     assert.deepEqual([...types].sort(), ['batch-monitor-job', 'batch-seed-job', 'set-job-retries']);
     assert.ok(logs.every((l) => l.batchId === batch.id));
     assert.equal(logs.filter((l) => l.creationLog).length, logs.filter((l) => l.successLog).length);
+    // A batch deleted with cascade takes its jobs' log entries along; one without keeps them.
+    const second = engine.setJobRetriesAsync({ jobIds, retries: 1 });
+    const third = engine.setJobRetriesAsync({ jobIds, retries: 1 });
+    engine.deleteBatch(second.id, { cascade: true });
+    engine.deleteBatch(third.id, { cascade: false });
+    assert.equal(engine.getHistoricJobLogsCount({ jobDefinitionConfiguration: second.id }).count, 0);
+    assert.deepEqual(engine.getHistoricJobLogs({ jobDefinitionConfiguration: third.id }).map((l) => [l.creationLog, l.deletionLog]),
+      [[true, false], [false, true]], 'the seed job: created, then deleted unexecuted');
+    assert.ok(engine.getHistoricJobLogsCount({ jobDefinitionConfiguration: batch.id }).count > 0);
   } finally {
     engine.close();
   }
