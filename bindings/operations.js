@@ -29,7 +29,6 @@ export const OPERATIONS = Object.freeze({
   getHistoricProcessInstances: ['query', 'body'],
   getHistoricProcessInstancesCount: ['query', 'body'],
   getHistoricProcessInstance: ['id'],
-  getHistoricActivityInstances: ['query'],
   // process variables (the variable name travels as `key`)
   getProcessInstanceVariables: ['id', 'query'],
   modifyProcessInstanceVariables: ['id', 'body'],
@@ -42,6 +41,18 @@ export const OPERATIONS = Object.freeze({
   getHistoricDetails: ['query'],
   getHistoricDetailsCount: ['query'],
   getHistoricDetail: ['id', 'query'],
+  getHistoricActivityInstances: ['query', 'body'],
+  // observing instances
+  getActivityInstanceTree: ['id'],
+  getHistoricActivityInstancesCount: ['query', 'body'],
+  getHistoricActivityInstance: ['id'],
+  getHistoricIncidentsCount: ['query'],
+  getHistoricJobLogs: ['query', 'body'],
+  getHistoricJobLogsCount: ['query', 'body'],
+  getHistoricJobLog: ['id'],
+  getHistoricJobLogStacktrace: ['id'],
+  getJobStacktrace: ['id'],
+  getExternalTaskErrorDetails: ['id'],
   // jobs
   getJobs: ['query', 'body'],
   getJobsCount: ['query', 'body'],

@@ -68,7 +68,6 @@ export const ROUTES = Object.freeze([
   ['GET', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['POST', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['GET', '/history/process-instance/:id', 'getHistoricProcessInstance'],
-  ['GET', '/history/activity-instance', 'getHistoricActivityInstances'],
   // process variables (issue 6)
   ['GET', '/process-instance/:id/variables', 'getProcessInstanceVariables'],
   ['POST', '/process-instance/:id/variables', 'modifyProcessInstanceVariables'],
@@ -81,7 +80,6 @@ export const ROUTES = Object.freeze([
   ['GET', '/history/detail', 'getHistoricDetails'],
   ['GET', '/history/detail/count', 'getHistoricDetailsCount'],
   ['GET', '/history/detail/:id', 'getHistoricDetail'],
-  ['GET', '/history/incident', 'getHistoricIncidents'],
   ['GET', '/history/batch', 'getHistoricBatches'],
   ['GET', '/history/batch/count', 'getHistoricBatchesCount'],
   ['GET', '/history/batch/:id', 'getHistoricBatch'],
@@ -123,7 +121,30 @@ export const ROUTES = Object.freeze([
   ['GET', '/batch/:id', 'getBatch'],
   ['DELETE', '/batch/:id', 'deleteBatch'],
   ['PUT', '/batch/:id/suspended', 'setBatchSuspended'],
+  // observing instances: activity instances, incidents and the job log
+  ['GET', '/process-instance/:id/activity-instances', 'getActivityInstanceTree'],
+  ['GET', '/history/activity-instance', 'getHistoricActivityInstances'],
+  ['POST', '/history/activity-instance', 'getHistoricActivityInstances'],
+  ['GET', '/history/activity-instance/count', 'getHistoricActivityInstancesCount'],
+  ['POST', '/history/activity-instance/count', 'getHistoricActivityInstancesCount'],
+  ['GET', '/history/activity-instance/:id', 'getHistoricActivityInstance'],
+  ['GET', '/history/incident', 'getHistoricIncidents'],
+  ['GET', '/history/incident/count', 'getHistoricIncidentsCount'],
+  ['GET', '/history/job-log', 'getHistoricJobLogs'],
+  ['POST', '/history/job-log', 'getHistoricJobLogs'],
+  ['GET', '/history/job-log/count', 'getHistoricJobLogsCount'],
+  ['POST', '/history/job-log/count', 'getHistoricJobLogsCount'],
+  ['GET', '/history/job-log/:id', 'getHistoricJobLog'],
+  ['GET', '/history/job-log/:id/stacktrace', 'getHistoricJobLogStacktrace'],
+  ['GET', '/job/:id/stacktrace', 'getJobStacktrace'],
+  ['GET', '/external-task/:id/errorDetails', 'getExternalTaskErrorDetails'],
 ]);
+
+/** Operations whose answer is text/plain (Camunda's stacktraces and error details). */
+const TEXT_PLAIN = new Set(['getHistoricJobLogStacktrace', 'getJobStacktrace', 'getExternalTaskErrorDetails']);
+/** Operations whose answer the shim reads rather than passes on as printed:
+ * starts (their links name this server) and the text/plain answers. */
+const PARSED_ANSWER = new Set(['startProcessInstance', 'startProcessInstanceByKey', ...TEXT_PLAIN]);
 
 /** An error this layer answers itself, in Camunda's error format. */
 class HttpError extends Error {
@@ -156,15 +177,15 @@ function sendText(res, status, text) {
   res.end(text);
 }
 
-function sendJson(res, status, body, headers = {}) {
+function sendJson(res, status, body, headers = {}, contentType = 'application/json') {
   if (status === 204 || body === undefined || body === null) {
     res.writeHead(204, headers);
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const text = contentType === 'application/json' ? JSON.stringify(body) : String(body);
   res.writeHead(status, {
-    'Content-Type': 'application/json',
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(text),
     ...headers,
   });
@@ -512,9 +533,7 @@ export function createRestHandler(engine, options = {}) {
     const takesBody = OPERATIONS[operation].includes('body');
     const parsed = takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
     const request = buildRequest(operation, params, query, parsed?.value);
-    if (operation !== 'startProcessInstance' && operation !== 'startProcessInstanceByKey') {
-      return callEngineText(operation, request, parsed?.text);
-    }
+    if (!PARSED_ANSWER.has(operation)) return callEngineText(operation, request, parsed?.text);
     const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
       result.body.links = selfLink(req, 'process-instance', result.body.id);
@@ -539,6 +558,7 @@ export function createRestHandler(engine, options = {}) {
     let status;
     let body;
     let text;
+    let contentType;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -566,6 +586,7 @@ export function createRestHandler(engine, options = {}) {
       let result = dispatch(req, found.store.operation, found.params, parseQuery(search));
       if (result instanceof Promise) result = await result;
       ({ status, body, text } = result);
+      if (TEXT_PLAIN.has(found.store.operation)) contentType = 'text/plain';
     } catch (err) {
       ({ status, body } = errorResponse(err));
       if (status >= 500 && !(err instanceof EngineError) && !(err instanceof HttpError)) {
@@ -576,7 +597,7 @@ export function createRestHandler(engine, options = {}) {
     }
     if (res.headersSent || res.destroyed) return;
     if (text !== undefined || (body === undefined && status !== undefined && status < 400)) sendText(res, status, text);
-    else sendJson(res, status, body);
+    else sendJson(res, status, body, {}, contentType);
   }
 
   handle.close = () => {

@@ -342,7 +342,10 @@ static int delete_jobs_of(rebatch_engine *e, const char *definition_id) {
   rb_docs docs = {0};
   int rc = rb_find_all(e, JOB, "jobDefinitionId", definition_id, &docs);
   for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    long long retries = 0;
+    rb_int(docs.items[i].json, "retries", &retries);
     rc = rb_incident_end(e, "failedJob", docs.items[i].id, 0);
+    if (rc == REBATCH_OK) rc = rb_job_log(e, docs.items[i].json, RB_JOB_LOG_DELETION, (int)retries, NULL);
     if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &docs.items[i]);
   }
   rb_docs_clear(&docs);
@@ -392,6 +395,10 @@ static int remove_batch(rebatch_engine *e, rb_doc *batch, int cascade) {
   for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_jobs_of(e, rb_str(batch->json, defs[i]));
   if (rc == REBATCH_OK) rc = delete_chunks(e, batch->id);
   if (rc == REBATCH_OK && cascade) rc = delete_historic_incidents(e, batch->json);
+  if (rc == REBATCH_OK && cascade) {
+    const char *ids[] = {rb_str(batch->json, defs[0]), rb_str(batch->json, defs[1]), rb_str(batch->json, defs[2])};
+    rc = rb_job_log_delete_for_definitions(e, ids, 3);
+  }
   for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_definition(e, rb_str(batch->json, defs[i]));
   if (rc == REBATCH_OK) rc = rb_load(e, HISTORIC_BATCH, batch->id, &hist);
   else memset(&hist, 0, sizeof hist);

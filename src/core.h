@@ -314,6 +314,9 @@ int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
                             const char *error_message, const cJSON *variables,
                             rb_response *res);
 
+/* Camunda's activityType of a model activity (noneEndEvent, ...). */
+const char *rb_activity_type(const cJSON *activity);
+
 /* Variable filters: [{name, operator, value}] or "name_op_value,...", as
  * given or as an RB_F_VARIABLES filter hands them over. */
 int rb_variables_match(const cJSON *variables, const cJSON *conditions);
@@ -376,6 +379,26 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
 /* Sets retries, creating or resolving the failedJob incident. */
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries);
+
+/* ---- job_log.c ------------------------------------------------------------ */
+
+typedef enum rb_job_log_kind {
+  RB_JOB_LOG_CREATION,
+  RB_JOB_LOG_FAILURE, /* the job's exception fields are the failure's */
+  RB_JOB_LOG_SUCCESS,
+  RB_JOB_LOG_DELETION /* deleted without being executed */
+} rb_job_log_kind;
+
+/* Writes one historic job log entry: the job record as it is, with
+ * `retries` as the entry's jobRetries. One store put. The entry's id goes
+ * to id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
+int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
+               char *id_out);
+/* Deletes the entries of the jobs of the given job definitions. */
+int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count);
+/* 1 when a job of the instance ran (succeeded or failed) at or before
+ * (before = 1) or at or after the date (a Camunda date value). */
+int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON *date, int before);
 
 /* ---- external_task.c ---------------------------------------------------- */
 
@@ -483,6 +506,7 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setJobRetries, job, 0)                                    \
   X(executeDueJobs, job, 1)                                   \
   X(getJobDefinitions, job, 0)                                \
+  X(getJobStacktrace, job_log, 0)                             \
   X(getExternalTasks, external_task, 0)                       \
   X(getExternalTasksCount, external_task, 0)                  \
   X(getExternalTask, external_task, 0)                        \
@@ -497,6 +521,15 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(getIncidents, incident, 0)                                \
   X(getIncidentsCount, incident, 0)                           \
   X(getHistoricIncidents, incident, 0)                        \
+  X(getHistoricIncidentsCount, incident, 0)                   \
+  X(getActivityInstanceTree, activity_tree, 0)                \
+  X(getHistoricActivityInstancesCount, instance, 0)           \
+  X(getHistoricActivityInstance, instance, 0)                 \
+  X(getHistoricJobLogs, job_log, 0)                           \
+  X(getHistoricJobLogsCount, job_log, 0)                      \
+  X(getHistoricJobLog, job_log, 0)                            \
+  X(getHistoricJobLogStacktrace, job_log, 0)                  \
+  X(getExternalTaskErrorDetails, external_task, 0)            \
   X(setJobRetriesAsyncByProcess, job_retries, 0)              \
   X(setJobRetriesAsyncByHistoricQuery, job_retries, 0)        \
   X(setJobRetriesAsync, job_retries, 0)                       \

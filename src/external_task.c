@@ -598,3 +598,22 @@ int rb_op_getExternalTasks(rebatch_engine *e, const cJSON *request, rb_response 
 int rb_op_getExternalTasksCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_count(e, &rb_external_task_query, request, res);
 }
+
+/* Camunda: GetExternalTaskErrorDetailsCmd's NullValueException is not the
+ * NotFoundException the resource maps to 404, so it surfaces as a 500. A
+ * task without details answers 204. */
+int rb_op_getExternalTaskErrorDetails(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  const char *details;
+  rb_doc task;
+  cJSON *body = NULL;
+  int rc = rb_load(e, EXTERNAL_TASK, id, &task);
+  if (rc == REBATCH_OK && !task.json)
+    rc = rb_error(res, 500, "NullValueException", 0, "No external task found with id %s: externalTask is null",
+                  id ? id : "null");
+  details = rc == REBATCH_OK ? rb_str(task.json, "errorDetails") : NULL;
+  if (details && !(body = cJSON_CreateString(details))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&task);
+  if (rc != REBATCH_OK) return rc;
+  return body ? rb_ok(res, 200, body) : rb_ok(res, 204, NULL);
+}

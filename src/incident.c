@@ -71,6 +71,7 @@ int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
     rb_put_bool(history, "open", 1);
     rb_put_bool(history, "deleted", 0);
     rb_put_bool(history, "resolved", 0);
+    rb_put_num(history, "incidentState", 0); /* Camunda's state: open 0, resolved 1, deleted 2 */
   }
   rc = insert(e, INCIDENT, id, runtime);
   if (rc == REBATCH_OK) rc = insert(e, HISTORIC_INCIDENT, id, history);
@@ -83,7 +84,8 @@ static int end_history(rebatch_engine *e, const char *id, int resolved) {
   int rc = rb_load(e, HISTORIC_INCIDENT, id, &h);
   if (rc == REBATCH_OK && h.json) {
     if (!rb_set_num(h.json, "endTime", rb_now(e)) || !rb_set_bool(h.json, "open", 0) ||
-        !rb_set_bool(h.json, "resolved", resolved) || !rb_set_bool(h.json, "deleted", !resolved))
+        !rb_set_bool(h.json, "resolved", resolved) || !rb_set_bool(h.json, "deleted", !resolved) ||
+        !rb_set_num(h.json, "incidentState", resolved ? 1 : 2))
       rc = REBATCH_NOMEM;
     if (rc == REBATCH_OK) rc = save(e, HISTORIC_INCIDENT, &h);
   }
@@ -229,6 +231,8 @@ static const rb_filter historic_incident_filters[] = {
     {"createTimeAfter", RB_F_DATE_AFTER, "createTime", NULL, 0},
     {"endTimeBefore", RB_F_DATE_BEFORE, "endTime", NULL, 0},
     {"endTimeAfter", RB_F_DATE_AFTER, "endTime", NULL, 0},
+    {"historyConfiguration", RB_F_EQ, "historyConfiguration", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
 static const rb_sort_key incident_sorts[] = {
@@ -240,10 +244,21 @@ static const rb_sort_key incident_sorts[] = {
     {"causeIncidentId", "causeIncidentId"}, {"rootCauseIncidentId", "rootCauseIncidentId"},
     {"configuration", "configuration"}, {"tenantId", "tenantId"}, {NULL, NULL}};
 
+/* incidentState orders open (0), then resolved (1), then deleted (2). */
+static const rb_sort_key historic_incident_sorts[] = {
+    {"incidentId", "id"}, {"incidentMessage", "incidentMessage"},
+    {"createTime", "createTime"}, {"endTime", "endTime"}, {"incidentType", "incidentType"},
+    {"executionId", "executionId"}, {"activityId", "activityId"},
+    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", "processDefinitionId"},
+    {"processDefinitionKey", "processDefinitionKey"}, {"causeIncidentId", "causeIncidentId"},
+    {"rootCauseIncidentId", "rootCauseIncidentId"}, {"configuration", "configuration"},
+    {"historyConfiguration", "historyConfiguration"}, {"tenantId", "tenantId"},
+    {"incidentState", "incidentState"}, {NULL, NULL}};
+
 static const rb_query incident_query = {INCIDENT, incident_filters, incident_sorts,
                                         incident_to_dto};
 static const rb_query historic_incident_query = {HISTORIC_INCIDENT, historic_incident_filters,
-                                                 incident_sorts, historic_incident_to_dto};
+                                                 historic_incident_sorts, historic_incident_to_dto};
 
 int rb_op_getIncidents(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_list(e, &incident_query, request, res);
@@ -255,4 +270,8 @@ int rb_op_getIncidentsCount(rebatch_engine *e, const cJSON *request, rb_response
 
 int rb_op_getHistoricIncidents(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_list(e, &historic_incident_query, request, res);
+}
+
+int rb_op_getHistoricIncidentsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &historic_incident_query, request, res);
 }

@@ -69,7 +69,8 @@ static int save_activity(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, HISTORIC_ACTIVITY, doc, index, 1);
 }
 
-static const char *activity_type_name(const cJSON *activity) {
+/* Camunda's activity type names where they differ from the model's. */
+const char *rb_activity_type(const cJSON *activity) {
   const char *type = rb_str(activity, "type");
   if (strcmp(type, "endEvent") == 0) return "noneEndEvent";
   if (strcmp(type, "intermediateCatchEvent") == 0) return "intermediateTimer";
@@ -92,7 +93,7 @@ static int begin_activity(rb_run *run, cJSON *token, const cJSON *activity) {
   rb_put_str(rec, "parentActivityInstanceId", rb_str(run->inst, "id"));
   rb_put_str(rec, "activityId", activity_id);
   rb_put_str(rec, "activityName", rb_str(activity, "name"));
-  rb_put_str(rec, "activityType", activity_type_name(activity));
+  rb_put_str(rec, "activityType", rb_activity_type(activity));
   rb_copy(rec, run->inst, "processDefinitionKey");
   rb_copy(rec, run->inst, "processDefinitionId");
   rb_put_str(rec, "processInstanceId", rb_str(run->inst, "id"));
@@ -634,6 +635,7 @@ int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
   for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
     rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", docs.items[i].id);
     if (rc == REBATCH_OK) rc = rb_history_variables_delete(e, docs.items[i].id);
+    if (rc == REBATCH_OK) rc = delete_all(e, "historicJobLog", "processInstanceId", docs.items[i].id);
     if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, &docs.items[i]);
   }
   rb_docs_clear(&docs);
@@ -1006,6 +1008,13 @@ static int h_jobs_retrying(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   return found;
 }
 
+static int h_job_before(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_job_log_executed(e, rb_str(r, "id"), a, 1);
+}
+static int h_job_after(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  return rb_job_log_executed(e, rb_str(r, "id"), a, 0);
+}
+
 static const rb_filter history_filters[] = {
     {"processInstanceId", RB_F_EQ, "id", NULL, 0},
     {"processInstanceIds", RB_F_IN, "id", NULL, 0},
@@ -1054,9 +1063,8 @@ static const rb_filter history_filters[] = {
     {"executedActivityBefore", RB_F_VALUE, NULL, h_ran_before, 0},
     {"executedActivityAfter", RB_F_VALUE, NULL, h_ran_after, 0},
     {"withJobsRetrying", RB_F_FLAG, NULL, h_jobs_retrying, 0},
-    /* rebatch keeps no job log yet: these need one. */
-    {"executedJobBefore", RB_F_UNSUPPORTED, NULL, NULL, 0},
-    {"executedJobAfter", RB_F_UNSUPPORTED, NULL, NULL, 0},
+    {"executedJobBefore", RB_F_VALUE, NULL, h_job_before, 0},
+    {"executedJobAfter", RB_F_VALUE, NULL, h_job_after, 0},
     {"orQueries", RB_F_UNSUPPORTED, NULL, NULL, 0},
     {NULL, RB_F_EQ, NULL, NULL, 0}};
 
@@ -1110,6 +1118,11 @@ static int a_canceled(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "canceled"));
 }
 
+static int a_complete_scope(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "completeScope"));
+}
+
 static const rb_filter activity_filters[] = {
     {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},
     {"activityInstanceId", RB_F_EQ, "id", NULL, 0},
@@ -1122,6 +1135,9 @@ static const rb_filter activity_filters[] = {
     {"finished", RB_F_FLAG, NULL, a_finished, 0},
     {"unfinished", RB_F_FLAG, NULL, a_unfinished, 0},
     {"canceled", RB_F_FLAG, NULL, a_canceled, 0},
+    {"completeScope", RB_F_FLAG, NULL, a_complete_scope, 0},
+    {"taskAssignee", RB_F_EQ, "assignee", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"startedBefore", RB_F_DATE_BEFORE, "startTime", NULL, 0},
     {"startedAfter", RB_F_DATE_AFTER, "startTime", NULL, 0},
     {"finishedBefore", RB_F_DATE_BEFORE, "endTime", NULL, 0},
@@ -1133,7 +1149,10 @@ static const rb_sort_key activity_sorts[] = {
     {"executionId", "executionId"}, {"activityId", "activityId"},
     {"activityName", "activityName"}, {"activityType", "activityType"},
     {"startTime", "startTime"}, {"endTime", "endTime"}, {"duration", "durationInMillis"},
-    {"definitionId", "processDefinitionId"}, {"tenantId", "tenantId"}, {NULL, NULL}};
+    {"definitionId", "processDefinitionId"}, {"tenantId", "tenantId"},
+    /* Camunda's sequence counter: activity instances start in id order
+     * within one start time, so startTime is the closest stored order. */
+    {"occurrence", "startTime"}, {NULL, NULL}};
 
 static const rb_query activity_query = {HISTORIC_ACTIVITY, activity_filters, activity_sorts,
                                         activity_to_dto};
@@ -1141,6 +1160,28 @@ static const rb_query activity_query = {HISTORIC_ACTIVITY, activity_filters, act
 int rb_op_getHistoricActivityInstances(rebatch_engine *e, const cJSON *request,
                                        rb_response *res) {
   return rb_query_list(e, &activity_query, request, res);
+}
+
+int rb_op_getHistoricActivityInstancesCount(rebatch_engine *e, const cJSON *request,
+                                            rb_response *res) {
+  return rb_query_count(e, &activity_query, request, res);
+}
+
+int rb_op_getHistoricActivityInstance(rebatch_engine *e, const cJSON *request,
+                                      rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc a;
+  cJSON *dto;
+  int rc = rb_load(e, HISTORIC_ACTIVITY, id, &a);
+  if (rc != REBATCH_OK || !a.json) {
+    rb_doc_clear(&a);
+    return rc != REBATCH_OK ? rc
+                            : rb_not_found(res, "InvalidRequestException", "Historic activity instance with id '%s' does not exist",
+                                           id ? id : "null");
+  }
+  dto = activity_to_dto(e, a.json);
+  rb_doc_clear(&a);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
 }
 
 /* A copy of the instance's variables (empty when it is gone). */

@@ -76,6 +76,7 @@ int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
   }
   if ((rc = rb_doc_init(&doc, id, job)) != REBATCH_OK) return rc;
   rc = rb_job_save(e, &doc);
+  if (rc == REBATCH_OK) rc = rb_job_log(e, doc.json, RB_JOB_LOG_CREATION, s->retries, NULL);
   rb_doc_clear(&doc);
   if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
   return rc;
@@ -134,8 +135,11 @@ int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
     s.failed_activity_id = rb_str(job->json, "failedActivityId");
     s.job_definition_id = rb_str(job->json, "jobDefinitionId");
     s.tenant_id = rb_str(job->json, "tenantId");
+    s.history_configuration = rb_str(job->json, "lastFailureLogId");
     rc = rb_incident_create(e, &s);
   }
+  /* Like Camunda's, the failure's log id lives only as long as the failure. */
+  cJSON_DeleteItemFromObjectCaseSensitive(job->json, "lastFailureLogId");
   return rc == REBATCH_OK ? rb_job_save(e, job) : rc;
 }
 
@@ -144,6 +148,7 @@ int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
   int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
   for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
     rc = rb_incident_end(e, "failedJob", jobs.items[i].id, 0);
+    if (rc == REBATCH_OK) rc = rb_job_log(e, jobs.items[i].json, RB_JOB_LOG_DELETION, retries_of(jobs.items[i].json), NULL);
     if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &jobs.items[i]);
   }
   rb_docs_clear(&jobs);
@@ -231,6 +236,7 @@ static int retry_cycle_of(rebatch_engine *e, const cJSON *job, int *retries,
  * retries to the cycle's count; every failure then takes one retry and,
  * with a cycle, moves the due date by its interval. */
 static int record_failure(rebatch_engine *e, const char *job_id, const char *message) {
+  char log_id[REBATCH_ID_MAX + 1];
   rb_doc job;
   int cycle_retries = 0, found = 0, retries, rc = rb_load(e, JOB, job_id, &job);
   double interval = 0;
@@ -250,6 +256,10 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
       rc = REBATCH_NOMEM;
     rb_free(trace);
   }
+  /* Camunda logs the failure with the retries the job had when it ran; an
+   * incident this failure opens names the entry (historyConfiguration). */
+  if (rc == REBATCH_OK) rc = rb_job_log(e, job.json, RB_JOB_LOG_FAILURE, retries_of(job.json), log_id);
+  if (rc == REBATCH_OK && !rb_set_str(job.json, "lastFailureLogId", log_id)) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, retries - 1);
   rb_doc_clear(&job);
   return rc;
@@ -268,6 +278,8 @@ static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *
   if (rc == REBATCH_OK && job.json) {
     *exists = 1;
     rc = run_job(e, &job, out);
+    if (rc == REBATCH_OK && !out->failed)
+      rc = rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
   }
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);

@@ -427,11 +427,12 @@ char *rb_sprintf(const char *fmt, ...) {
   return out;
 }
 
-/* Camunda names its date fields ...Time, ...Date or ...Timestamp; the
+/* Camunda names its date fields ...Time, ...Date, ...Timestamp or timestamp; the
  * records keep those as epoch ms, the DTOs show them formatted. */
 static int is_date_field(const char *name) {
   static const char *const suffixes[] = {"Time", "Date", "Timestamp", NULL};
   size_t len = strlen(name);
+  if (strcmp(name, "timestamp") == 0) return 1;
   for (int i = 0; suffixes[i]; i++) {
     size_t n = strlen(suffixes[i]);
     if (len > n && strcmp(name + len - n, suffixes[i]) == 0) return 1;

@@ -65,10 +65,13 @@ export function client(base) {
     const res = await fetch(`${base}${path}`, init);
     const text = await res.text();
     let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
+    if (/^text\/plain/.test(res.headers.get('content-type') ?? '')) json = text;
+    else {
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
     }
     if (validate && method !== 'HEAD') validatePath(method, path, res.status, json, { text });
     return { status: res.status, body: json, text, headers: res.headers };

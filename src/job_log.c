@@ -1,0 +1,283 @@
+/*
+ * job_log.c - what job failures leave behind: the historic job log
+ * (Camunda's history level FULL) and a job's last stacktrace. The log has one
+ * entry when a job is created, fails, succeeds or is deleted unexecuted,
+ * each a snapshot of the job at that moment; and its queries.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JOB_LOG "historicJobLog"
+
+/* The job fields every entry copies, as (log field, job field). */
+static const char *const copied[][2] = {
+    {"jobId", "id"},
+    {"jobDueDate", "dueDate"},
+    {"jobPriority", "priority"},
+    {"jobDefinitionId", "jobDefinitionId"},
+    {"jobDefinitionType", "jobType"},
+    {"jobDefinitionConfiguration", "jobConfiguration"},
+    {"activityId", "activityId"},
+    {"executionId", "executionId"},
+    {"processInstanceId", "processInstanceId"},
+    {"processDefinitionId", "processDefinitionId"},
+    {"processDefinitionKey", "processDefinitionKey"},
+    {"deploymentId", "deploymentId"},
+    {"tenantId", "tenantId"},
+    {"batchId", "batchId"},
+    {NULL, NULL}};
+
+/* Entries keep only what is set: an absent field reads as null in the DTO,
+ * and the smaller text is most of what a log write costs. */
+static int put_if(cJSON *entry, const char *key, const cJSON *value) {
+  if (!value || cJSON_IsNull(value)) return 1;
+  return rb_take(entry, key, cJSON_Duplicate(value, 1));
+}
+
+static int put_flag(cJSON *entry, const char *key, int on) {
+  return on ? rb_put_bool(entry, key, 1) : 1;
+}
+
+static cJSON *new_entry(rebatch_engine *e, const char *id, const cJSON *job,
+                        rb_job_log_kind kind, int retries) {
+  cJSON *entry = cJSON_CreateObject();
+  int failure = kind == RB_JOB_LOG_FAILURE, ok;
+  if (!entry) return NULL;
+  ok = rb_put_str(entry, "id", id) && rb_put_num(entry, "timestamp", rb_now(e)) &&
+       rb_put_num(entry, "jobRetries", retries);
+  for (int i = 0; ok && copied[i][0]; i++)
+    ok = put_if(entry, copied[i][0], cJSON_GetObjectItemCaseSensitive(job, copied[i][1]));
+  if (ok && failure) {
+    static const char *const failed[] = {"exceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
+    static const char *const as[] = {"jobExceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
+    for (int i = 0; ok && failed[i]; i++) ok = put_if(entry, as[i], cJSON_GetObjectItemCaseSensitive(job, failed[i]));
+  }
+  ok = ok && put_flag(entry, "creationLog", kind == RB_JOB_LOG_CREATION) && put_flag(entry, "failureLog", failure) &&
+       put_flag(entry, "successLog", kind == RB_JOB_LOG_SUCCESS) &&
+       put_flag(entry, "deletionLog", kind == RB_JOB_LOG_DELETION);
+  if (!ok) {
+    cJSON_Delete(entry);
+    return NULL;
+  }
+  return entry;
+}
+
+/* A job is created, succeeds and is deleted at most once, so those entries
+ * are named after the job (no id from the host on the hot path); failures
+ * repeat and get fresh ids. */
+static int entry_id(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, char *id) {
+  static const char suffix[] = {'c', 'f', 's', 'd'};
+  const char *job_id = rb_str(job, "id");
+  if (kind == RB_JOB_LOG_FAILURE || !job_id || strlen(job_id) + 2 > REBATCH_ID_MAX) return rb_new_id(e, id);
+  snprintf(id, REBATCH_ID_MAX + 1, "%s:%c", job_id, suffix[kind]);
+  return REBATCH_OK;
+}
+
+int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
+               char *id_out) {
+  char id[REBATCH_ID_MAX + 1];
+  rebatch_index_entry index[2];
+  cJSON *entry;
+  rb_doc doc;
+  int rc = entry_id(e, job, kind, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!(entry = new_entry(e, id, job, kind, retries))) return REBATCH_NOMEM;
+  if ((rc = rb_doc_init(&doc, id, entry)) != REBATCH_OK) return rc;
+  index[0].field = "jobId";
+  index[0].value = rb_str(entry, "jobId");
+  index[1].field = "processInstanceId";
+  index[1].value = rb_str(entry, "processInstanceId");
+  rc = rb_save(e, JOB_LOG, &doc, index, 2);
+  rb_doc_clear(&doc);
+  if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
+  return rc;
+}
+
+static int is_flag(const cJSON *r, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key));
+}
+
+/* Did a job of the instance run (succeed or fail) at or before / at or
+ * after the date? Behind the historic instance query's executedJob filters. */
+int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON *date, int before) {
+  rb_docs docs = {0};
+  double ms, at;
+  int found = 0;
+  if (rb_parse_date(date, &ms) != 1) return 0;
+  if (rb_find_all(e, JOB_LOG, "processInstanceId", instance_id, &docs) == REBATCH_OK)
+    for (int i = 0; !found && i < docs.count; i++) {
+      const cJSON *r = docs.items[i].json;
+      if (!is_flag(r, "successLog") && !is_flag(r, "failureLog")) continue;
+      at = rb_date(r, "timestamp");
+      found = before ? at <= ms : at >= ms;
+    }
+  rb_docs_clear(&docs);
+  return found;
+}
+
+/* Removes the entries of the jobs of these job definitions (a batch deleted
+ * with its history). A rare operation: a scan instead of one more index
+ * on every entry. */
+int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count) {
+  rb_docs docs = {0};
+  int rc = rb_scan_all(e, JOB_LOG, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    const char *jd = rb_str(docs.items[i].json, "jobDefinitionId");
+    for (int k = 0; jd && k < count; k++)
+      if (definition_ids[k] && strcmp(jd, definition_ids[k]) == 0) {
+        rc = rb_delete(e, JOB_LOG, &docs.items[i]);
+        break;
+      }
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {
+  static const char *const fields[] = {
+      "id", "timestamp", "removalTime", "jobId", "jobDueDate", "jobRetries",
+      "jobPriority", "jobExceptionMessage", "jobDefinitionId",
+      "jobDefinitionType", "jobDefinitionConfiguration", "activityId",
+      "failedActivityId", "executionId", "processInstanceId",
+      "processDefinitionId", "processDefinitionKey", "deploymentId",
+      "tenantId", "hostname", "rootProcessInstanceId", "batchId",
+      NULL};
+  static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog", NULL};
+  cJSON *dto = rb_dto(r, fields);
+  (void)e;
+  /* Every instance is its own root: the root is not stored twice. */
+  if (dto && !rb_take(dto, "rootProcessInstanceId", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(dto, "processInstanceId"), 1))) {
+    cJSON_Delete(dto);
+    return NULL;
+  }
+  for (int i = 0; dto && flags[i]; i++)
+    if (!rb_put_bool(dto, flags[i], cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, flags[i])))) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
+  return dto;
+}
+
+static int creation(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return is_flag(r, "creationLog");
+}
+static int failure(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return is_flag(r, "failureLog");
+}
+static int success(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return is_flag(r, "successLog");
+}
+static int deletion(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e; (void)a;
+  return is_flag(r, "deletionLog");
+}
+
+static double number_of(const cJSON *a) {
+  return cJSON_IsNumber(a) ? a->valuedouble : cJSON_IsString(a) ? atof(a->valuestring) : 0;
+}
+static int priority_at_most(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e;
+  return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "jobPriority")) <= number_of(a);
+}
+static int priority_at_least(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  (void)e;
+  return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "jobPriority")) >= number_of(a);
+}
+
+static const rb_filter job_log_filters[] = {
+    {"logId", RB_F_EQ, "id", NULL, 0},
+    {"jobId", RB_F_EQ, "jobId", NULL, 1},
+    {"jobExceptionMessage", RB_F_EQ, "jobExceptionMessage", NULL, 0},
+    {"jobDefinitionId", RB_F_EQ, "jobDefinitionId", NULL, 0},
+    {"jobDefinitionType", RB_F_EQ, "jobDefinitionType", NULL, 0},
+    {"jobDefinitionConfiguration", RB_F_EQ, "jobDefinitionConfiguration", NULL, 0},
+    {"activityIdIn", RB_F_IN, "activityId", NULL, 0},
+    {"failedActivityIdIn", RB_F_IN, "failedActivityId", NULL, 0},
+    {"executionIdIn", RB_F_IN, "executionId", NULL, 0},
+    {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},
+    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 0},
+    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
+    {"deploymentId", RB_F_EQ, "deploymentId", NULL, 0},
+    {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
+    {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
+    {"hostname", RB_F_EQ, "hostname", NULL, 0},
+    {"jobPriorityLowerThanOrEquals", RB_F_VALUE, NULL, priority_at_most, 0},
+    {"jobPriorityHigherThanOrEquals", RB_F_VALUE, NULL, priority_at_least, 0},
+    {"creationLog", RB_F_FLAG, NULL, creation, 0},
+    {"failureLog", RB_F_FLAG, NULL, failure, 0},
+    {"successLog", RB_F_FLAG, NULL, success, 0},
+    {"deletionLog", RB_F_FLAG, NULL, deletion, 0},
+    {NULL, RB_F_EQ, NULL, NULL, 0}};
+
+/* "occurrence" is Camunda's sequence counter; entries are written in
+ * order, so their timestamps order them the same way. */
+static const rb_sort_key job_log_sorts[] = {
+    {"timestamp", "timestamp"}, {"jobId", "jobId"}, {"jobDefinitionId", "jobDefinitionId"},
+    {"jobDueDate", "jobDueDate"}, {"jobRetries", "jobRetries"}, {"jobPriority", "jobPriority"},
+    {"activityId", "activityId"}, {"executionId", "executionId"},
+    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", "processDefinitionId"},
+    {"processDefinitionKey", "processDefinitionKey"}, {"deploymentId", "deploymentId"},
+    {"hostname", "hostname"}, {"occurrence", "timestamp"}, {"tenantId", "tenantId"},
+    {NULL, NULL}};
+
+static const rb_query job_log_query = {JOB_LOG, job_log_filters, job_log_sorts, job_log_to_dto};
+
+int rb_op_getHistoricJobLogs(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_list(e, &job_log_query, request, res);
+}
+
+int rb_op_getHistoricJobLogsCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_query_count(e, &job_log_query, request, res);
+}
+
+int rb_op_getHistoricJobLog(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  rb_doc log;
+  cJSON *dto;
+  int rc = rb_load(e, JOB_LOG, id, &log);
+  if (rc != REBATCH_OK || !log.json) {
+    rb_doc_clear(&log);
+    return rc != REBATCH_OK ? rc
+                            : rb_not_found(res, "InvalidRequestException", "Historic job log with id %s does not exist",
+                                           id ? id : "null");
+  }
+  dto = job_log_to_dto(e, log.json);
+  rb_doc_clear(&log);
+  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+}
+
+/* A record's text field as a text/plain answer: 200 with the text, 204
+ * when the record has none; `missing` is the error for an unknown id. */
+static int text_of(rebatch_engine *e, const char *coll, const char *id, const char *field,
+                   const char *missing, const char *what, rb_response *res) {
+  const char *text;
+  rb_doc doc;
+  cJSON *body = NULL;
+  int rc = rb_load(e, coll, id, &doc);
+  if (rc == REBATCH_OK && !doc.json)
+    rc = rb_not_found(res, "InvalidRequestException", "%s %s: %s is null", missing, id ? id : "null", what);
+  text = rc == REBATCH_OK ? rb_str(doc.json, field) : NULL;
+  if (text && !(body = cJSON_CreateString(text))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&doc);
+  if (rc != REBATCH_OK) return rc;
+  return body ? rb_ok(res, 200, body) : rb_ok(res, 204, NULL);
+}
+
+/* Camunda: the commands' NullValueException ("No ... found with id <id>:
+ * <what> is null") becomes a 404 InvalidRequestException. */
+int rb_op_getHistoricJobLogStacktrace(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return text_of(e, JOB_LOG, rb_str(request, "id"), "exceptionStacktrace", "No historic job log found with id",
+                 "historicJobLog", res);
+}
+
+int rb_op_getJobStacktrace(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return text_of(e, "job", rb_str(request, "id"), "exceptionStacktrace", "No job found with id", "job", res);
+}
