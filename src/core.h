@@ -160,6 +160,9 @@ int rb_copy_date(cJSON *dto, const cJSON *record, const char *key);
 /* A DTO with the record's fields in the given order (NULL-terminated),
  * date fields formatted. NULL when out of memory. */
 cJSON *rb_dto(const cJSON *record, const char *const *fields);
+/* The text cJSON_PrintUnformatted gives, byte for byte, built without
+ * printf for integral numbers: rb_malloc'd (caller frees), NULL on NOMEM. */
+char *rb_print(const cJSON *item);
 /* printf into a fresh rb_malloc'd string. */
 char *rb_sprintf(const char *fmt, ...);
 char *rb_vsprintf(const char *fmt, va_list ap);

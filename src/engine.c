@@ -229,7 +229,7 @@ static char *render(const rb_response *res) {
   if (envelope && rb_put_num(envelope, "status", res->status)) {
     cJSON *body = res->body ? cJSON_Duplicate(res->body, 1) : cJSON_CreateNull();
     if (body && cJSON_AddItemToObject(envelope, "body", body))
-      text = cJSON_PrintUnformatted(envelope);
+      text = rb_print(envelope);
     else
       cJSON_Delete(body);
   }

@@ -179,7 +179,7 @@ static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   if (!e->host.execute_job) return REBATCH_OK;
   if (!(dto = rb_job_to_dto(e, job))) return REBATCH_NOMEM;
   rb_set_str(dto, "activityId", rb_str(job, "activityId"));
-  text = cJSON_PrintUnformatted(dto);
+  text = rb_print(dto);
   cJSON_Delete(dto);
   if (!text) return REBATCH_NOMEM;
   out->message[0] = '\0';

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,4 +450,135 @@ cJSON *rb_dto(const cJSON *record, const char *const *fields) {
     }
   }
   return dto;
+}
+
+/* ---- rb_print: cJSON_PrintUnformatted's text, written in one pass ------- */
+
+typedef struct print_buf {
+  char *p;
+  size_t len, cap;
+  int failed;
+} print_buf;
+
+static int buf_room(print_buf *b, size_t n) {
+  size_t cap;
+  char *grown;
+  if (b->failed) return 0;
+  if (b->len + n < b->cap) return 1;
+  for (cap = b->cap ? b->cap : 256; cap <= b->len + n; cap *= 2) {}
+  if (!(grown = rb_realloc(b->p, cap))) {
+    b->failed = 1;
+    return 0;
+  }
+  b->p = grown;
+  b->cap = cap;
+  return 1;
+}
+
+static void buf_put(print_buf *b, const char *s, size_t n) {
+  if (!buf_room(b, n)) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+/* cJSON's escaping: the two JSON specials, the five short control escapes,
+ * \u00xx for the other control characters, everything else verbatim. */
+static void print_text(print_buf *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  const char *run = s;
+  if (!s) s = run = "";
+  buf_put(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char esc[6] = {'\\', 0, 0, 0, 0, 0};
+    size_t n = 2;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    buf_put(b, run, (size_t)(s - run));
+    run = s + 1;
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default:
+      memcpy(esc + 1, "u00", 3);
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
+      n = 6;
+    }
+    buf_put(b, esc, n);
+  }
+  buf_put(b, run, (size_t)(s - run));
+  buf_put(b, "\"", 1);
+}
+
+/* cJSON prints %1.15g, or %1.17g when that does not read back. For an
+ * integral value below 1e15 (retries, priorities, dates in ms) %1.15g is
+ * its plain digits, written here without printf and the sscanf round trip;
+ * other values take cJSON's own rule. */
+static void print_number(print_buf *b, const cJSON *item) {
+  double d = item->valuedouble, back;
+  char digits[32];
+  int n;
+  if (isnan(d) || isinf(d)) {
+    buf_put(b, "null", 4);
+    return;
+  }
+  if (d == floor(d) && fabs(d) < 1e15) {
+    unsigned long long v = (unsigned long long)fabs(d);
+    char *p = digits + sizeof digits;
+    do *--p = (char)('0' + v % 10); while (v /= 10);
+    if (signbit(d)) *--p = '-'; /* %g prints -0 */
+    buf_put(b, p, (size_t)(digits + sizeof digits - p));
+    return;
+  }
+  n = snprintf(digits, sizeof digits, "%1.15g", d);
+  back = strtod(digits, NULL);
+  if (fabs(back - d) > fmax(fabs(back), fabs(d)) * DBL_EPSILON)
+    n = snprintf(digits, sizeof digits, "%1.17g", d);
+  buf_put(b, digits, (size_t)n);
+}
+
+static void print_item(print_buf *b, const cJSON *item) {
+  const cJSON *child;
+  switch (item->type & 0xFF) {
+  case cJSON_NULL: buf_put(b, "null", 4); return;
+  case cJSON_False: buf_put(b, "false", 5); return;
+  case cJSON_True: buf_put(b, "true", 4); return;
+  case cJSON_Number: print_number(b, item); return;
+  case cJSON_String: print_text(b, item->valuestring); return;
+  case cJSON_Raw:
+    if (!item->valuestring) b->failed = 1;
+    else buf_put(b, item->valuestring, strlen(item->valuestring));
+    return;
+  case cJSON_Array:
+  case cJSON_Object: {
+    int object = (item->type & 0xFF) == cJSON_Object;
+    buf_put(b, object ? "{" : "[", 1);
+    for (child = item->child; child && !b->failed; child = child->next) {
+      if (child != item->child) buf_put(b, ",", 1);
+      if (object) {
+        print_text(b, child->string);
+        buf_put(b, ":", 1);
+      }
+      print_item(b, child);
+    }
+    buf_put(b, object ? "}" : "]", 1);
+    return;
+  }
+  default: b->failed = 1;
+  }
+}
+
+char *rb_print(const cJSON *item) {
+  print_buf b = {NULL, 0, 0, 0};
+  if (!item) return NULL;
+  print_item(&b, item);
+  if (buf_room(&b, 1)) b.p[b.len] = '\0';
+  if (!b.failed) return b.p;
+  rb_free(b.p);
+  return NULL;
 }

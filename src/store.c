@@ -215,7 +215,7 @@ int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
   int rc, rev = 0;
   if (!doc->id || !doc->json) return REBATCH_MISUSE;
   if (fault_due(e)) return REBATCH_ERROR;
-  text = cJSON_PrintUnformatted(doc->json);
+  text = rb_print(doc->json);
   if (!text) return REBATCH_NOMEM;
   rc = e->store.put(e->store.ctx, coll, doc->id, text, doc->rev, index,
                     index_count, &rev);

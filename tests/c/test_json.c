@@ -606,3 +606,54 @@ TEST(variables_url_form_lists_and_odd_names) {
   CHECK_EQ_INT(match_url("amount_is_5"), 0);  /* unknown operator */
   CHECK_EQ_INT(match_url("amount_eq_5x"), 0); /* "5x" is a string */
 }
+
+/* ---- rb_print --------------------------------------------------------- */
+
+/* rb_print must give cJSON_PrintUnformatted's bytes: records written by
+ * either compare equal, and the store's dump stays the same. */
+static void check_prints_like_cjson(const char *json) {
+  cJSON *item = cJSON_Parse(json);
+  char *ours, *theirs;
+  REQUIRE(item != NULL);
+  ours = rb_print(item);
+  theirs = cJSON_PrintUnformatted(item);
+  REQUIRE(ours != NULL && theirs != NULL);
+  CHECK_EQ_STR(ours, theirs);
+  rb_free(ours);
+  rb_free(theirs);
+  cJSON_Delete(item);
+}
+
+TEST(print_matches_cjson_on_numbers) {
+  check_prints_like_cjson("[0,-0,1,-1,2147483647,2147483648,-2147483649,1704067200000,"
+                          "999999999999999,1000000000000000,-999999999999999,12345678901234567,"
+                          "1e300,-1e-300,0.1,0.5,3.14159,1.0000000000000002,123456.789,1e15,1e21]");
+}
+
+TEST(print_matches_cjson_on_strings_and_escapes) {
+  check_prints_like_cjson("{\"a\":\"plain\",\"q\\\"k\":\"say \\\"hi\\\" \\\\ /\","
+                          "\"c\":\"\\b\\f\\n\\r\\t\\u0001\\u001f\",\"u\":\"\\u00e9\\u20ac\",\"e\":\"\"}");
+}
+
+TEST(print_matches_cjson_on_nesting_and_literals) {
+  check_prints_like_cjson("{\"n\":null,\"t\":true,\"f\":false,\"o\":{},\"a\":[],"
+                          "\"deep\":[[1,[2,{\"x\":[null]}]],{\"y\":{\"z\":\"w\"}}]}");
+  check_prints_like_cjson("\"top\"");
+  check_prints_like_cjson("42");
+}
+
+TEST(print_of_nonfinite_numbers_and_raw_is_cjsons) {
+  cJSON *arr = cJSON_CreateArray();
+  char *ours, *theirs;
+  REQUIRE(arr != NULL);
+  cJSON_AddItemToArray(arr, cJSON_CreateNumber(NAN));
+  cJSON_AddItemToArray(arr, cJSON_CreateNumber(INFINITY));
+  cJSON_AddItemToArray(arr, cJSON_CreateRaw("{\"raw\":1}"));
+  ours = rb_print(arr);
+  theirs = cJSON_PrintUnformatted(arr);
+  REQUIRE(ours != NULL && theirs != NULL);
+  CHECK_EQ_STR(ours, theirs);
+  rb_free(ours);
+  rb_free(theirs);
+  cJSON_Delete(arr);
+}
