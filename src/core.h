@@ -94,10 +94,15 @@ int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
 /* The same page as rb_find_page, each row handed to visit as its id and
  * JSON text (borrowed) instead of being parsed; visit returns REBATCH_OK to
  * go on. *count is the number of rows the page had. */
-typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json, void *ctx);
+typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json,
+                            int rev, void *ctx);
 int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
                       rb_row_visit visit, void *ctx, int *count);
+/* Every row whose indexed field equals value, the same way, a page at a
+ * time; visit may write to the store (each page is a copy). */
+int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
+                     const char *value, rb_row_visit visit, void *ctx);
 
 /* A record's text as the store holds it (*text owned; NULL when absent). */
 int rb_load_text(rebatch_engine *e, const char *coll, const char *id,
@@ -132,6 +137,10 @@ double rb_date(const cJSON *obj, const char *key); /* stored ms or RB_NO_DATE */
  * the text is a well-formed object (strict JSON, no \u escapes) whose first
  * top-level `key` is read; -1 when it cannot tell (parse the text then). */
 int rb_text_date(const char *text, const char *key, double *ms);
+/* A string member of a record's JSON text, the same way: 1 with the value
+ * copied into buf (cap bytes with the NUL), 0 when absent or null, -1 when
+ * it cannot tell (malformed text, another type, escapes, too long). */
+int rb_text_str(const char *text, const char *key, char *buf, size_t cap);
 /* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or
  * epoch millis. Returns 1 ok, 0 null/absent, -1 malformed. */
 int rb_parse_date(const cJSON *item, double *ms);

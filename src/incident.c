@@ -96,16 +96,37 @@ static int end_incident(rebatch_engine *e, rb_doc *incident, int resolved) {
   return rc == REBATCH_OK ? rb_delete(e, INCIDENT, incident) : rc;
 }
 
+typedef struct incident_end {
+  const char *type;
+  int resolved;
+} incident_end;
+
+/* Ending needs only the incident's id, revision and type: the type is read
+ * from the row's text, which is parsed only when that walk cannot tell. */
+static int end_row(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
+  const incident_end *end = ctx;
+  char type[64];
+  int got = rb_text_str(json, "incidentType", type, sizeof type), rc;
+  rb_doc doc = {(char *)id, NULL, rev};
+  if (got < 0) {
+    cJSON *parsed = cJSON_Parse(json);
+    if (!parsed) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    got = rb_str(parsed, "incidentType") && strlen(rb_str(parsed, "incidentType")) < sizeof type;
+    if (got) strcpy(type, rb_str(parsed, "incidentType"));
+    cJSON_Delete(parsed);
+  }
+  if (!got || strcmp(type, end->type) != 0) return REBATCH_OK;
+  rc = end_history(e, id, end->resolved);
+  return rc == REBATCH_OK ? rb_delete(e, INCIDENT, &doc) : rc;
+}
+
 int rb_incident_end(rebatch_engine *e, const char *type,
                     const char *configuration, int resolved) {
-  rb_docs docs = {0};
-  int rc = rb_find_all(e, INCIDENT, "configuration", configuration, &docs);
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    const char *t = rb_str(docs.items[i].json, "incidentType");
-    if (t && strcmp(t, type) == 0) rc = end_incident(e, &docs.items[i], resolved);
-  }
-  rb_docs_clear(&docs);
-  return rc;
+  incident_end end = {type, resolved};
+  return rb_find_all_rows(e, INCIDENT, "configuration", configuration, end_row, &end);
 }
 
 int rb_incidents_delete_for_instance(rebatch_engine *e, const char *instance_id) {

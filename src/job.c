@@ -320,11 +320,13 @@ typedef struct acquisition {
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
  * is parsed as rb_find_page would. Due rows are kept as ids only. */
-static int acquire_row(rebatch_engine *e, const char *id, const char *json, void *ctx) {
+static int acquire_row(rebatch_engine *e, const char *id, const char *json, int rev,
+                       void *ctx) {
   acquisition *a = ctx;
   double due;
   rb_doc doc = {0};
   size_t len = strlen(id);
+  (void)rev;
   if (len >= a->after_cap) {
     char *grown = rb_realloc(a->after, len + 1);
     if (!grown) return REBATCH_NOMEM;

@@ -46,14 +46,28 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON
   return rb_query_body_each(e, query, q, append_id, ids_out, res);
 }
 
+/* A job's group is its deploymentId, read from the row's text; the row is
+ * parsed only when that walk cannot tell. */
+static int add_job_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
+  char deployment[REBATCH_ID_MAX + 1];
+  int got = rb_text_str(json, "deploymentId", deployment, sizeof deployment), ok;
+  (void)rev;
+  if (got < 0) {
+    cJSON *job = cJSON_Parse(json);
+    if (!job) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    ok = rb_batch_add_item(groups, rb_str(job, "deploymentId"), id);
+    cJSON_Delete(job);
+  } else {
+    ok = rb_batch_add_item(groups, got ? deployment : NULL, id);
+  }
+  return ok ? REBATCH_OK : REBATCH_NOMEM;
+}
+
 static int add_jobs_of_instance(rebatch_engine *e, const char *instance_id, cJSON *groups) {
-  rb_docs jobs = {0};
-  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
-  for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++)
-    if (!rb_batch_add_item(groups, rb_str(jobs.items[i].json, "deploymentId"), jobs.items[i].id))
-      rc = REBATCH_NOMEM;
-  rb_docs_clear(&jobs);
-  return rc;
+  return rb_find_all_rows(e, JOB, "processInstanceId", instance_id, add_job_row, groups);
 }
 
 /* Operation parameters stored with the batch: retries, and the due date

@@ -163,35 +163,31 @@ static int walk_value(text_walk *w) {
   }
 }
 
-int rb_text_date(const char *text, const char *key, double *ms) {
+/* Walks a record's whole text (a strict JSON object) for its first
+ * top-level member `key`: 1 with *value and *len the member's value text
+ * (*value NULL when absent), -1 when the text is not such an object. */
+static int text_member(const char *text, const char *key, const char **value, size_t *len) {
   text_walk w = {text, 0};
   size_t key_len = strlen(key);
-  int found = 0;
-  *ms = RB_NO_DATE;
+  *value = NULL;
+  *len = 0;
   walk_ws(&w);
   if (*w.p++ != '{') return -1;
   walk_ws(&w);
   if (*w.p == '}') w.p++;
   else
     for (;;) {
-      const char *name, *value;
-      size_t len;
-      if (!walk_string(&w, &name, &len)) return -1;
+      const char *name, *start;
+      size_t name_len;
+      if (!walk_string(&w, &name, &name_len)) return -1;
       walk_ws(&w);
       if (*w.p++ != ':') return -1;
       walk_ws(&w);
-      value = w.p;
+      start = w.p;
       if (!walk_value(&w)) return -1;
-      if (!found && len == key_len && memcmp(name, key, len) == 0) {
-        found = 1;
-        if (*value == '-' || (*value >= '0' && *value <= '9')) {
-          char buf[64];
-          size_t n = (size_t)(w.p - value);
-          if (n >= sizeof buf) return -1;
-          memcpy(buf, value, n);
-          buf[n] = '\0';
-          *ms = strtod(buf, NULL);
-        }
+      if (!*value && name_len == key_len && memcmp(name, key, name_len) == 0) {
+        *value = start;
+        *len = (size_t)(w.p - start);
       }
       walk_ws(&w);
       if (*w.p == '}') {
@@ -203,6 +199,32 @@ int rb_text_date(const char *text, const char *key, double *ms) {
     }
   walk_ws(&w);
   return *w.p ? -1 : 1;
+}
+
+int rb_text_date(const char *text, const char *key, double *ms) {
+  const char *value;
+  size_t n;
+  char buf[64];
+  *ms = RB_NO_DATE;
+  if (text_member(text, key, &value, &n) < 0) return -1;
+  if (!value || !(*value == '-' || (*value >= '0' && *value <= '9'))) return 1;
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, value, n);
+  buf[n] = '\0';
+  *ms = strtod(buf, NULL);
+  return 1;
+}
+
+int rb_text_str(const char *text, const char *key, char *buf, size_t cap) {
+  const char *value;
+  size_t n;
+  buf[0] = '\0';
+  if (text_member(text, key, &value, &n) < 0) return -1;
+  if (!value || *value == 'n') return 0;
+  if (*value != '"' || n - 2 >= cap || memchr(value, '\\', n)) return -1;
+  memcpy(buf, value + 1, n - 2);
+  buf[n - 2] = '\0';
+  return 1;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

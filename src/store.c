@@ -261,9 +261,31 @@ int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
   int rc = fetch_page(e, coll, field, value, after_id, limit, &rows);
   *count = 0;
   for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
-    rc = visit(e, rows.items[i].id, rows.items[i].json, ctx);
+    rc = visit(e, rows.items[i].id, rows.items[i].json, rows.items[i].rev, ctx);
   if (rc == REBATCH_OK) *count = rows.count;
   rows_clear(&rows);
+  return rc;
+}
+
+int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
+                     const char *value, rb_row_visit visit, void *ctx) {
+  rebatch_rows rows = {0};
+  char *after = NULL;
+  int rc, more;
+  if (!field || !value) return REBATCH_MISUSE;
+  do {
+    rc = fetch_page(e, coll, field, value, after, RB_PAGE, &rows);
+    for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
+      rc = visit(e, rows.items[i].id, rows.items[i].json, rows.items[i].rev, ctx);
+    more = rc == REBATCH_OK && rows.count == RB_PAGE;
+    rb_free(after);
+    after = NULL;
+    if (more) { /* the page's last id is where the next one starts */
+      after = rows.items[rows.count - 1].id;
+      rows.items[rows.count - 1].id = NULL;
+    }
+    rows_clear(&rows);
+  } while (more);
   return rc;
 }
 

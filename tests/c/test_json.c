@@ -657,3 +657,39 @@ TEST(print_of_nonfinite_numbers_and_raw_is_cjsons) {
   rb_free(theirs);
   cJSON_Delete(arr);
 }
+
+/* ---- reading members from record text ------------------------------------ */
+
+TEST(text_str_reads_plain_top_level_strings) {
+  char buf[16];
+  CHECK_EQ_INT(rb_text_str("{\"a\":{\"k\":\"inner\"},\"k\":\"dep-1\",\"k\":\"x\"}", "k", buf, sizeof buf), 1);
+  CHECK_EQ_STR(buf, "dep-1");
+  CHECK_EQ_INT(rb_text_str(" { \"k\" : \"\" } ", "k", buf, sizeof buf), 1);
+  CHECK_EQ_STR(buf, "");
+}
+
+TEST(text_str_absent_or_null_is_0) {
+  char buf[16];
+  CHECK_EQ_INT(rb_text_str("{\"a\":\"k\"}", "k", buf, sizeof buf), 0);
+  CHECK_EQ_INT(rb_text_str("{\"k\":null}", "k", buf, sizeof buf), 0);
+  CHECK_EQ_INT(rb_text_str("{}", "k", buf, sizeof buf), 0);
+}
+
+TEST(text_str_cannot_tell_is_minus_1) {
+  char buf[8];
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"a\\\"b\"}", "k", buf, sizeof buf), -1); /* escape */
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"12345678\"}", "k", buf, sizeof buf), -1); /* too long */
+  CHECK_EQ_INT(rb_text_str("{\"k\":5}", "k", buf, sizeof buf), -1);
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"a\"", "k", buf, sizeof buf), -1);
+  CHECK_EQ_INT(rb_text_str("[\"k\"]", "k", buf, sizeof buf), -1);
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"a\"} x", "k", buf, sizeof buf), -1);
+}
+
+TEST(text_date_reads_numbers_and_nulls) {
+  double ms;
+  CHECK_EQ_INT(rb_text_date("{\"d\":1704067200000}", "d", &ms), 1);
+  CHECK(ms == 1704067200000.0);
+  CHECK_EQ_INT(rb_text_date("{\"d\":null}", "d", &ms), 1);
+  CHECK(ms == RB_NO_DATE);
+  CHECK_EQ_INT(rb_text_date("{\"d\":", "d", &ms), -1);
+}
