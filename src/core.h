@@ -38,6 +38,8 @@ struct rebatch_engine {
   int in_tx;
   char store_error[256]; /* last storage failure, for the error body */
   struct rb_text_cache *batch_cache; /* set during executeDueJobs, else NULL */
+  char *save_text;      /* rb_save's print buffer, reused by every save */
+  size_t save_text_cap;
 };
 
 typedef struct rb_response {
@@ -172,6 +174,9 @@ cJSON *rb_dto(const cJSON *record, const char *const *fields);
 /* The text cJSON_PrintUnformatted gives, byte for byte, built without
  * printf for integral numbers: rb_malloc'd (caller frees), NULL on NOMEM. */
 char *rb_print(const cJSON *item);
+/* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
+ * the caller, also on failure): the text, or NULL on NOMEM. */
+char *rb_print_into(const cJSON *item, char **buf, size_t *cap);
 /* printf into a fresh rb_malloc'd string. */
 char *rb_sprintf(const char *fmt, ...);
 char *rb_vsprintf(const char *fmt, va_list ap);

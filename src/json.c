@@ -595,12 +595,19 @@ static void print_item(print_buf *b, const cJSON *item) {
   }
 }
 
-char *rb_print(const cJSON *item) {
-  print_buf b = {NULL, 0, 0, 0};
-  if (!item) return NULL;
-  print_item(&b, item);
+char *rb_print_into(const cJSON *item, char **buf, size_t *cap) {
+  print_buf b = {*buf, 0, *cap, 0};
+  if (item) print_item(&b, item);
   if (buf_room(&b, 1)) b.p[b.len] = '\0';
-  if (!b.failed) return b.p;
-  rb_free(b.p);
-  return NULL;
+  *buf = b.p;
+  *cap = b.cap;
+  return item && !b.failed ? b.p : NULL;
+}
+
+char *rb_print(const cJSON *item) {
+  char *buf = NULL;
+  size_t cap = 0;
+  char *text = rb_print_into(item, &buf, &cap);
+  if (!text) rb_free(buf);
+  return text;
 }

@@ -215,11 +215,11 @@ int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
   int rc, rev = 0;
   if (!doc->id || !doc->json) return REBATCH_MISUSE;
   if (fault_due(e)) return REBATCH_ERROR;
-  text = rb_print(doc->json);
+  /* The store copies the text, so one buffer serves every save. */
+  text = rb_print_into(doc->json, &e->save_text, &e->save_text_cap);
   if (!text) return REBATCH_NOMEM;
   rc = e->store.put(e->store.ctx, coll, doc->id, text, doc->rev, index,
                     index_count, &rev);
-  rb_free(text);
   if (rc == REBATCH_OK) doc->rev = rev;
   return note_failure(e, rc);
 }
