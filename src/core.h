@@ -84,6 +84,10 @@ int rb_load(rebatch_engine *e, const char *coll, const char *id, rb_doc *doc);
 /* Inserts (doc->rev == 0) or updates the record, declaring its index. */
 int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
             const rebatch_index_entry *index, int index_count);
+/* rb_save of a record already printed: *rev is the expected revision,
+ * then the new one. */
+int rb_save_text(rebatch_engine *e, const char *coll, const char *id, const char *text,
+                 int *rev, const rebatch_index_entry *index, int index_count);
 int rb_delete(rebatch_engine *e, const char *coll, rb_doc *doc);
 /* Appends every matching row (find by indexed field / whole collection). */
 int rb_find_all(rebatch_engine *e, const char *coll, const char *field,
@@ -143,6 +147,18 @@ int rb_text_date(const char *text, const char *key, double *ms);
  * copied into buf (cap bytes with the NUL), 0 when absent or null, -1 when
  * it cannot tell (malformed text, another type, escapes, too long). */
 int rb_text_str(const char *text, const char *key, char *buf, size_t cap);
+/* A member to write into a record's text: key and its value as JSON text. */
+typedef struct rb_member {
+  const char *key;
+  const char *json;
+} rb_member;
+/* The record's text with each member's value replaced (first occurrence)
+ * or appended when absent, as rb_set does, in one pass and without
+ * parsing: 1 with *out rb_malloc'd, 0 when the text is not a strict JSON
+ * object (parse it then), -1 on NOMEM. At most 16 members. */
+int rb_text_patch(const char *text, const rb_member *members, int count, char **out);
+/* A number as rb_print writes it, into buf[32]. */
+void rb_format_number(double value, char *buf);
 /* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or
  * epoch millis. Returns 1 ok, 0 null/absent, -1 malformed. */
 int rb_parse_date(const cJSON *item, double *ms);

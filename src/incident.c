@@ -78,9 +78,38 @@ int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
   return rc;
 }
 
+/* The four members ending an incident, written into the historic record's
+ * text without parsing it; *done is 0 when that text cannot be patched
+ * that way (end_history then parses it). */
+static int end_history_text(rebatch_engine *e, const char *id, int resolved, int *done) {
+  char *text, *patched = NULL, now[32], config[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
+  int rev, rc = rb_load_text(e, HISTORIC_INCIDENT, id, &text, &rev), got = 0;
+  rb_member end[4] = {{"endTime", now}, {"open", "false"},
+                      {"resolved", resolved ? "true" : "false"}, {"deleted", resolved ? "false" : "true"}};
+  *done = rc != REBATCH_OK || !text;
+  if (*done) return rc;
+  rb_format_number(rb_now(e), now);
+  got = rb_text_patch(text, end, 4, &patched);
+  rb_free(text);
+  if (got < 0) rc = REBATCH_NOMEM;
+  if (got > 0) {
+    int c = rb_text_str(patched, "configuration", config, sizeof config);
+    int i = rb_text_str(patched, "processInstanceId", instance, sizeof instance);
+    rebatch_index_entry index[] = {{"configuration", c > 0 ? config : NULL},
+                                   {"processInstanceId", i > 0 ? instance : NULL}};
+    *done = c >= 0 && i >= 0;
+    if (*done) rc = rb_save_text(e, HISTORIC_INCIDENT, id, patched, &rev, index, 2);
+  }
+  *done = *done || rc != REBATCH_OK;
+  rb_free(patched);
+  return rc;
+}
+
 static int end_history(rebatch_engine *e, const char *id, int resolved) {
   rb_doc h;
-  int rc = rb_load(e, HISTORIC_INCIDENT, id, &h);
+  int done, rc = end_history_text(e, id, resolved, &done);
+  if (done) return rc;
+  rc = rb_load(e, HISTORIC_INCIDENT, id, &h);
   if (rc == REBATCH_OK && h.json) {
     if (!rb_set_num(h.json, "endTime", rb_now(e)) || !rb_set_bool(h.json, "open", 0) ||
         !rb_set_bool(h.json, "resolved", resolved) || !rb_set_bool(h.json, "deleted", !resolved))

@@ -611,3 +611,84 @@ char *rb_print(const cJSON *item) {
   if (!text) rb_free(buf);
   return text;
 }
+
+void rb_format_number(double value, char *buf) {
+  print_buf b = {buf, 0, 32, 0};
+  cJSON item;
+  memset(&item, 0, sizeof item);
+  item.type = cJSON_Number;
+  item.valuedouble = value;
+  print_number(&b, &item);
+  buf[b.len] = '\0';
+}
+
+int rb_text_patch(const char *text, const rb_member *members, int count, char **out) {
+  text_walk w = {text, 0};
+  print_buf b = {NULL, 0, 0, 0};
+  unsigned used = 0; /* bit i: members[i] replaced a value */
+  int first = 1, ok = 0;
+  *out = NULL;
+  if (count > 16) return 0;
+  walk_ws(&w);
+  if (*w.p++ != '{') return 0;
+  buf_put(&b, "{", 1);
+  walk_ws(&w);
+  if (*w.p == '}') {
+    w.p++;
+    ok = 1;
+  } else
+    for (;;) {
+      const char *name, *start;
+      size_t name_len;
+      int i;
+      if (!walk_string(&w, &name, &name_len)) break;
+      walk_ws(&w);
+      if (*w.p++ != ':') break;
+      walk_ws(&w);
+      start = w.p;
+      if (!walk_value(&w)) break;
+      if (!first) buf_put(&b, ",", 1);
+      first = 0;
+      buf_put(&b, name - 1, name_len + 2);
+      buf_put(&b, ":", 1);
+      for (i = 0; i < count; i++)
+        if (!(used & (1u << i)) && strlen(members[i].key) == name_len &&
+            memcmp(members[i].key, name, name_len) == 0)
+          break;
+      if (i < count) {
+        used |= 1u << i;
+        buf_put(&b, members[i].json, strlen(members[i].json));
+      } else {
+        buf_put(&b, start, (size_t)(w.p - start));
+      }
+      walk_ws(&w);
+      if (*w.p == '}') {
+        w.p++;
+        ok = 1;
+        break;
+      }
+      if (*w.p++ != ',') break;
+      walk_ws(&w);
+    }
+  if (ok) walk_ws(&w);
+  if (!ok || *w.p) {
+    rb_free(b.p);
+    return 0;
+  }
+  for (int i = 0; i < count; i++) {
+    if (used & (1u << i)) continue;
+    if (!first) buf_put(&b, ",", 1);
+    first = 0;
+    print_text(&b, members[i].key);
+    buf_put(&b, ":", 1);
+    buf_put(&b, members[i].json, strlen(members[i].json));
+  }
+  buf_put(&b, "}", 1);
+  if (buf_room(&b, 1)) b.p[b.len] = '\0';
+  if (b.failed) {
+    rb_free(b.p);
+    return -1;
+  }
+  *out = b.p;
+  return 1;
+}

@@ -209,19 +209,24 @@ void rb_text_cache_clear(rb_text_cache *cache) {
   memset(cache, 0, sizeof *cache);
 }
 
+int rb_save_text(rebatch_engine *e, const char *coll, const char *id, const char *text,
+                 int *rev, const rebatch_index_entry *index, int index_count) {
+  int rc, new_rev = 0;
+  if (!id || !text) return REBATCH_MISUSE;
+  if (fault_due(e)) return REBATCH_ERROR;
+  rc = e->store.put(e->store.ctx, coll, id, text, *rev, index, index_count, &new_rev);
+  if (rc == REBATCH_OK) *rev = new_rev;
+  return note_failure(e, rc);
+}
+
 int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
             const rebatch_index_entry *index, int index_count) {
   char *text;
-  int rc, rev = 0;
   if (!doc->id || !doc->json) return REBATCH_MISUSE;
-  if (fault_due(e)) return REBATCH_ERROR;
   /* The store copies the text, so one buffer serves every save. */
   text = rb_print_into(doc->json, &e->save_text, &e->save_text_cap);
-  if (!text) return REBATCH_NOMEM;
-  rc = e->store.put(e->store.ctx, coll, doc->id, text, doc->rev, index,
-                    index_count, &rev);
-  if (rc == REBATCH_OK) doc->rev = rev;
-  return note_failure(e, rc);
+  if (!text) return fault_due(e) ? REBATCH_ERROR : REBATCH_NOMEM;
+  return rb_save_text(e, coll, doc->id, text, &doc->rev, index, index_count);
 }
 
 int rb_delete(rebatch_engine *e, const char *coll, rb_doc *doc) {

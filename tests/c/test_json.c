@@ -693,3 +693,36 @@ TEST(text_date_reads_numbers_and_nulls) {
   CHECK(ms == RB_NO_DATE);
   CHECK_EQ_INT(rb_text_date("{\"d\":", "d", &ms), -1);
 }
+
+/* rb_text_patch gives what parse + rb_set + rb_print give. */
+TEST(text_patch_matches_parse_set_print) {
+  const char *text = "{\"id\":\"i1\",\"endTime\":null,\"open\":true,\"s\":\"a\\\"b\",\"n\":[1,{\"open\":1}]}";
+  rb_member m[] = {{"open", "false"}, {"endTime", "1704067200000"}, {"added", "\"x\""}};
+  cJSON *json = cJSON_Parse(text);
+  char *patched = NULL, *expected;
+  REQUIRE(json != NULL);
+  rb_set(json, "open", cJSON_CreateFalse());
+  rb_set(json, "endTime", cJSON_CreateNumber(1704067200000.0));
+  rb_set(json, "added", cJSON_CreateString("x"));
+  expected = rb_print(json);
+  CHECK_EQ_INT(rb_text_patch(text, m, 3, &patched), 1);
+  REQUIRE(patched != NULL && expected != NULL);
+  CHECK_EQ_STR(patched, expected);
+  rb_free(patched);
+  rb_free(expected);
+  cJSON_Delete(json);
+}
+
+TEST(text_patch_refuses_what_is_not_a_strict_object) {
+  rb_member m[] = {{"k", "1"}};
+  char *out = NULL;
+  CHECK_EQ_INT(rb_text_patch("{\"a\":\"}", m, 1, &out), 0);
+  CHECK_EQ_INT(rb_text_patch("{\"a\":1", m, 1, &out), 0);
+  CHECK_EQ_INT(rb_text_patch("[1]", m, 1, &out), 0);
+  CHECK_EQ_INT(rb_text_patch("{\"a\":1} 2", m, 1, &out), 0);
+  CHECK(out == NULL);
+  CHECK_EQ_INT(rb_text_patch("{}", m, 1, &out), 1);
+  REQUIRE(out != NULL);
+  CHECK_EQ_STR(out, "{\"k\":1}");
+  rb_free(out);
+}
