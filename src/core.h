@@ -147,6 +147,19 @@ int rb_text_date(const char *text, const char *key, double *ms);
  * copied into buf (cap bytes with the NUL), 0 when absent or null, -1 when
  * it cannot tell (malformed text, another type, escapes, too long). */
 int rb_text_str(const char *text, const char *key, char *buf, size_t cap);
+/* Several members of a record's text in one walk: each field's value is
+ * the member's JSON text (NULL when absent); 1, or -1 when the text is not
+ * a strict JSON object. Read them with rb_field_*, which answer as
+ * rb_text_str (1/0/-1), rb_text_date and (1 for true, else 0) flags. */
+typedef struct rb_text_field {
+  const char *key;
+  const char *value;
+  size_t len;
+} rb_text_field;
+int rb_text_fields(const char *text, rb_text_field *fields, int count);
+int rb_field_str(const rb_text_field *f, char *buf, size_t cap);
+int rb_field_num(const rb_text_field *f, double *out);
+int rb_field_flag(const rb_text_field *f);
 /* A member to write into a record's text: key and its value as JSON text. */
 typedef struct rb_member {
   const char *key;
@@ -354,6 +367,12 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
 /* Sets retries, creating or resolving the failedJob incident. */
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries);
+/* rb_job_set_retries on the stored job's text (plus `extra` members, such
+ * as a due date), without parsing it, for the cases that need no incident
+ * created. *done 0: nothing was written; load the job and use
+ * rb_job_set_retries (also when the job is gone). */
+int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
+                            const rb_member *extra, int extra_count, int *done);
 
 /* ---- external_task.c ---------------------------------------------------- */
 

@@ -86,19 +86,24 @@ static int end_history_text(rebatch_engine *e, const char *id, int resolved, int
   int rev, rc = rb_load_text(e, HISTORIC_INCIDENT, id, &text, &rev), got = 0;
   rb_member end[4] = {{"endTime", now}, {"open", "false"},
                       {"resolved", resolved ? "true" : "false"}, {"deleted", resolved ? "false" : "true"}};
+  rb_text_field f[] = {{"configuration", NULL, 0}, {"processInstanceId", NULL, 0}};
+  int c = -1, i = -1;
   *done = rc != REBATCH_OK || !text;
   if (*done) return rc;
   rb_format_number(rb_now(e), now);
-  got = rb_text_patch(text, end, 4, &patched);
+  /* the patch leaves the indexed members as they were */
+  if (rb_text_fields(text, f, 2) > 0) {
+    c = rb_field_str(&f[0], config, sizeof config);
+    i = rb_field_str(&f[1], instance, sizeof instance);
+  }
+  if (c >= 0 && i >= 0) got = rb_text_patch(text, end, 4, &patched);
   rb_free(text);
   if (got < 0) rc = REBATCH_NOMEM;
   if (got > 0) {
-    int c = rb_text_str(patched, "configuration", config, sizeof config);
-    int i = rb_text_str(patched, "processInstanceId", instance, sizeof instance);
     rebatch_index_entry index[] = {{"configuration", c > 0 ? config : NULL},
                                    {"processInstanceId", i > 0 ? instance : NULL}};
-    *done = c >= 0 && i >= 0;
-    if (*done) rc = rb_save_text(e, HISTORIC_INCIDENT, id, patched, &rev, index, 2);
+    *done = 1;
+    rc = rb_save_text(e, HISTORIC_INCIDENT, id, patched, &rev, index, 2);
   }
   *done = *done || rc != REBATCH_OK;
   rb_free(patched);

@@ -206,12 +206,20 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
  * set (incidents follow), the due date only when the request named one. */
 int rb_job_retries_item(rebatch_engine *e, const char *job_id, const cJSON *params, rb_response *res) {
   long long retries = 0;
+  int due_set = rb_flag(params, "dueDateSet"), done;
+  char due[32];
+  rb_member extra[1] = {{"dueDate", due}};
   rb_doc job;
-  int rc = rb_load(e, JOB, job_id, &job);
+  int rc;
+  rb_int(params, "retries", &retries);
+  if (rb_date(params, "dueDate") == RB_NO_DATE) strcpy(due, "null");
+  else rb_format_number(rb_date(params, "dueDate"), due);
+  rc = rb_job_set_retries_text(e, job_id, (int)retries, extra, due_set, &done);
+  if (done) return rc;
+  rc = rb_load(e, JOB, job_id, &job);
   if (rc == REBATCH_OK && !job.json)
     rc = rb_error(res, 500, "ProcessEngineException", 0, "ENGINE-13053 No job found with id '%s'.'", job_id);
-  rb_int(params, "retries", &retries);
-  if (rc == REBATCH_OK && rb_flag(params, "dueDateSet") &&
+  if (rc == REBATCH_OK && due_set &&
       !rb_set_num(job.json, "dueDate", rb_date(params, "dueDate")))
     rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, (int)retries);

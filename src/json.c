@@ -163,14 +163,13 @@ static int walk_value(text_walk *w) {
   }
 }
 
-/* Walks a record's whole text (a strict JSON object) for its first
- * top-level member `key`: 1 with *value and *len the member's value text
- * (*value NULL when absent), -1 when the text is not such an object. */
-static int text_member(const char *text, const char *key, const char **value, size_t *len) {
+int rb_text_fields(const char *text, rb_text_field *fields, int count) {
   text_walk w = {text, 0};
-  size_t key_len = strlen(key);
-  *value = NULL;
-  *len = 0;
+  int i;
+  for (i = 0; i < count; i++) {
+    fields[i].value = NULL;
+    fields[i].len = 0;
+  }
   walk_ws(&w);
   if (*w.p++ != '{') return -1;
   walk_ws(&w);
@@ -185,9 +184,12 @@ static int text_member(const char *text, const char *key, const char **value, si
       walk_ws(&w);
       start = w.p;
       if (!walk_value(&w)) return -1;
-      if (!*value && name_len == key_len && memcmp(name, key, name_len) == 0) {
-        *value = start;
-        *len = (size_t)(w.p - start);
+      for (i = 0; i < count; i++) {
+        rb_text_field *f = &fields[i];
+        if (!f->value && strncmp(f->key, name, name_len) == 0 && f->key[name_len] == '\0') {
+          f->value = start;
+          f->len = (size_t)(w.p - start);
+        }
       }
       walk_ws(&w);
       if (*w.p == '}') {
@@ -201,30 +203,40 @@ static int text_member(const char *text, const char *key, const char **value, si
   return *w.p ? -1 : 1;
 }
 
-int rb_text_date(const char *text, const char *key, double *ms) {
-  const char *value;
-  size_t n;
+int rb_field_num(const rb_text_field *f, double *out) {
   char buf[64];
-  *ms = RB_NO_DATE;
-  if (text_member(text, key, &value, &n) < 0) return -1;
-  if (!value || !(*value == '-' || (*value >= '0' && *value <= '9'))) return 1;
-  if (n >= sizeof buf) return -1;
-  memcpy(buf, value, n);
-  buf[n] = '\0';
-  *ms = strtod(buf, NULL);
+  *out = RB_NO_DATE;
+  if (!f->value || !(*f->value == '-' || (*f->value >= '0' && *f->value <= '9'))) return 1;
+  if (f->len >= sizeof buf) return -1;
+  memcpy(buf, f->value, f->len);
+  buf[f->len] = '\0';
+  *out = strtod(buf, NULL);
   return 1;
 }
 
-int rb_text_str(const char *text, const char *key, char *buf, size_t cap) {
-  const char *value;
-  size_t n;
+int rb_field_str(const rb_text_field *f, char *buf, size_t cap) {
   buf[0] = '\0';
-  if (text_member(text, key, &value, &n) < 0) return -1;
-  if (!value || *value == 'n') return 0;
-  if (*value != '"' || n - 2 >= cap || memchr(value, '\\', n)) return -1;
-  memcpy(buf, value + 1, n - 2);
-  buf[n - 2] = '\0';
+  if (!f->value || *f->value == 'n') return 0;
+  if (*f->value != '"' || f->len - 2 >= cap || memchr(f->value, '\\', f->len)) return -1;
+  memcpy(buf, f->value + 1, f->len - 2);
+  buf[f->len - 2] = '\0';
   return 1;
+}
+
+int rb_field_flag(const rb_text_field *f) {
+  return f->value && f->len == 4 && memcmp(f->value, "true", 4) == 0;
+}
+
+int rb_text_date(const char *text, const char *key, double *ms) {
+  rb_text_field f = {key, NULL, 0};
+  *ms = RB_NO_DATE;
+  return rb_text_fields(text, &f, 1) < 0 ? -1 : rb_field_num(&f, ms);
+}
+
+int rb_text_str(const char *text, const char *key, char *buf, size_t cap) {
+  rb_text_field f = {key, NULL, 0};
+  buf[0] = '\0';
+  return rb_text_fields(text, &f, 1) < 0 ? -1 : rb_field_str(&f, buf, cap);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

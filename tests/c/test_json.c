@@ -726,3 +726,18 @@ TEST(text_patch_refuses_what_is_not_a_strict_object) {
   CHECK_EQ_STR(out, "{\"k\":1}");
   rb_free(out);
 }
+
+TEST(text_fields_reads_several_members_in_one_walk) {
+  rb_text_field f[] = {{"b", NULL, 0}, {"s", NULL, 0}, {"n", NULL, 0}, {"x", NULL, 0}, {"f", NULL, 0}};
+  char buf[8];
+  double n;
+  CHECK_EQ_INT(rb_text_fields("{\"s\":\"v\",\"n\":3,\"b\":true,\"f\":false,\"s\":\"w\"}", f, 5), 1);
+  CHECK_EQ_INT(rb_field_flag(&f[0]), 1);
+  CHECK_EQ_INT(rb_field_str(&f[1], buf, sizeof buf), 1);
+  CHECK_EQ_STR(buf, "v");
+  CHECK_EQ_INT(rb_field_num(&f[2], &n), 1);
+  CHECK(n == 3.0);
+  CHECK(f[3].value == NULL);
+  CHECK_EQ_INT(rb_field_flag(&f[4]), 0);
+  CHECK_EQ_INT(rb_text_fields("{\"s\":", f, 5), -1);
+}
