@@ -38,6 +38,8 @@ struct rebatch_engine {
   int in_tx;
   char store_error[256]; /* last storage failure, for the error body */
   struct rb_text_cache *batch_cache; /* set during executeDueJobs, else NULL */
+  char *save_text;      /* rb_save's print buffer, reused by every save */
+  size_t save_text_cap;
 };
 
 typedef struct rb_response {
@@ -82,6 +84,10 @@ int rb_load(rebatch_engine *e, const char *coll, const char *id, rb_doc *doc);
 /* Inserts (doc->rev == 0) or updates the record, declaring its index. */
 int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
             const rebatch_index_entry *index, int index_count);
+/* rb_save of a record already printed: *rev is the expected revision,
+ * then the new one. */
+int rb_save_text(rebatch_engine *e, const char *coll, const char *id, const char *text,
+                 int *rev, const rebatch_index_entry *index, int index_count);
 int rb_delete(rebatch_engine *e, const char *coll, rb_doc *doc);
 /* Appends every matching row (find by indexed field / whole collection). */
 int rb_find_all(rebatch_engine *e, const char *coll, const char *field,
@@ -94,10 +100,15 @@ int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
 /* The same page as rb_find_page, each row handed to visit as its id and
  * JSON text (borrowed) instead of being parsed; visit returns REBATCH_OK to
  * go on. *count is the number of rows the page had. */
-typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json, void *ctx);
+typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json,
+                            int rev, void *ctx);
 int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
                       rb_row_visit visit, void *ctx, int *count);
+/* Every row whose indexed field equals value, the same way, a page at a
+ * time; visit may write to the store (each page is a copy). */
+int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
+                     const char *value, rb_row_visit visit, void *ctx);
 
 /* A record's text as the store holds it (*text owned; NULL when absent). */
 int rb_load_text(rebatch_engine *e, const char *coll, const char *id,
@@ -132,6 +143,35 @@ double rb_date(const cJSON *obj, const char *key); /* stored ms or RB_NO_DATE */
  * the text is a well-formed object (strict JSON, no \u escapes) whose first
  * top-level `key` is read; -1 when it cannot tell (parse the text then). */
 int rb_text_date(const char *text, const char *key, double *ms);
+/* A string member of a record's JSON text, the same way: 1 with the value
+ * copied into buf (cap bytes with the NUL), 0 when absent or null, -1 when
+ * it cannot tell (malformed text, another type, escapes, too long). */
+int rb_text_str(const char *text, const char *key, char *buf, size_t cap);
+/* Several members of a record's text in one walk: each field's value is
+ * the member's JSON text (NULL when absent); 1, or -1 when the text is not
+ * a strict JSON object. Read them with rb_field_*, which answer as
+ * rb_text_str (1/0/-1), rb_text_date and (1 for true, else 0) flags. */
+typedef struct rb_text_field {
+  const char *key;
+  const char *value;
+  size_t len;
+} rb_text_field;
+int rb_text_fields(const char *text, rb_text_field *fields, int count);
+int rb_field_str(const rb_text_field *f, char *buf, size_t cap);
+int rb_field_num(const rb_text_field *f, double *out);
+int rb_field_flag(const rb_text_field *f);
+/* A member to write into a record's text: key and its value as JSON text. */
+typedef struct rb_member {
+  const char *key;
+  const char *json;
+} rb_member;
+/* The record's text with each member's value replaced (first occurrence)
+ * or appended when absent, as rb_set does, in one pass and without
+ * parsing: 1 with *out rb_malloc'd, 0 when the text is not a strict JSON
+ * object (parse it then), -1 on NOMEM. At most 16 members. */
+int rb_text_patch(const char *text, const rb_member *members, int count, char **out);
+/* A number as rb_print writes it, into buf[32]. */
+void rb_format_number(double value, char *buf);
 /* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or
  * epoch millis. Returns 1 ok, 0 null/absent, -1 malformed. */
 int rb_parse_date(const cJSON *item, double *ms);
@@ -139,9 +179,6 @@ int rb_parse_date(const cJSON *item, double *ms);
  * double (cJSON's number) cannot hold exactly: 1 with the literal copied
  * into out (truncated to n), 0 when there is none. */
 int rb_json_inexact_integer(const char *text, char *out, size_t n);
-/* cJSON_PrintUnformatted, except that every number reads back exactly
- * (cJSON alone rounds some to 15 digits). rb_malloc'd; NULL on NOMEM. */
-char *rb_print(const cJSON *item);
 /* yyyy-MM-dd'T'HH:mm:ss.SSS+0000 into buf[32]. */
 void rb_format_date(double ms, char *buf);
 
@@ -167,6 +204,13 @@ int rb_copy_date(cJSON *dto, const cJSON *record, const char *key);
 /* A DTO with the record's fields in the given order (NULL-terminated),
  * date fields formatted. NULL when out of memory. */
 cJSON *rb_dto(const cJSON *record, const char *const *fields);
+/* The text cJSON_PrintUnformatted gives, except that every number reads
+ * back exactly (cJSON rounds some to 15 digits), built without printf for
+ * integral numbers: rb_malloc'd (caller frees), NULL on NOMEM. */
+char *rb_print(const cJSON *item);
+/* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
+ * the caller, also on failure): the text, or NULL on NOMEM. */
+char *rb_print_into(const cJSON *item, char **buf, size_t *cap);
 /* printf into a fresh rb_malloc'd string. */
 char *rb_sprintf(const char *fmt, ...);
 char *rb_vsprintf(const char *fmt, va_list ap);
@@ -379,6 +423,12 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
 /* Sets retries, creating or resolving the failedJob incident. */
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries);
+/* rb_job_set_retries on the stored job's text (plus `extra` members, such
+ * as a due date), without parsing it, for the cases that need no incident
+ * created. *done 0: nothing was written; load the job and use
+ * rb_job_set_retries (also when the job is gone). */
+int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
+                            const rb_member *extra, int extra_count, int *done);
 
 /* ---- job_log.c ------------------------------------------------------------ */
 

@@ -136,6 +136,7 @@ int rebatch_open(const rebatch_store *store, const rebatch_host *host,
 void rebatch_close(rebatch_engine *e) {
   if (!e) return;
   cJSON_Delete(e->config.invocations_by_batch_type);
+  rb_free(e->save_text);
   rb_free(e);
 }
 

@@ -79,9 +79,44 @@ int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
   return rc;
 }
 
+/* The five members ending an incident, written into the historic record's
+ * text without parsing it; *done is 0 when that text cannot be patched
+ * that way (end_history then parses it). */
+static int end_history_text(rebatch_engine *e, const char *id, int resolved, int *done) {
+  char *text, *patched = NULL, now[32], config[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
+  int rev, rc = rb_load_text(e, HISTORIC_INCIDENT, id, &text, &rev), got = 0;
+  rb_member end[5] = {{"endTime", now}, {"open", "false"},
+                      {"resolved", resolved ? "true" : "false"}, {"deleted", resolved ? "false" : "true"},
+                      {"incidentState", resolved ? "1" : "2"}};
+  rb_text_field f[] = {{"configuration", NULL, 0}, {"processInstanceId", NULL, 0}};
+  int c = -1, i = -1;
+  *done = rc != REBATCH_OK || !text;
+  if (*done) return rc;
+  rb_format_number(rb_now(e), now);
+  /* the patch leaves the indexed members as they were */
+  if (rb_text_fields(text, f, 2) > 0) {
+    c = rb_field_str(&f[0], config, sizeof config);
+    i = rb_field_str(&f[1], instance, sizeof instance);
+  }
+  if (c >= 0 && i >= 0) got = rb_text_patch(text, end, 5, &patched);
+  rb_free(text);
+  if (got < 0) rc = REBATCH_NOMEM;
+  if (got > 0) {
+    rebatch_index_entry index[] = {{"configuration", c > 0 ? config : NULL},
+                                   {"processInstanceId", i > 0 ? instance : NULL}};
+    *done = 1;
+    rc = rb_save_text(e, HISTORIC_INCIDENT, id, patched, &rev, index, 2);
+  }
+  *done = *done || rc != REBATCH_OK;
+  rb_free(patched);
+  return rc;
+}
+
 static int end_history(rebatch_engine *e, const char *id, int resolved) {
   rb_doc h;
-  int rc = rb_load(e, HISTORIC_INCIDENT, id, &h);
+  int done, rc = end_history_text(e, id, resolved, &done);
+  if (done) return rc;
+  rc = rb_load(e, HISTORIC_INCIDENT, id, &h);
   if (rc == REBATCH_OK && h.json) {
     if (!rb_set_num(h.json, "endTime", rb_now(e)) || !rb_set_bool(h.json, "open", 0) ||
         !rb_set_bool(h.json, "resolved", resolved) || !rb_set_bool(h.json, "deleted", !resolved) ||
@@ -98,16 +133,37 @@ static int end_incident(rebatch_engine *e, rb_doc *incident, int resolved) {
   return rc == REBATCH_OK ? rb_delete(e, INCIDENT, incident) : rc;
 }
 
+typedef struct incident_end {
+  const char *type;
+  int resolved;
+} incident_end;
+
+/* Ending needs only the incident's id, revision and type: the type is read
+ * from the row's text, which is parsed only when that walk cannot tell. */
+static int end_row(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
+  const incident_end *end = ctx;
+  char type[64];
+  int got = rb_text_str(json, "incidentType", type, sizeof type), rc;
+  rb_doc doc = {(char *)id, NULL, rev};
+  if (got < 0) {
+    cJSON *parsed = cJSON_Parse(json);
+    if (!parsed) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    got = rb_str(parsed, "incidentType") && strlen(rb_str(parsed, "incidentType")) < sizeof type;
+    if (got) strcpy(type, rb_str(parsed, "incidentType"));
+    cJSON_Delete(parsed);
+  }
+  if (!got || strcmp(type, end->type) != 0) return REBATCH_OK;
+  rc = end_history(e, id, end->resolved);
+  return rc == REBATCH_OK ? rb_delete(e, INCIDENT, &doc) : rc;
+}
+
 int rb_incident_end(rebatch_engine *e, const char *type,
                     const char *configuration, int resolved) {
-  rb_docs docs = {0};
-  int rc = rb_find_all(e, INCIDENT, "configuration", configuration, &docs);
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    const char *t = rb_str(docs.items[i].json, "incidentType");
-    if (t && strcmp(t, type) == 0) rc = end_incident(e, &docs.items[i], resolved);
-  }
-  rb_docs_clear(&docs);
-  return rc;
+  incident_end end = {type, resolved};
+  return rb_find_all_rows(e, INCIDENT, "configuration", configuration, end_row, &end);
 }
 
 int rb_incidents_delete_for_instance(rebatch_engine *e, const char *instance_id) {

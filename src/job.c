@@ -5,6 +5,7 @@
  */
 #include "core.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,64 @@ int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
   /* Like Camunda's, the failure's log id lives only as long as the failure. */
   cJSON_DeleteItemFromObjectCaseSensitive(job->json, "lastFailureLogId");
   return rc == REBATCH_OK ? rb_job_save(e, job) : rc;
+}
+
+/* What the text path reads before it writes anything. */
+typedef struct job_text {
+  char instance[REBATCH_ID_MAX + 1];
+  char definition[REBATCH_ID_MAX + 1];
+  int got_instance, got_definition, suspended;
+  double retries;
+} job_text;
+
+static int read_job_text(const char *text, job_text *t) {
+  rb_text_field f[] = {{"processInstanceId", NULL, 0}, {"jobDefinitionId", NULL, 0},
+                       {"suspended", NULL, 0}, {"retries", NULL, 0}};
+  if (rb_text_fields(text, f, 4) < 0) return 0;
+  t->got_instance = rb_field_str(&f[0], t->instance, sizeof t->instance);
+  t->got_definition = rb_field_str(&f[1], t->definition, sizeof t->definition);
+  t->suspended = rb_field_flag(&f[2]);
+  return t->got_instance >= 0 && t->got_definition >= 0 && rb_field_num(&f[3], &t->retries) > 0 &&
+         t->retries == floor(t->retries);
+}
+
+int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
+                            const rb_member *extra, int extra_count, int *done) {
+  char *text, *patched = NULL, value[32];
+  rb_member members[8];
+  job_text t;
+  int rev, rc = rb_load_text(e, JOB, id, &text, &rev), old, got = 0;
+  *done = 0;
+  if (rc != REBATCH_OK || !text || extra_count > 7) {
+    *done = rc != REBATCH_OK;
+    rb_free(text);
+    return rc;
+  }
+  if (retries < 0) retries = 0;
+  rb_format_number(retries, value);
+  members[0].key = "retries";
+  members[0].json = value;
+  memcpy(members + 1, extra, (size_t)extra_count * sizeof *extra);
+  if (read_job_text(text, &t)) got = rb_text_patch(text, members, 1 + extra_count, &patched);
+  rb_free(text);
+  old = got > 0 && t.retries > 0 ? 1 : 0; /* null retries read as 0, as retries_of */
+  if (got == 0 || (old && retries == 0)) { /* an incident to create: parse */
+    rb_free(patched);
+    return REBATCH_OK;
+  }
+  *done = 1;
+  if (got < 0) return REBATCH_NOMEM;
+  if (!old && retries > 0) rc = rb_incident_end(e, "failedJob", id, 1);
+  if (rc == REBATCH_OK) {
+    rebatch_index_entry index[] = {
+        {"processInstanceId", t.got_instance > 0 ? t.instance : NULL},
+        {"jobDefinitionId", t.got_definition > 0 ? t.definition : NULL},
+        {"acquirable", retries > 0 && !t.suspended ? "1" : NULL},
+    };
+    rc = rb_save_text(e, JOB, id, patched, &rev, index, 3);
+  }
+  rb_free(patched);
+  return rc;
 }
 
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
@@ -338,11 +397,13 @@ typedef struct acquisition {
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
  * is parsed as rb_find_page would. Due rows are kept as ids only. */
-static int acquire_row(rebatch_engine *e, const char *id, const char *json, void *ctx) {
+static int acquire_row(rebatch_engine *e, const char *id, const char *json, int rev,
+                       void *ctx) {
   acquisition *a = ctx;
   double due;
   rb_doc doc = {0};
   size_t len = strlen(id);
+  (void)rev;
   if (len >= a->after_cap) {
     char *grown = rb_realloc(a->after, len + 1);
     if (!grown) return REBATCH_NOMEM;

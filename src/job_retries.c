@@ -46,14 +46,28 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON
   return rb_query_body_each(e, query, q, append_id, ids_out, res);
 }
 
+/* A job's group is its deploymentId, read from the row's text; the row is
+ * parsed only when that walk cannot tell. */
+static int add_job_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
+  char deployment[REBATCH_ID_MAX + 1];
+  int got = rb_text_str(json, "deploymentId", deployment, sizeof deployment), ok;
+  (void)rev;
+  if (got < 0) {
+    cJSON *job = cJSON_Parse(json);
+    if (!job) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    ok = rb_batch_add_item(groups, rb_str(job, "deploymentId"), id);
+    cJSON_Delete(job);
+  } else {
+    ok = rb_batch_add_item(groups, got ? deployment : NULL, id);
+  }
+  return ok ? REBATCH_OK : REBATCH_NOMEM;
+}
+
 static int add_jobs_of_instance(rebatch_engine *e, const char *instance_id, cJSON *groups) {
-  rb_docs jobs = {0};
-  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
-  for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++)
-    if (!rb_batch_add_item(groups, rb_str(jobs.items[i].json, "deploymentId"), jobs.items[i].id))
-      rc = REBATCH_NOMEM;
-  rb_docs_clear(&jobs);
-  return rc;
+  return rb_find_all_rows(e, JOB, "processInstanceId", instance_id, add_job_row, groups);
 }
 
 /* Operation parameters stored with the batch: retries, and the due date
@@ -192,12 +206,20 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
  * set (incidents follow), the due date only when the request named one. */
 int rb_job_retries_item(rebatch_engine *e, const char *job_id, const cJSON *params, rb_response *res) {
   long long retries = 0;
+  int due_set = rb_flag(params, "dueDateSet"), done;
+  char due[32];
+  rb_member extra[1] = {{"dueDate", due}};
   rb_doc job;
-  int rc = rb_load(e, JOB, job_id, &job);
+  int rc;
+  rb_int(params, "retries", &retries);
+  if (rb_date(params, "dueDate") == RB_NO_DATE) strcpy(due, "null");
+  else rb_format_number(rb_date(params, "dueDate"), due);
+  rc = rb_job_set_retries_text(e, job_id, (int)retries, extra, due_set, &done);
+  if (done) return rc;
+  rc = rb_load(e, JOB, job_id, &job);
   if (rc == REBATCH_OK && !job.json)
     rc = rb_error(res, 500, "ProcessEngineException", 0, "ENGINE-13053 No job found with id '%s'.'", job_id);
-  rb_int(params, "retries", &retries);
-  if (rc == REBATCH_OK && rb_flag(params, "dueDateSet") &&
+  if (rc == REBATCH_OK && due_set &&
       !rb_set_num(job.json, "dueDate", rb_date(params, "dueDate")))
     rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, (int)retries);

@@ -162,34 +162,32 @@ static int walk_value(text_walk *w) {
   }
 }
 
-int rb_text_date(const char *text, const char *key, double *ms) {
+int rb_text_fields(const char *text, rb_text_field *fields, int count) {
   text_walk w = {text, 0};
-  size_t key_len = strlen(key);
-  int found = 0;
-  *ms = RB_NO_DATE;
+  int i;
+  for (i = 0; i < count; i++) {
+    fields[i].value = NULL;
+    fields[i].len = 0;
+  }
   walk_ws(&w);
   if (*w.p++ != '{') return -1;
   walk_ws(&w);
   if (*w.p == '}') w.p++;
   else
     for (;;) {
-      const char *name, *value;
-      size_t len;
-      if (!walk_string(&w, &name, &len)) return -1;
+      const char *name, *start;
+      size_t name_len;
+      if (!walk_string(&w, &name, &name_len)) return -1;
       walk_ws(&w);
       if (*w.p++ != ':') return -1;
       walk_ws(&w);
-      value = w.p;
+      start = w.p;
       if (!walk_value(&w)) return -1;
-      if (!found && len == key_len && memcmp(name, key, len) == 0) {
-        found = 1;
-        if (*value == '-' || (*value >= '0' && *value <= '9')) {
-          char buf[64];
-          size_t n = (size_t)(w.p - value);
-          if (n >= sizeof buf) return -1;
-          memcpy(buf, value, n);
-          buf[n] = '\0';
-          *ms = strtod(buf, NULL);
+      for (i = 0; i < count; i++) {
+        rb_text_field *f = &fields[i];
+        if (!f->value && strncmp(f->key, name, name_len) == 0 && f->key[name_len] == '\0') {
+          f->value = start;
+          f->len = (size_t)(w.p - start);
         }
       }
       walk_ws(&w);
@@ -202,6 +200,42 @@ int rb_text_date(const char *text, const char *key, double *ms) {
     }
   walk_ws(&w);
   return *w.p ? -1 : 1;
+}
+
+int rb_field_num(const rb_text_field *f, double *out) {
+  char buf[64];
+  *out = RB_NO_DATE;
+  if (!f->value || !(*f->value == '-' || (*f->value >= '0' && *f->value <= '9'))) return 1;
+  if (f->len >= sizeof buf) return -1;
+  memcpy(buf, f->value, f->len);
+  buf[f->len] = '\0';
+  *out = strtod(buf, NULL);
+  return 1;
+}
+
+int rb_field_str(const rb_text_field *f, char *buf, size_t cap) {
+  buf[0] = '\0';
+  if (!f->value || *f->value == 'n') return 0;
+  if (*f->value != '"' || f->len - 2 >= cap || memchr(f->value, '\\', f->len)) return -1;
+  memcpy(buf, f->value + 1, f->len - 2);
+  buf[f->len - 2] = '\0';
+  return 1;
+}
+
+int rb_field_flag(const rb_text_field *f) {
+  return f->value && f->len == 4 && memcmp(f->value, "true", 4) == 0;
+}
+
+int rb_text_date(const char *text, const char *key, double *ms) {
+  rb_text_field f = {key, NULL, 0};
+  *ms = RB_NO_DATE;
+  return rb_text_fields(text, &f, 1) < 0 ? -1 : rb_field_num(&f, ms);
+}
+
+int rb_text_str(const char *text, const char *key, char *buf, size_t cap) {
+  rb_text_field f = {key, NULL, 0};
+  buf[0] = '\0';
+  return rb_text_fields(text, &f, 1) < 0 ? -1 : rb_field_str(&f, buf, cap);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -486,47 +520,224 @@ int rb_json_inexact_integer(const char *text, char *out, size_t n) {
   return 0;
 }
 
-/* cJSON prints a number with 15 significant digits whenever that reads
- * back within a relative epsilon, which loses the last digits of large
- * integers (2^53 comes out as 9007199254740990) and of some doubles. */
-static int needs_exact_text(const cJSON *item) {
-  char buf[40];
-  double v = item->valuedouble;
-  if (!isfinite(v) || (v == floor(v) && fabs(v) < 1e15)) return 0;
-  snprintf(buf, sizeof buf, "%1.15g", v);
-  return strtod(buf, NULL) != v;
-}
+/* ---- rb_print: cJSON_PrintUnformatted's text, written in one pass ------- */
 
-static int has_inexact_number(const cJSON *item) {
-  for (; item; item = item->next) {
-    if (cJSON_IsNumber(item) && needs_exact_text(item)) return 1;
-    if (item->child && has_inexact_number(item->child)) return 1;
-  }
-  return 0;
-}
+typedef struct print_buf {
+  char *p;
+  size_t len, cap;
+  int failed;
+} print_buf;
 
-/* Turns such numbers into raw text that reads back exactly. */
-static int make_numbers_exact(cJSON *item) {
-  for (; item; item = item->next) {
-    if (cJSON_IsNumber(item) && needs_exact_text(item)) {
-      char buf[40];
-      double v = item->valuedouble;
-      if (v == floor(v) && fabs(v) < 1e17) snprintf(buf, sizeof buf, "%.0f", v);
-      else snprintf(buf, sizeof buf, "%1.17g", v);
-      if (!(item->valuestring = rb_strdup(buf))) return 0;
-      item->type = cJSON_Raw;
-    }
-    if (item->child && !make_numbers_exact(item->child)) return 0;
+static int buf_room(print_buf *b, size_t n) {
+  size_t cap;
+  char *grown;
+  if (b->failed) return 0;
+  if (b->len + n < b->cap) return 1;
+  for (cap = b->cap ? b->cap : 256; cap <= b->len + n; cap *= 2) {}
+  if (!(grown = rb_realloc(b->p, cap))) {
+    b->failed = 1;
+    return 0;
   }
+  b->p = grown;
+  b->cap = cap;
   return 1;
 }
 
+static void buf_put(print_buf *b, const char *s, size_t n) {
+  if (!buf_room(b, n)) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+/* cJSON's escaping: the two JSON specials, the five short control escapes,
+ * \u00xx for the other control characters, everything else verbatim. */
+static void print_text(print_buf *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  const char *run = s;
+  if (!s) s = run = "";
+  buf_put(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char esc[6] = {'\\', 0, 0, 0, 0, 0};
+    size_t n = 2;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    buf_put(b, run, (size_t)(s - run));
+    run = s + 1;
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default:
+      memcpy(esc + 1, "u00", 3);
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
+      n = 6;
+    }
+    buf_put(b, esc, n);
+  }
+  buf_put(b, run, (size_t)(s - run));
+  buf_put(b, "\"", 1);
+}
+
+/* cJSON prints %1.15g, or %1.17g when that does not read back within a
+ * relative epsilon, which loses the last digits of large integers (2^53
+ * comes out as 9007199254740990) and of some doubles. Here every number
+ * reads back exactly: integral values below 1e15 (retries, priorities,
+ * dates in ms) as plain digits without printf, other integers below 1e17
+ * as %.0f when %1.15g is not exact, everything else as %1.15g or %1.17g. */
+static void print_number(print_buf *b, const cJSON *item) {
+  double d = item->valuedouble;
+  int integral = d == floor(d);
+  char digits[32];
+  int n;
+  if (isnan(d) || isinf(d)) {
+    buf_put(b, "null", 4);
+    return;
+  }
+  if (integral && fabs(d) < 1e15) {
+    unsigned long long v = (unsigned long long)fabs(d);
+    char *p = digits + sizeof digits;
+    do *--p = (char)('0' + v % 10); while (v /= 10);
+    if (signbit(d)) *--p = '-'; /* %g prints -0 */
+    buf_put(b, p, (size_t)(digits + sizeof digits - p));
+    return;
+  }
+  n = snprintf(digits, sizeof digits, "%1.15g", d);
+  if (strtod(digits, NULL) != d)
+    n = integral && fabs(d) < 1e17 ? snprintf(digits, sizeof digits, "%.0f", d)
+                                   : snprintf(digits, sizeof digits, "%1.17g", d);
+  buf_put(b, digits, (size_t)n);
+}
+
+static void print_item(print_buf *b, const cJSON *item) {
+  const cJSON *child;
+  switch (item->type & 0xFF) {
+  case cJSON_NULL: buf_put(b, "null", 4); return;
+  case cJSON_False: buf_put(b, "false", 5); return;
+  case cJSON_True: buf_put(b, "true", 4); return;
+  case cJSON_Number: print_number(b, item); return;
+  case cJSON_String: print_text(b, item->valuestring); return;
+  case cJSON_Raw:
+    if (!item->valuestring) b->failed = 1;
+    else buf_put(b, item->valuestring, strlen(item->valuestring));
+    return;
+  case cJSON_Array:
+  case cJSON_Object: {
+    int object = (item->type & 0xFF) == cJSON_Object;
+    buf_put(b, object ? "{" : "[", 1);
+    for (child = item->child; child && !b->failed; child = child->next) {
+      if (child != item->child) buf_put(b, ",", 1);
+      if (object) {
+        print_text(b, child->string);
+        buf_put(b, ":", 1);
+      }
+      print_item(b, child);
+    }
+    buf_put(b, object ? "}" : "]", 1);
+    return;
+  }
+  default: b->failed = 1;
+  }
+}
+
+char *rb_print_into(const cJSON *item, char **buf, size_t *cap) {
+  print_buf b = {*buf, 0, *cap, 0};
+  if (item) print_item(&b, item);
+  if (buf_room(&b, 1)) b.p[b.len] = '\0';
+  *buf = b.p;
+  *cap = b.cap;
+  return item && !b.failed ? b.p : NULL;
+}
+
 char *rb_print(const cJSON *item) {
-  cJSON *copy;
-  char *text;
-  if (!has_inexact_number(item)) return cJSON_PrintUnformatted(item);
-  if (!(copy = cJSON_Duplicate(item, 1))) return NULL;
-  text = make_numbers_exact(copy) ? cJSON_PrintUnformatted(copy) : NULL;
-  cJSON_Delete(copy);
+  char *buf = NULL;
+  size_t cap = 0;
+  char *text = rb_print_into(item, &buf, &cap);
+  if (!text) rb_free(buf);
   return text;
+}
+
+void rb_format_number(double value, char *buf) {
+  print_buf b = {buf, 0, 32, 0};
+  cJSON item;
+  memset(&item, 0, sizeof item);
+  item.type = cJSON_Number;
+  item.valuedouble = value;
+  print_number(&b, &item);
+  buf[b.len] = '\0';
+}
+
+int rb_text_patch(const char *text, const rb_member *members, int count, char **out) {
+  text_walk w = {text, 0};
+  print_buf b = {NULL, 0, 0, 0};
+  unsigned used = 0; /* bit i: members[i] replaced a value */
+  int first = 1, ok = 0;
+  *out = NULL;
+  if (count > 16) return 0;
+  walk_ws(&w);
+  if (*w.p++ != '{') return 0;
+  buf_put(&b, "{", 1);
+  walk_ws(&w);
+  if (*w.p == '}') {
+    w.p++;
+    ok = 1;
+  } else
+    for (;;) {
+      const char *name, *start;
+      size_t name_len;
+      int i;
+      if (!walk_string(&w, &name, &name_len)) break;
+      walk_ws(&w);
+      if (*w.p++ != ':') break;
+      walk_ws(&w);
+      start = w.p;
+      if (!walk_value(&w)) break;
+      if (!first) buf_put(&b, ",", 1);
+      first = 0;
+      buf_put(&b, name - 1, name_len + 2);
+      buf_put(&b, ":", 1);
+      for (i = 0; i < count; i++)
+        if (!(used & (1u << i)) && strlen(members[i].key) == name_len &&
+            memcmp(members[i].key, name, name_len) == 0)
+          break;
+      if (i < count) {
+        used |= 1u << i;
+        buf_put(&b, members[i].json, strlen(members[i].json));
+      } else {
+        buf_put(&b, start, (size_t)(w.p - start));
+      }
+      walk_ws(&w);
+      if (*w.p == '}') {
+        w.p++;
+        ok = 1;
+        break;
+      }
+      if (*w.p++ != ',') break;
+      walk_ws(&w);
+    }
+  if (ok) walk_ws(&w);
+  if (!ok || *w.p) {
+    rb_free(b.p);
+    return 0;
+  }
+  for (int i = 0; i < count; i++) {
+    if (used & (1u << i)) continue;
+    if (!first) buf_put(&b, ",", 1);
+    first = 0;
+    print_text(&b, members[i].key);
+    buf_put(&b, ":", 1);
+    buf_put(&b, members[i].json, strlen(members[i].json));
+  }
+  buf_put(&b, "}", 1);
+  if (buf_room(&b, 1)) b.p[b.len] = '\0';
+  if (b.failed) {
+    rb_free(b.p);
+    return -1;
+  }
+  *out = b.p;
+  return 1;
 }

@@ -209,19 +209,24 @@ void rb_text_cache_clear(rb_text_cache *cache) {
   memset(cache, 0, sizeof *cache);
 }
 
+int rb_save_text(rebatch_engine *e, const char *coll, const char *id, const char *text,
+                 int *rev, const rebatch_index_entry *index, int index_count) {
+  int rc, new_rev = 0;
+  if (!id || !text) return REBATCH_MISUSE;
+  if (fault_due(e)) return REBATCH_ERROR;
+  rc = e->store.put(e->store.ctx, coll, id, text, *rev, index, index_count, &new_rev);
+  if (rc == REBATCH_OK) *rev = new_rev;
+  return note_failure(e, rc);
+}
+
 int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
             const rebatch_index_entry *index, int index_count) {
   char *text;
-  int rc, rev = 0;
   if (!doc->id || !doc->json) return REBATCH_MISUSE;
-  if (fault_due(e)) return REBATCH_ERROR;
-  text = rb_print(doc->json);
-  if (!text) return REBATCH_NOMEM;
-  rc = e->store.put(e->store.ctx, coll, doc->id, text, doc->rev, index,
-                    index_count, &rev);
-  rb_free(text);
-  if (rc == REBATCH_OK) doc->rev = rev;
-  return note_failure(e, rc);
+  /* The store copies the text, so one buffer serves every save. */
+  text = rb_print_into(doc->json, &e->save_text, &e->save_text_cap);
+  if (!text) return fault_due(e) ? REBATCH_ERROR : REBATCH_NOMEM;
+  return rb_save_text(e, coll, doc->id, text, &doc->rev, index, index_count);
 }
 
 int rb_delete(rebatch_engine *e, const char *coll, rb_doc *doc) {
@@ -261,9 +266,31 @@ int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
   int rc = fetch_page(e, coll, field, value, after_id, limit, &rows);
   *count = 0;
   for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
-    rc = visit(e, rows.items[i].id, rows.items[i].json, ctx);
+    rc = visit(e, rows.items[i].id, rows.items[i].json, rows.items[i].rev, ctx);
   if (rc == REBATCH_OK) *count = rows.count;
   rows_clear(&rows);
+  return rc;
+}
+
+int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
+                     const char *value, rb_row_visit visit, void *ctx) {
+  rebatch_rows rows = {0};
+  char *after = NULL;
+  int rc, more;
+  if (!field || !value) return REBATCH_MISUSE;
+  do {
+    rc = fetch_page(e, coll, field, value, after, RB_PAGE, &rows);
+    for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
+      rc = visit(e, rows.items[i].id, rows.items[i].json, rows.items[i].rev, ctx);
+    more = rc == REBATCH_OK && rows.count == RB_PAGE;
+    rb_free(after);
+    after = NULL;
+    if (more) { /* the page's last id is where the next one starts */
+      after = rows.items[rows.count - 1].id;
+      rows.items[rows.count - 1].id = NULL;
+    }
+    rows_clear(&rows);
+  } while (more);
   return rc;
 }
 

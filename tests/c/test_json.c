@@ -606,3 +606,138 @@ TEST(variables_url_form_lists_and_odd_names) {
   CHECK_EQ_INT(match_url("amount_is_5"), 0);  /* unknown operator */
   CHECK_EQ_INT(match_url("amount_eq_5x"), 0); /* "5x" is a string */
 }
+
+/* ---- rb_print --------------------------------------------------------- */
+
+/* rb_print gives cJSON_PrintUnformatted's bytes wherever cJSON's text reads
+ * back exactly (test_variable.c covers the numbers where it does not). */
+static void check_prints_like_cjson(const char *json) {
+  cJSON *item = cJSON_Parse(json);
+  char *ours, *theirs;
+  REQUIRE(item != NULL);
+  ours = rb_print(item);
+  theirs = cJSON_PrintUnformatted(item);
+  REQUIRE(ours != NULL && theirs != NULL);
+  CHECK_EQ_STR(ours, theirs);
+  rb_free(ours);
+  rb_free(theirs);
+  cJSON_Delete(item);
+}
+
+TEST(print_matches_cjson_on_numbers) {
+  check_prints_like_cjson("[0,-0,1,-1,2147483647,2147483648,-2147483649,1704067200000,"
+                          "999999999999999,1000000000000000,-999999999999999,12345678901234567,"
+                          "1e300,-1e-300,0.1,0.5,3.14159,123456.789,1e15,1e21]");
+}
+
+TEST(print_matches_cjson_on_strings_and_escapes) {
+  check_prints_like_cjson("{\"a\":\"plain\",\"q\\\"k\":\"say \\\"hi\\\" \\\\ /\","
+                          "\"c\":\"\\b\\f\\n\\r\\t\\u0001\\u001f\",\"u\":\"\\u00e9\\u20ac\",\"e\":\"\"}");
+}
+
+TEST(print_matches_cjson_on_nesting_and_literals) {
+  check_prints_like_cjson("{\"n\":null,\"t\":true,\"f\":false,\"o\":{},\"a\":[],"
+                          "\"deep\":[[1,[2,{\"x\":[null]}]],{\"y\":{\"z\":\"w\"}}]}");
+  check_prints_like_cjson("\"top\"");
+  check_prints_like_cjson("42");
+}
+
+TEST(print_of_nonfinite_numbers_and_raw_is_cjsons) {
+  cJSON *arr = cJSON_CreateArray();
+  char *ours, *theirs;
+  REQUIRE(arr != NULL);
+  cJSON_AddItemToArray(arr, cJSON_CreateNumber(NAN));
+  cJSON_AddItemToArray(arr, cJSON_CreateNumber(INFINITY));
+  cJSON_AddItemToArray(arr, cJSON_CreateRaw("{\"raw\":1}"));
+  ours = rb_print(arr);
+  theirs = cJSON_PrintUnformatted(arr);
+  REQUIRE(ours != NULL && theirs != NULL);
+  CHECK_EQ_STR(ours, theirs);
+  rb_free(ours);
+  rb_free(theirs);
+  cJSON_Delete(arr);
+}
+
+/* ---- reading members from record text ------------------------------------ */
+
+TEST(text_str_reads_plain_top_level_strings) {
+  char buf[16];
+  CHECK_EQ_INT(rb_text_str("{\"a\":{\"k\":\"inner\"},\"k\":\"dep-1\",\"k\":\"x\"}", "k", buf, sizeof buf), 1);
+  CHECK_EQ_STR(buf, "dep-1");
+  CHECK_EQ_INT(rb_text_str(" { \"k\" : \"\" } ", "k", buf, sizeof buf), 1);
+  CHECK_EQ_STR(buf, "");
+}
+
+TEST(text_str_absent_or_null_is_0) {
+  char buf[16];
+  CHECK_EQ_INT(rb_text_str("{\"a\":\"k\"}", "k", buf, sizeof buf), 0);
+  CHECK_EQ_INT(rb_text_str("{\"k\":null}", "k", buf, sizeof buf), 0);
+  CHECK_EQ_INT(rb_text_str("{}", "k", buf, sizeof buf), 0);
+}
+
+TEST(text_str_cannot_tell_is_minus_1) {
+  char buf[8];
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"a\\\"b\"}", "k", buf, sizeof buf), -1); /* escape */
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"12345678\"}", "k", buf, sizeof buf), -1); /* too long */
+  CHECK_EQ_INT(rb_text_str("{\"k\":5}", "k", buf, sizeof buf), -1);
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"a\"", "k", buf, sizeof buf), -1);
+  CHECK_EQ_INT(rb_text_str("[\"k\"]", "k", buf, sizeof buf), -1);
+  CHECK_EQ_INT(rb_text_str("{\"k\":\"a\"} x", "k", buf, sizeof buf), -1);
+}
+
+TEST(text_date_reads_numbers_and_nulls) {
+  double ms;
+  CHECK_EQ_INT(rb_text_date("{\"d\":1704067200000}", "d", &ms), 1);
+  CHECK(ms == 1704067200000.0);
+  CHECK_EQ_INT(rb_text_date("{\"d\":null}", "d", &ms), 1);
+  CHECK(ms == RB_NO_DATE);
+  CHECK_EQ_INT(rb_text_date("{\"d\":", "d", &ms), -1);
+}
+
+/* rb_text_patch gives what parse + rb_set + rb_print give. */
+TEST(text_patch_matches_parse_set_print) {
+  const char *text = "{\"id\":\"i1\",\"endTime\":null,\"open\":true,\"s\":\"a\\\"b\",\"n\":[1,{\"open\":1}]}";
+  rb_member m[] = {{"open", "false"}, {"endTime", "1704067200000"}, {"added", "\"x\""}};
+  cJSON *json = cJSON_Parse(text);
+  char *patched = NULL, *expected;
+  REQUIRE(json != NULL);
+  rb_set(json, "open", cJSON_CreateFalse());
+  rb_set(json, "endTime", cJSON_CreateNumber(1704067200000.0));
+  rb_set(json, "added", cJSON_CreateString("x"));
+  expected = rb_print(json);
+  CHECK_EQ_INT(rb_text_patch(text, m, 3, &patched), 1);
+  REQUIRE(patched != NULL && expected != NULL);
+  CHECK_EQ_STR(patched, expected);
+  rb_free(patched);
+  rb_free(expected);
+  cJSON_Delete(json);
+}
+
+TEST(text_patch_refuses_what_is_not_a_strict_object) {
+  rb_member m[] = {{"k", "1"}};
+  char *out = NULL;
+  CHECK_EQ_INT(rb_text_patch("{\"a\":\"}", m, 1, &out), 0);
+  CHECK_EQ_INT(rb_text_patch("{\"a\":1", m, 1, &out), 0);
+  CHECK_EQ_INT(rb_text_patch("[1]", m, 1, &out), 0);
+  CHECK_EQ_INT(rb_text_patch("{\"a\":1} 2", m, 1, &out), 0);
+  CHECK(out == NULL);
+  CHECK_EQ_INT(rb_text_patch("{}", m, 1, &out), 1);
+  REQUIRE(out != NULL);
+  CHECK_EQ_STR(out, "{\"k\":1}");
+  rb_free(out);
+}
+
+TEST(text_fields_reads_several_members_in_one_walk) {
+  rb_text_field f[] = {{"b", NULL, 0}, {"s", NULL, 0}, {"n", NULL, 0}, {"x", NULL, 0}, {"f", NULL, 0}};
+  char buf[8];
+  double n;
+  CHECK_EQ_INT(rb_text_fields("{\"s\":\"v\",\"n\":3,\"b\":true,\"f\":false,\"s\":\"w\"}", f, 5), 1);
+  CHECK_EQ_INT(rb_field_flag(&f[0]), 1);
+  CHECK_EQ_INT(rb_field_str(&f[1], buf, sizeof buf), 1);
+  CHECK_EQ_STR(buf, "v");
+  CHECK_EQ_INT(rb_field_num(&f[2], &n), 1);
+  CHECK(n == 3.0);
+  CHECK(f[3].value == NULL);
+  CHECK_EQ_INT(rb_field_flag(&f[4]), 0);
+  CHECK_EQ_INT(rb_text_fields("{\"s\":", f, 5), -1);
+}
