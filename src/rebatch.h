@@ -183,10 +183,10 @@ rebatch_store *rebatch_memory_store_new(void);
 void rebatch_memory_store_free(rebatch_store *store);
 
 /*
- * The store's whole content as canonical JSON text:
+ * The store's whole content as JSON text:
  * {"<collection>": {"<id>": {"rev": n, "record": <json>}, ...}, ...}, with
- * collections and ids sorted, so that two deterministic runs compare
- * byte for byte. Caller frees with rebatch_free(). NULL when out of memory.
+ * collections and ids sorted and records embedded as stored, so that two
+ * deterministic runs compare byte for byte. Caller frees with rebatch_free(). NULL when out of memory.
  */
 char *rebatch_memory_store_dump(const rebatch_store *store);
 

@@ -911,59 +911,96 @@ static mem_coll **sorted_colls(const mem_store *s, size_t *count) {
   return list;
 }
 
-/* Adds item under key, deleting it when the add fails. */
-static int add_item(cJSON *obj, const char *key, cJSON *item) {
-  if (!item) return 0;
-  if (cJSON_AddItemToObject(obj, key, item)) return 1;
-  cJSON_Delete(item);
-  return 0;
-}
+/* The dump is written in two passes over the same code: the first (out
+ * NULL) only counts, so the text is allocated once, at its final size, and
+ * records are copied verbatim rather than parsed: a parsed copy of a large
+ * store would need several times its memory. */
+typedef struct dump_out {
+  char *p;
+  size_t len;
+} dump_out;
 
-/* {"rev": n, "record": <json>}. A record is the engine's own cJSON output;
- * one that does not parse (only possible through out of memory, or a host
- * writing to the store directly) fails the dump. */
-static cJSON *dump_record(const mem_record *r) {
-  cJSON *entry = cJSON_CreateObject();
-  if (!entry) return NULL;
-  if (!cJSON_AddNumberToObject(entry, "rev", r->rev) ||
-      !add_item(entry, "record", cJSON_Parse(r->json))) {
-    cJSON_Delete(entry);
-    return NULL;
+static void dump_put(dump_out *o, const char *s, size_t n) {
+  if (o->p) memcpy(o->p + o->len, s, n);
+  o->len += n;
+}
+#define DUMP_LITERAL(o, lit) dump_put(o, lit, sizeof lit - 1)
+
+/* A JSON string as JSON.stringify writes it (the JS store's dump). */
+static void dump_name(dump_out *o, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  dump_put(o, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      dump_put(o, s, 1);
+      continue;
+    }
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default:
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
+      dump_put(o, esc, 6);
+      continue;
+    }
+    dump_put(o, esc, 2);
   }
-  return entry;
+  dump_put(o, "\"", 1);
 }
 
-static cJSON *dump_coll(const mem_coll *c) {
-  cJSON *obj = cJSON_CreateObject();
+static void dump_coll(dump_out *o, const mem_coll *c) {
   tcursor cur;
   tnode *n;
-  if (!obj) return NULL;
+  char rev[24];
+  int first = 1;
+  dump_name(o, c->name);
+  dump_put(o, ":{", 2);
   t_seek(&cur, c->ids, NULL);
   while ((n = t_next(&cur))) {
     mem_record *r = record_of_id_node(n);
-    if (!add_item(obj, r->id, dump_record(r))) {
-      cJSON_Delete(obj);
-      return NULL;
-    }
+    if (!first) dump_put(o, ",", 1);
+    first = 0;
+    dump_name(o, r->id);
+    DUMP_LITERAL(o, ":{\"rev\":");
+    dump_put(o, rev, (size_t)snprintf(rev, sizeof rev, "%d", r->rev));
+    DUMP_LITERAL(o, ",\"record\":");
+    dump_put(o, r->json, strlen(r->json));
+    dump_put(o, "}", 1);
   }
-  return obj;
+  dump_put(o, "}", 1);
+}
+
+static void dump_store(dump_out *o, mem_coll **colls, size_t n) {
+  dump_put(o, "{", 1);
+  for (size_t i = 0; i < n; i++) {
+    if (i) dump_put(o, ",", 1);
+    dump_coll(o, colls[i]);
+  }
+  dump_put(o, "}", 1);
 }
 
 char *rebatch_memory_store_dump(const rebatch_store *store) {
-  const mem_store *s;
   mem_coll **colls;
-  cJSON *root;
-  char *text = NULL;
-  size_t i, n;
+  dump_out o = {NULL, 0};
+  size_t n;
   if (!store) return NULL;
-  s = store->ctx;
-  colls = sorted_colls(s, &n);
+  colls = sorted_colls(store->ctx, &n);
   if (!colls) return NULL;
-  root = cJSON_CreateObject();
-  for (i = 0; root && i < n; i++)
-    if (!add_item(root, colls[i]->name, dump_coll(colls[i]))) break;
-  if (root && i == n) text = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
+  dump_store(&o, colls, n);
+  o.p = rb_malloc(o.len + 1);
+  if (o.p) {
+    o.len = 0;
+    dump_store(&o, colls, n);
+    o.p[o.len] = '\0';
+  }
   rb_free(colls);
-  return text;
+  return o.p;
 }

@@ -625,7 +625,7 @@ TEST(freeing_a_store_inside_a_transaction_leaks_nothing) {
 /* Dump (memory store).                                                     */
 /* ------------------------------------------------------------------------ */
 
-TEST(dump_is_sorted_and_unformatted) {
+TEST(dump_is_sorted_and_embeds_records_as_stored) {
   rebatch_store *st = open_store();
   char *text;
   REQUIRE(st != NULL);
@@ -642,13 +642,25 @@ TEST(dump_is_sorted_and_unformatted) {
   CHECK_EQ_STR(text,
                "{\"batch\":{\"z\":{\"rev\":1,\"record\":7}},"
                "\"job\":{\"a\":{\"rev\":2,\"record\":{\"y\":null}},"
-               "\"b\":{\"rev\":1,\"record\":{\"x\":[1,2]}}}}");
+               "\"b\":{\"rev\":1,\"record\":{ \"x\" : [1, 2] }}}}");
   rebatch_free(text);
   close_store(st);
   st = open_store();
   REQUIRE(st != NULL);
   text = dump_store(st);
   CHECK_EQ_STR(text, "{}");
+  rebatch_free(text);
+  close_store(st);
+}
+
+/* Names are escaped as JSON.stringify does, so the JS store dumps alike. */
+TEST(dump_escapes_ids_as_json_strings) {
+  rebatch_store *st = open_store();
+  char *text;
+  REQUIRE(st != NULL);
+  CHECK_EQ_INT(put(st, "job", "q\"\\\n\x01", "{}", 0, NULL, 0, NULL), REBATCH_OK);
+  text = dump_store(st);
+  CHECK_EQ_STR(text, "{\"job\":{\"q\\\"\\\\\\n\\u0001\":{\"rev\":1,\"record\":{}}}}");
   rebatch_free(text);
   close_store(st);
 }
@@ -669,7 +681,7 @@ TEST(equal_contents_built_differently_dump_identically) {
   CHECK_EQ_INT(put(two, "tmp", "t", "{}", 0, NULL, 0, NULL), REBATCH_OK);
   for (i = 299; i >= 0; i--) {
     snprintf(id, sizeof id, "k%03d", i);
-    CHECK_EQ_INT(put(two, i % 2 ? "odd" : "even", id, "{ \"v\": 1 }", 0, NULL,
+    CHECK_EQ_INT(put(two, i % 2 ? "odd" : "even", id, "{\"v\":1}", 0, NULL,
                      0, NULL),
                  REBATCH_OK);
     CHECK_EQ_INT(put(two, "extra", id, "{}", 0, NULL, 0, NULL), REBATCH_OK);
