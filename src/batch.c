@@ -663,26 +663,11 @@ int rb_op_getHistoricBatchesCount(rebatch_engine *e, const cJSON *request, rb_re
   return rb_query_count(e, &historic_query, request, res);
 }
 
-static int get_one(rebatch_engine *e, const char *coll, const cJSON *request, rb_to_dto to_dto,
-                   const char *missing, rb_response *res) {
-  const char *id = rb_str(request, "id");
-  rb_doc doc;
-  cJSON *dto;
-  int rc = rb_load(e, coll, id, &doc);
-  if (rc != REBATCH_OK || !doc.json) {
-    rb_doc_clear(&doc);
-    return rc != REBATCH_OK ? rc : rb_not_found(res, "InvalidRequestException", missing, id ? id : "null");
-  }
-  dto = to_dto(e, doc.json);
-  rb_doc_clear(&doc);
-  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
-}
-
 int rb_op_getBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return get_one(e, BATCH, request, rb_batch_to_dto, "Batch with id '%s' does not exist", res);
+  return rb_get_by_id(e, BATCH, request, rb_batch_to_dto, "Batch with id '%s' does not exist", res);
 }
 int rb_op_getHistoricBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return get_one(e, HISTORIC_BATCH, request, historic_batch_to_dto, "Historic batch with id '%s' does not exist", res);
+  return rb_get_by_id(e, HISTORIC_BATCH, request, historic_batch_to_dto, "Historic batch with id '%s' does not exist", res);
 }
 
 int rb_op_deleteBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {

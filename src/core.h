@@ -267,6 +267,11 @@ int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
 typedef int (*rb_visit)(rebatch_engine *e, rb_doc *doc, void *ctx);
 int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_visit visit, void *ctx, rb_response *res);
+/* Whole handler for a get-by-id endpoint: the record of request.id in
+ * coll as to_dto shows it, or 404 InvalidRequestException with `missing`
+ * (a format taking the id). */
+int rb_get_by_id(rebatch_engine *e, const char *coll, const cJSON *request,
+                 rb_to_dto to_dto, const char *missing, rb_response *res);
 /* Whole handlers for list and count endpoints. */
 int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_response *res);

@@ -866,18 +866,7 @@ int rb_op_getProcessInstancesCount(rebatch_engine *e, const cJSON *request,
 
 int rb_op_getProcessInstance(rebatch_engine *e, const cJSON *request,
                              rb_response *res) {
-  const char *id = rb_str(request, "id");
-  rb_doc inst;
-  cJSON *dto;
-  int rc = rb_load(e, INSTANCE, id, &inst);
-  if (rc != REBATCH_OK || !inst.json) {
-    rb_doc_clear(&inst);
-    return rc != REBATCH_OK ? rc
-                            : rb_not_found(res, "InvalidRequestException", "Process instance with id %s does not exist", id ? id : "null");
-  }
-  dto = instance_to_dto(e, inst.json);
-  rb_doc_clear(&inst);
-  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+  return rb_get_by_id(e, INSTANCE, request, instance_to_dto, "Process instance with id %s does not exist", res);
 }
 
 static int has_state(const cJSON *r, const char *state) {
@@ -1092,18 +1081,8 @@ int rb_op_getHistoricProcessInstancesCount(rebatch_engine *e, const cJSON *reque
 
 int rb_op_getHistoricProcessInstance(rebatch_engine *e, const cJSON *request,
                                      rb_response *res) {
-  const char *id = rb_str(request, "id");
-  rb_doc h;
-  cJSON *dto;
-  int rc = rb_load(e, HISTORIC_INSTANCE, id, &h);
-  if (rc != REBATCH_OK || !h.json) {
-    rb_doc_clear(&h);
-    return rc != REBATCH_OK ? rc
-                            : rb_not_found(res, "InvalidRequestException", "Historic process instance with id %s does not exist", id ? id : "null");
-  }
-  dto = history_to_dto(e, h.json);
-  rb_doc_clear(&h);
-  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+  return rb_get_by_id(e, HISTORIC_INSTANCE, request, history_to_dto,
+                      "Historic process instance with id %s does not exist", res);
 }
 
 static int a_finished(rebatch_engine *e, const cJSON *r, const cJSON *a) {
@@ -1169,19 +1148,8 @@ int rb_op_getHistoricActivityInstancesCount(rebatch_engine *e, const cJSON *requ
 
 int rb_op_getHistoricActivityInstance(rebatch_engine *e, const cJSON *request,
                                       rb_response *res) {
-  const char *id = rb_str(request, "id");
-  rb_doc a;
-  cJSON *dto;
-  int rc = rb_load(e, HISTORIC_ACTIVITY, id, &a);
-  if (rc != REBATCH_OK || !a.json) {
-    rb_doc_clear(&a);
-    return rc != REBATCH_OK ? rc
-                            : rb_not_found(res, "InvalidRequestException", "Historic activity instance with id '%s' does not exist",
-                                           id ? id : "null");
-  }
-  dto = activity_to_dto(e, a.json);
-  rb_doc_clear(&a);
-  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+  return rb_get_by_id(e, HISTORIC_ACTIVITY, request, activity_to_dto,
+                      "Historic activity instance with id '%s' does not exist", res);
 }
 
 /* A copy of the instance's variables (empty when it is gone). */

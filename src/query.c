@@ -474,6 +474,18 @@ int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
   return rb_ok(res, 200, list);
 }
 
+int rb_get_by_id(rebatch_engine *e, const char *coll, const cJSON *request,
+                 rb_to_dto to_dto, const char *missing, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  cJSON *dto = NULL;
+  rb_doc doc;
+  int rc = rb_load(e, coll, id, &doc);
+  if (rc == REBATCH_OK && !doc.json) rc = rb_not_found(res, "InvalidRequestException", missing, id ? id : "null");
+  if (rc == REBATCH_OK && !(dto = to_dto(e, doc.json))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&doc);
+  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+}
+
 int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
                    rb_response *res) {
   rb_docs docs = {0};
