@@ -236,6 +236,28 @@ test('rejected input shows Camunda error JSON; connected mode talks to the servi
     const tasks = await (await fetch(`${origin}/engine-rest/external-task?topicName=charge`)).json();
     assert.deepEqual(tasks.map((t) => t.retries), [5, 5, 5]);
 
+    // Suspend, activate and delete from the forms: a restart batch over the still running
+    // instances stays (its execution job fails, ENGINE-13040), so it is there to act on.
+    const definition = (await (await fetch(`${origin}/engine-rest/process-definition/key/invoice`)).json()).id;
+    const running = (await (await fetch(`${origin}/engine-rest/process-instance`)).json()).map((p) => p.id);
+    await page.selectOption('#op-select', 'restart');
+    await page.fill('#op-id', definition);
+    await page.fill('#op-body', JSON.stringify({ processInstanceIds: running, instructions: [{ type: 'startBeforeActivity', activityId: 'charge' }] }));
+    const restart = await sendForm(page);
+    assert.equal(restart.status, 200);
+    const batchUrl = `${origin}/engine-rest/batch/${restart.body.id}`;
+    for (const [op, suspended] of [['batch-suspend', true], ['batch-activate', false]]) {
+      await page.selectOption('#op-select', op);
+      await page.fill('#op-id', restart.body.id);
+      assert.deepEqual(await sendForm(page), { status: 204, body: null });
+      assert.equal((await (await fetch(batchUrl)).json()).suspended, suspended);
+    }
+    await page.selectOption('#op-select', 'batch-delete');
+    await page.fill('#op-id', restart.body.id);
+    assert.deepEqual(await sendForm(page), { status: 204, body: null });
+    assert.equal((await fetch(batchUrl)).status, 404);
+    assert.equal((await fetch(`${origin}/engine-rest/history/batch/${restart.body.id}`)).status, 404, 'cascade=true');
+
     // Chromium logs every 4xx answer to fetch() as a console error; those are the answers shown above.
     const unexpected = problems.filter((p) => !/status of 4\d\d \(/.test(p));
     assert.deepEqual(unexpected, []);
