@@ -182,7 +182,10 @@ int rb_json_inexact_integer(const char *text, char *out, size_t n);
 /* yyyy-MM-dd'T'HH:mm:ss.SSS+0000 into buf[32]. */
 void rb_format_date(double ms, char *buf);
 
-/* Adders that turn NULL into JSON null; they return 0 on NOMEM. */
+/* Adders that turn NULL into JSON null; they return 0 on NOMEM and then
+ * mark the object RB_JSON_INCOMPLETE (a cJSON type flag bit above cJSON's
+ * own), which makes rb_print fail on it and on anything holding it. */
+#define RB_JSON_INCOMPLETE (1 << 12)
 int rb_put_str(cJSON *obj, const char *key, const char *value);
 int rb_put_num(cJSON *obj, const char *key, double value);
 int rb_put_bool(cJSON *obj, const char *key, int value);

@@ -351,21 +351,30 @@ void rb_format_date(double ms, char *buf) {
   buf[len] = '\0';
 }
 
+/* An add that failed (out of memory) marks its object incomplete, and
+ * rb_print refuses to print anything holding a marked object: a builder
+ * that goes on past one failed add can never have its record stored or
+ * answered with a member missing. */
+static int added(cJSON *obj, int ok) {
+  if (!ok && obj) obj->type |= RB_JSON_INCOMPLETE;
+  return ok;
+}
+
 int rb_put_str(cJSON *obj, const char *key, const char *value) {
-  return value ? cJSON_AddStringToObject(obj, key, value) != NULL
-               : cJSON_AddNullToObject(obj, key) != NULL;
+  return added(obj, value ? cJSON_AddStringToObject(obj, key, value) != NULL
+                          : cJSON_AddNullToObject(obj, key) != NULL);
 }
 
 int rb_put_num(cJSON *obj, const char *key, double value) {
-  return cJSON_AddNumberToObject(obj, key, value) != NULL;
+  return added(obj, cJSON_AddNumberToObject(obj, key, value) != NULL);
 }
 
 int rb_put_bool(cJSON *obj, const char *key, int value) {
-  return cJSON_AddBoolToObject(obj, key, value) != NULL;
+  return added(obj, cJSON_AddBoolToObject(obj, key, value) != NULL);
 }
 
 int rb_put_null(cJSON *obj, const char *key) {
-  return cJSON_AddNullToObject(obj, key) != NULL;
+  return added(obj, cJSON_AddNullToObject(obj, key) != NULL);
 }
 
 int rb_put_date(cJSON *obj, const char *key, double ms) {
@@ -375,7 +384,7 @@ int rb_put_date(cJSON *obj, const char *key, double ms) {
   return rb_put_str(obj, key, buf);
 }
 
-int rb_set(cJSON *obj, const char *key, cJSON *item) {
+static int set_member(cJSON *obj, const char *key, cJSON *item) {
   cJSON *old;
   char *name;
   if (!item) return 0;
@@ -389,6 +398,10 @@ int rb_set(cJSON *obj, const char *key, cJSON *item) {
   item->string = name;
   item->type &= ~cJSON_StringIsConst;
   return cJSON_ReplaceItemViaPointer(obj, old, item) != 0;
+}
+
+int rb_set(cJSON *obj, const char *key, cJSON *item) {
+  return added(obj, set_member(obj, key, item));
 }
 
 int rb_take(cJSON *obj, const char *key, cJSON *item) {
@@ -615,6 +628,10 @@ static void print_number(print_buf *b, const cJSON *item) {
 
 static void print_item(print_buf *b, const cJSON *item) {
   const cJSON *child;
+  if (item->type & RB_JSON_INCOMPLETE) {
+    b->failed = 1;
+    return;
+  }
   switch (item->type & 0xFF) {
   case cJSON_NULL: buf_put(b, "null", 4); return;
   case cJSON_False: buf_put(b, "false", 5); return;

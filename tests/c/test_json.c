@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -740,4 +741,57 @@ TEST(text_fields_reads_several_members_in_one_walk) {
   CHECK(f[3].value == NULL);
   CHECK_EQ_INT(rb_field_flag(&f[4]), 0);
   CHECK_EQ_INT(rb_text_fields("{\"s\":", f, 5), -1);
+}
+
+/* ---- one failed add, later ones succeeding --------------------------------- */
+
+static int allocations, fail_at = -1;
+
+static void *fail_once_malloc(size_t n) {
+  return allocations++ == fail_at ? NULL : malloc(n);
+}
+
+static void *fail_once_realloc(void *p, size_t n) {
+  return allocations++ == fail_at ? NULL : realloc(p, n);
+}
+
+/* A builder that ignores the adders' results, like the record builders do
+ * between their checks. */
+static char *build_and_print(void) {
+  cJSON *obj = cJSON_CreateObject(), *inner;
+  char *text;
+  if (!obj) return NULL;
+  rb_put_str(obj, "id", "i-1");
+  rb_put_num(obj, "retries", 3);
+  inner = cJSON_CreateObject();
+  rb_put_bool(inner, "open", 1);
+  rb_take(obj, "state", inner);
+  rb_set_str(obj, "id", "i-2");
+  rb_put_null(obj, "tenantId");
+  text = rb_print(obj);
+  cJSON_Delete(obj);
+  return text;
+}
+
+TEST(an_object_missing_a_member_after_one_failed_allocation_never_prints) {
+  const char *whole = "{\"id\":\"i-2\",\"retries\":3,\"state\":{\"open\":true},\"tenantId\":null}";
+  int printed = 0, refused = 0;
+  for (int k = 0; k < 64; k++) {
+    char *text;
+    allocations = 0;
+    fail_at = k;
+    rebatch_set_allocator(fail_once_malloc, fail_once_realloc, free);
+    text = build_and_print();
+    rebatch_set_allocator(NULL, NULL, NULL);
+    if (text) {
+      CHECK_EQ_STR(text, whole);
+      printed++;
+    } else {
+      refused++;
+    }
+    rb_free(text);
+    if (k > allocations) break; /* past the last allocation: nothing failed */
+  }
+  CHECK(refused > 0);
+  CHECK(printed > 0);
 }
