@@ -211,6 +211,22 @@ char *rb_print(const cJSON *item);
 /* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
  * the caller, also on failure): the text, or NULL on NOMEM. */
 char *rb_print_into(const cJSON *item, char **buf, size_t *cap);
+/* A record's JSON text written member by member, without building a cJSON
+ * tree, in the same form rb_print gives. The buffer (rb_malloc'd, grown as
+ * needed) stays the caller's in w->p also on failure, as rb_print_into's:
+ * open with the buffer to reuse (NULL, 0 for a fresh one). */
+typedef struct rb_writer {
+  char *p;
+  size_t len, cap;
+  int failed;
+} rb_writer;
+void rb_writer_open(rb_writer *w, char *buf, size_t cap);
+void rb_writer_item(rb_writer *w, const char *key, const cJSON *value);
+void rb_writer_str(rb_writer *w, const char *key, const char *value); /* NULL: null */
+void rb_writer_num(rb_writer *w, const char *key, double value);
+void rb_writer_bool(rb_writer *w, const char *key, int value);
+/* Closes the object: the text (w->p), or NULL on NOMEM. */
+char *rb_writer_close(rb_writer *w);
 /* printf into a fresh rb_malloc'd string. */
 char *rb_sprintf(const char *fmt, ...);
 char *rb_vsprintf(const char *fmt, va_list ap);

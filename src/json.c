@@ -522,11 +522,7 @@ int rb_json_inexact_integer(const char *text, char *out, size_t n) {
 
 /* ---- rb_print: cJSON_PrintUnformatted's text, written in one pass ------- */
 
-typedef struct print_buf {
-  char *p;
-  size_t len, cap;
-  int failed;
-} print_buf;
+typedef rb_writer print_buf;
 
 static int buf_room(print_buf *b, size_t n) {
   size_t cap;
@@ -659,6 +655,52 @@ char *rb_print(const cJSON *item) {
   char *text = rb_print_into(item, &buf, &cap);
   if (!text) rb_free(buf);
   return text;
+}
+
+void rb_writer_open(rb_writer *w, char *buf, size_t cap) {
+  w->p = buf;
+  w->len = 0;
+  w->cap = cap;
+  w->failed = 0;
+  buf_put(w, "{", 1);
+}
+
+/* A member follows another unless the text is still just the brace (no
+ * value ends in '{'). */
+static void writer_key(rb_writer *w, const char *key) {
+  if (!w->failed && w->p[w->len - 1] != '{') buf_put(w, ",", 1);
+  print_text(w, key);
+  buf_put(w, ":", 1);
+}
+
+void rb_writer_item(rb_writer *w, const char *key, const cJSON *value) {
+  writer_key(w, key);
+  if (!w->failed) print_item(w, value);
+}
+
+void rb_writer_str(rb_writer *w, const char *key, const char *value) {
+  writer_key(w, key);
+  if (value) print_text(w, value);
+  else buf_put(w, "null", 4);
+}
+
+void rb_writer_num(rb_writer *w, const char *key, double value) {
+  cJSON item;
+  memset(&item, 0, sizeof item);
+  item.type = cJSON_Number;
+  item.valuedouble = value;
+  rb_writer_item(w, key, &item);
+}
+
+void rb_writer_bool(rb_writer *w, const char *key, int value) {
+  writer_key(w, key);
+  buf_put(w, value ? "true" : "false", value ? 4 : 5);
+}
+
+char *rb_writer_close(rb_writer *w) {
+  buf_put(w, "}", 1);
+  if (buf_room(w, 1)) w->p[w->len] = '\0';
+  return w->failed ? NULL : w->p;
 }
 
 void rb_format_number(double value, char *buf) {
