@@ -476,6 +476,10 @@ int rb_external_tasks_delete_for_instance(rebatch_engine *e,
                                           const char *instance_id);
 /* Sets retries, creating or resolving the failedExternalTask incident. */
 int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries);
+/* The same on the stored task's text, without parsing it, for the cases
+ * that create no incident. *done 0: nothing was written; load the task and
+ * use rb_external_task_set_retries (also when the task is gone). */
+int rb_external_task_set_retries_text(rebatch_engine *e, const char *id, int retries, int *done);
 extern const rb_query rb_external_task_query;
 
 /* ---- incident.c --------------------------------------------------------- */
