@@ -73,26 +73,32 @@ static void walk_ws(text_walk *w) {
   while (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r') w->p++;
 }
 
+/* Bytes that end a run of plain string content: control characters, the
+ * quote and the backslash. */
+static const unsigned char string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1};
+
 /* A string without \u escapes or control characters; *start and *len are
- * its raw bytes. Returns 0 when it cannot tell. */
+ * its raw bytes. Returns 0 when it cannot tell. Every record text is
+ * walked this way on the hot paths, so plain runs take one table load a
+ * byte. */
 static int walk_string(text_walk *w, const char **start, size_t *len) {
-  const char *s;
-  if (*w->p != '"') return 0;
-  s = ++w->p;
+  const unsigned char *p = (const unsigned char *)w->p, *s;
+  if (*p != '"') return 0;
+  s = ++p;
   for (;;) {
-    unsigned char c = (unsigned char)*w->p;
-    if (c == '"') break;
-    if (c < 0x20) return 0;
-    if (c == '\\') {
-      c = (unsigned char)w->p[1];
-      if (!c || !strchr("\"\\/bfnrt", c)) return 0;
-      w->p++;
+    while (!string_stop[*p]) p++;
+    if (*p == '"') break;
+    if (*p != '\\' || !p[1] || !strchr("\"\\/bfnrt", p[1])) {
+      w->p = (const char *)p;
+      return 0;
     }
-    w->p++;
+    p += 2;
   }
-  if (start) *start = s;
-  if (len) *len = (size_t)(w->p - s);
-  w->p++;
+  if (start) *start = (const char *)s;
+  if (len) *len = (size_t)(p - s);
+  w->p = (const char *)p + 1;
   return 1;
 }
 
@@ -185,7 +191,8 @@ int rb_text_fields(const char *text, rb_text_field *fields, int count) {
       if (!walk_value(&w)) return -1;
       for (i = 0; i < count; i++) {
         rb_text_field *f = &fields[i];
-        if (!f->value && strncmp(f->key, name, name_len) == 0 && f->key[name_len] == '\0') {
+        if (!f->value && f->key[0] == name[0] && strncmp(f->key, name, name_len) == 0 &&
+            f->key[name_len] == '\0') {
           f->value = start;
           f->len = (size_t)(w.p - start);
         }
@@ -717,11 +724,15 @@ int rb_text_patch(const char *text, const rb_member *members, int count, char **
   text_walk w = {text, 0};
   print_buf b = {NULL, 0, 0, 0};
   unsigned used = 0; /* bit i: members[i] replaced a value */
+  size_t key_len[16];
   int first = 1, ok = 0;
   *out = NULL;
   if (count > 16) return 0;
+  for (int i = 0; i < count; i++) key_len[i] = strlen(members[i].key);
   walk_ws(&w);
   if (*w.p++ != '{') return 0;
+  /* the patched text is about as long as the old: one allocation */
+  buf_room(&b, strlen(text) + 64);
   buf_put(&b, "{", 1);
   walk_ws(&w);
   if (*w.p == '}') {
@@ -743,7 +754,7 @@ int rb_text_patch(const char *text, const rb_member *members, int count, char **
       buf_put(&b, name - 1, name_len + 2);
       buf_put(&b, ":", 1);
       for (i = 0; i < count; i++)
-        if (!(used & (1u << i)) && strlen(members[i].key) == name_len &&
+        if (!(used & (1u << i)) && key_len[i] == name_len &&
             memcmp(members[i].key, name, name_len) == 0)
           break;
       if (i < count) {
