@@ -224,6 +224,8 @@ void rb_writer_open(rb_writer *w, char *buf, size_t cap);
 void rb_writer_item(rb_writer *w, const char *key, const cJSON *value);
 void rb_writer_str(rb_writer *w, const char *key, const char *value); /* NULL: null */
 void rb_writer_num(rb_writer *w, const char *key, double value);
+/* A value already in JSON text (len bytes), copied as it is. */
+void rb_writer_raw(rb_writer *w, const char *key, const char *json, size_t len);
 void rb_writer_bool(rb_writer *w, const char *key, int value);
 /* Closes the object: the text (w->p), or NULL on NOMEM. */
 char *rb_writer_close(rb_writer *w);
@@ -460,6 +462,9 @@ typedef enum rb_job_log_kind {
  * to id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
 int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
                char *id_out);
+/* rb_job_log from the job's JSON text (not a failure), without parsing
+ * it; the text must not be the engine's save buffer. */
+int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries);
 /* Deletes the entries of the jobs of the given job definitions. */
 int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count);
 /* 1 when a job of the instance ran (succeeded or failed) at or before

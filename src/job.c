@@ -324,22 +324,55 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
   return rc;
 }
 
+/* A batch's job (seed, monitor or execution) is run from its batch, type,
+ * items and retries alone: only those members of its text are parsed, and
+ * its log entry is written from the text. Other jobs are parsed whole;
+ * *text is then NULL. */
+static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text) {
+  rb_text_field f[] = {{"batchId", NULL, 0}, {"jobType", NULL, 0}, {"batchItems", NULL, 0}, {"retries", NULL, 0}};
+  rb_writer w;
+  cJSON *json;
+  int rc = rb_load_text(e, JOB, id, text, &job->rev);
+  if (rc != REBATCH_OK || !*text) return rc;
+  if (rb_text_fields(*text, f, 4) > 0 && f[0].value && *f[0].value == '"') {
+    rb_writer_open(&w, NULL, 0);
+    for (int i = 0; i < 4; i++)
+      if (f[i].value) rb_writer_raw(&w, f[i].key, f[i].value, f[i].len);
+    json = rb_writer_close(&w) ? cJSON_Parse(w.p) : NULL;
+    rb_free(w.p);
+    if (w.failed) return REBATCH_NOMEM;
+  } else {
+    json = cJSON_Parse(*text);
+    rb_free(*text);
+    *text = NULL;
+  }
+  if (!json) {
+    strcpy(e->store_error, "store returned a record that is not JSON");
+    return REBATCH_ERROR;
+  }
+  job->json = json;
+  if (!(job->id = rb_strdup(id))) return REBATCH_NOMEM;
+  return REBATCH_OK;
+}
+
 /* Executes one job in its own transaction; a failure is then recorded in a
  * second one, as Camunda's failed job listener does. *exists is 0 when the
  * job is gone. */
 static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
-  rb_doc job;
+  rb_doc job = {NULL, NULL, 0};
+  char *text = NULL;
   int rc = rb_tx_begin(e);
   memset(out, 0, sizeof *out);
   *exists = 0;
-  if (rc == REBATCH_OK) rc = rb_load(e, JOB, id, &job);
-  else memset(&job, 0, sizeof job);
+  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text);
   if (rc == REBATCH_OK && job.json) {
     *exists = 1;
     rc = run_job(e, &job, out);
     if (rc == REBATCH_OK && !out->failed)
-      rc = rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
+      rc = text ? rb_job_log_text(e, text, RB_JOB_LOG_SUCCESS, retries_of(job.json))
+                : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
   }
+  rb_free(text);
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
   rb_tx_rollback(e);

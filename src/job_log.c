@@ -96,6 +96,56 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
   return rc;
 }
 
+/* rb_job_log from the job's stored text, for the entries that copy no
+ * failure: each member's value text is copied as it is, so the job is not
+ * parsed. A text the walk cannot read is parsed after all. */
+int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
+  enum { COPIED = sizeof copied / sizeof copied[0] - 1 };
+  rb_text_field f[COPIED + 1];
+  char id[REBATCH_ID_MAX + 1], job_id[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
+  static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog"};
+  rebatch_index_entry index[2];
+  rb_writer w;
+  const char *text;
+  int rev = 0, rc, got_job, got_instance;
+  size_t n;
+  for (int i = 0; i < COPIED; i++) f[i].key = copied[i][1];
+  if (kind == RB_JOB_LOG_FAILURE || rb_text_fields(job_text, f, COPIED) < 0 ||
+      (got_job = rb_field_str(&f[0], job_id, sizeof job_id)) <= 0 ||
+      (got_instance = rb_field_str(&f[8], instance, sizeof instance)) < 0 ||
+      strlen(job_id) + 2 > REBATCH_ID_MAX) {
+    cJSON *job = cJSON_Parse(job_text);
+    if (!job) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    rc = rb_job_log(e, job, kind, retries, NULL);
+    cJSON_Delete(job);
+    return rc;
+  }
+  n = strlen(job_id); /* named as entry_id names them */
+  memcpy(id, job_id, n);
+  id[n] = ':';
+  id[n + 1] = "cfsd"[kind];
+  id[n + 2] = '\0';
+  rb_writer_open(&w, e->save_text, e->save_text_cap);
+  rb_writer_str(&w, "id", id);
+  rb_writer_num(&w, "timestamp", rb_now(e));
+  rb_writer_num(&w, "jobRetries", retries);
+  for (int i = 0; i < COPIED; i++)
+    if (f[i].value && *f[i].value != 'n') rb_writer_raw(&w, copied[i][0], f[i].value, f[i].len);
+  rb_writer_bool(&w, flags[kind], 1);
+  text = rb_writer_close(&w);
+  e->save_text = w.p;
+  e->save_text_cap = w.cap;
+  if (!text) return REBATCH_NOMEM;
+  index[0].field = "jobId";
+  index[0].value = job_id;
+  index[1].field = "processInstanceId";
+  index[1].value = got_instance > 0 ? instance : NULL;
+  return rb_save_text(e, JOB_LOG, id, text, &rev, index, 2);
+}
+
 static int is_flag(const cJSON *r, const char *key) {
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key));
 }

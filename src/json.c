@@ -691,6 +691,11 @@ void rb_writer_str(rb_writer *w, const char *key, const char *value) {
   else buf_put(w, "null", 4);
 }
 
+void rb_writer_raw(rb_writer *w, const char *key, const char *json, size_t len) {
+  writer_key(w, key);
+  buf_put(w, json, len);
+}
+
 void rb_writer_num(rb_writer *w, const char *key, double value) {
   cJSON item;
   memset(&item, 0, sizeof item);
