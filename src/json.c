@@ -170,10 +170,12 @@ static int walk_value(text_walk *w) {
 
 int rb_text_fields(const char *text, rb_text_field *fields, int count) {
   text_walk w = {text, 0};
+  size_t key_len[32]; /* measured once: each member is matched against every key */
   int i;
   for (i = 0; i < count; i++) {
     fields[i].value = NULL;
     fields[i].len = 0;
+    if (i < 32) key_len[i] = strlen(fields[i].key);
   }
   walk_ws(&w);
   if (*w.p++ != '{') return -1;
@@ -191,8 +193,8 @@ int rb_text_fields(const char *text, rb_text_field *fields, int count) {
       if (!walk_value(&w)) return -1;
       for (i = 0; i < count; i++) {
         rb_text_field *f = &fields[i];
-        if (!f->value && f->key[0] == name[0] && strncmp(f->key, name, name_len) == 0 &&
-            f->key[name_len] == '\0') {
+        if (!f->value && (i < 32 ? key_len[i] : strlen(f->key)) == name_len &&
+            memcmp(f->key, name, name_len) == 0) {
           f->value = start;
           f->len = (size_t)(w.p - start);
         }
@@ -559,11 +561,12 @@ static void print_text(print_buf *b, const char *s) {
   const char *run = s;
   if (!s) s = run = "";
   buf_put(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  for (;; s++) {
+    unsigned char c;
     char esc[6] = {'\\', 0, 0, 0, 0, 0};
     size_t n = 2;
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    while (!string_stop[(unsigned char)*s]) s++; /* a run to copy as it is */
+    if (!(c = (unsigned char)*s)) break;
     buf_put(b, run, (size_t)(s - run));
     run = s + 1;
     switch (c) {
