@@ -214,6 +214,24 @@ char *rb_print(const cJSON *item);
 /* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
  * the caller, also on failure): the text, or NULL on NOMEM. */
 char *rb_print_into(const cJSON *item, char **buf, size_t *cap);
+/* A record's JSON text written member by member, without building a cJSON
+ * tree, in the same form rb_print gives. The buffer (rb_malloc'd, grown as
+ * needed) stays the caller's in w->p also on failure, as rb_print_into's:
+ * open with the buffer to reuse (NULL, 0 for a fresh one). */
+typedef struct rb_writer {
+  char *p;
+  size_t len, cap;
+  int failed;
+} rb_writer;
+void rb_writer_open(rb_writer *w, char *buf, size_t cap);
+void rb_writer_item(rb_writer *w, const char *key, const cJSON *value);
+void rb_writer_str(rb_writer *w, const char *key, const char *value); /* NULL: null */
+void rb_writer_num(rb_writer *w, const char *key, double value);
+/* A value already in JSON text (len bytes), copied as it is. */
+void rb_writer_raw(rb_writer *w, const char *key, const char *json, size_t len);
+void rb_writer_bool(rb_writer *w, const char *key, int value);
+/* Closes the object: the text (w->p), or NULL on NOMEM. */
+char *rb_writer_close(rb_writer *w);
 /* printf into a fresh rb_malloc'd string. */
 char *rb_sprintf(const char *fmt, ...);
 char *rb_vsprintf(const char *fmt, va_list ap);
@@ -452,6 +470,9 @@ typedef enum rb_job_log_kind {
  * to id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
 int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
                char *id_out);
+/* rb_job_log from the job's JSON text (not a failure), without parsing
+ * it; the text must not be the engine's save buffer. */
+int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries);
 /* Deletes the entries of the jobs of the given job definitions. */
 int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count);
 /* 1 when a job of the instance ran (succeeded or failed) at or before
@@ -468,6 +489,10 @@ int rb_external_tasks_delete_for_instance(rebatch_engine *e,
                                           const char *instance_id);
 /* Sets retries, creating or resolving the failedExternalTask incident. */
 int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries);
+/* The same on the stored task's text, without parsing it, for the cases
+ * that create no incident. *done 0: nothing was written; load the task and
+ * use rb_external_task_set_retries (also when the task is gone). */
+int rb_external_task_set_retries_text(rebatch_engine *e, const char *id, int retries, int *done);
 extern const rb_query rb_external_task_query;
 
 /* ---- incident.c --------------------------------------------------------- */

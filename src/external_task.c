@@ -124,6 +124,60 @@ int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries) {
   return set_retries(e, task, retries);
 }
 
+/* What the text path reads before it writes: the index values and the
+ * retries (absent when null or not a number). 0 when it cannot tell. */
+typedef struct task_text {
+  char instance[REBATCH_ID_MAX + 1];
+  char topic[256];
+  int got_instance, got_topic, numeric;
+  double retries;
+} task_text;
+
+static int read_task_text(const char *text, task_text *t) {
+  rb_text_field f[] = {{"processInstanceId", NULL, 0}, {"topicName", NULL, 0}, {"retries", NULL, 0}};
+  const char *r;
+  if (rb_text_fields(text, f, 3) < 0) return 0;
+  t->got_instance = rb_field_str(&f[0], t->instance, sizeof t->instance);
+  t->got_topic = rb_field_str(&f[1], t->topic, sizeof t->topic);
+  r = f[2].value;
+  t->numeric = r && (*r == '-' || (*r >= '0' && *r <= '9'));
+  return t->got_instance >= 0 && t->got_topic >= 0 && rb_field_num(&f[2], &t->retries) > 0;
+}
+
+int rb_external_task_set_retries_text(rebatch_engine *e, const char *id, int retries, int *done) {
+  char *text, *patched = NULL, value[32];
+  rb_member member = {"retries", value};
+  task_text t;
+  int rev, rc = rb_load_text(e, EXTERNAL_TASK, id, &text, &rev), got = 0, had_left, was_zero;
+  *done = 0;
+  if (rc != REBATCH_OK || !text) {
+    *done = rc != REBATCH_OK;
+    rb_free(text);
+    return rc;
+  }
+  rb_format_number(retries, value);
+  if (read_task_text(text, &t)) got = rb_text_patch(text, &member, 1, &patched);
+  rb_free(text);
+  had_left = !t.numeric || t.retries > 0; /* as has_retries_left */
+  was_zero = t.numeric && t.retries <= 0;
+  if (got == 0 || (had_left && retries <= 0)) { /* an incident to create: parse */
+    rb_free(patched);
+    return REBATCH_OK;
+  }
+  *done = 1;
+  if (got < 0) return REBATCH_NOMEM;
+  if (was_zero && retries > 0) rc = rb_incident_end(e, "failedExternalTask", id, 1);
+  if (rc == REBATCH_OK) {
+    rebatch_index_entry index[] = {
+        {"processInstanceId", t.got_instance > 0 ? t.instance : NULL},
+        {"topicName", t.got_topic > 0 ? t.topic : NULL},
+    };
+    rc = rb_save_text(e, EXTERNAL_TASK, id, patched, &rev, index, 2);
+  }
+  rb_free(patched);
+  return rc;
+}
+
 /* ---- fetch and lock -------------------------------------------------------- */
 
 static int locked_at(const cJSON *task, double now) {

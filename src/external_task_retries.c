@@ -142,12 +142,15 @@ int rb_op_setExternalTaskRetriesAsync(rebatch_engine *e, const cJSON *request, r
  * the sync endpoint (404/400) and by execution jobs (job failure). */
 static int set_one(rebatch_engine *e, const char *task_id, long long retries, rb_response *res) {
   rb_doc task;
-  int rc;
+  int rc, done;
   if (retries < 0)
     return rb_invalid(res, 400, "The number of retries cannot be negative: retries is not greater than or equal to 0");
+  if (retries > 2147483647) retries = 2147483647;
+  if ((rc = rb_external_task_set_retries_text(e, task_id, (int)retries, &done)) != REBATCH_OK || done)
+    return rc;
   if ((rc = rb_load(e, EXTERNAL_TASK, task_id, &task)) != REBATCH_OK) return rc;
   if (!task.json) rc = rb_not_found(res, "InvalidRequestException", "Cannot find external task with id %s: externalTask is null", task_id);
-  else rc = rb_external_task_set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
+  else rc = rb_external_task_set_retries(e, &task, (int)retries);
   rb_doc_clear(&task);
   return rc;
 }

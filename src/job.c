@@ -27,21 +27,40 @@ static int is_true(const cJSON *obj, const char *key) {
 
 /* Jobs with retries left and not suspended are the executor's candidates;
  * indexing them keeps acquisition from scanning failed jobs. */
+static void job_index(const cJSON *job, rebatch_index_entry index[3]) {
+  int acquirable = retries_of(job) > 0 && !is_true(job, "suspended");
+  index[0].field = "processInstanceId";
+  index[0].value = rb_str(job, "processInstanceId");
+  index[1].field = "jobDefinitionId";
+  index[1].value = rb_str(job, "jobDefinitionId");
+  index[2].field = "acquirable";
+  index[2].value = acquirable ? "1" : NULL;
+}
+
 int rb_job_save(rebatch_engine *e, rb_doc *job) {
-  int acquirable = retries_of(job->json) > 0 && !is_true(job->json, "suspended");
-  rebatch_index_entry index[] = {
-      {"processInstanceId", rb_str(job->json, "processInstanceId")},
-      {"jobDefinitionId", rb_str(job->json, "jobDefinitionId")},
-      {"acquirable", acquirable ? "1" : NULL},
-  };
+  rebatch_index_entry index[3];
+  job_index(job->json, index);
   return rb_save(e, JOB, job, index, 3);
+}
+
+/* Saves a new job and logs its creation from the same text (the log is
+ * written into the engine's save buffer, so the job has its own). */
+static int insert_job(rebatch_engine *e, const char *id, const cJSON *job, int retries) {
+  rebatch_index_entry index[3];
+  char *text = rb_print(job);
+  int rev = 0, rc;
+  if (!text) return REBATCH_NOMEM;
+  job_index(job, index);
+  rc = rb_save_text(e, JOB, id, text, &rev, index, 3);
+  if (rc == REBATCH_OK) rc = rb_job_log_text(e, text, RB_JOB_LOG_CREATION, retries);
+  rb_free(text);
+  return rc;
 }
 
 int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
   char id[REBATCH_ID_MAX + 1];
   const cJSON *inst = s->instance;
   cJSON *job, *items = s->batch_items;
-  rb_doc doc;
   int rc = rb_new_id(e, id);
   if (rc != REBATCH_OK || !(job = cJSON_CreateObject())) {
     cJSON_Delete(items);
@@ -75,10 +94,8 @@ int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
     cJSON_Delete(job);
     return REBATCH_NOMEM;
   }
-  if ((rc = rb_doc_init(&doc, id, job)) != REBATCH_OK) return rc;
-  rc = rb_job_save(e, &doc);
-  if (rc == REBATCH_OK) rc = rb_job_log(e, doc.json, RB_JOB_LOG_CREATION, s->retries, NULL);
-  rb_doc_clear(&doc);
+  rc = insert_job(e, id, job, s->retries);
+  cJSON_Delete(job);
   if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
   return rc;
 }
@@ -324,22 +341,55 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
   return rc;
 }
 
+/* A batch's job (seed, monitor or execution) is run from its batch, type,
+ * items and retries alone: only those members of its text are parsed, and
+ * its log entry is written from the text. Other jobs are parsed whole;
+ * *text is then NULL. */
+static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text) {
+  rb_text_field f[] = {{"batchId", NULL, 0}, {"jobType", NULL, 0}, {"batchItems", NULL, 0}, {"retries", NULL, 0}};
+  rb_writer w;
+  cJSON *json;
+  int rc = rb_load_text(e, JOB, id, text, &job->rev);
+  if (rc != REBATCH_OK || !*text) return rc;
+  if (rb_text_fields(*text, f, 4) > 0 && f[0].value && *f[0].value == '"') {
+    rb_writer_open(&w, NULL, 0);
+    for (int i = 0; i < 4; i++)
+      if (f[i].value) rb_writer_raw(&w, f[i].key, f[i].value, f[i].len);
+    json = rb_writer_close(&w) ? cJSON_Parse(w.p) : NULL;
+    rb_free(w.p);
+    if (w.failed) return REBATCH_NOMEM;
+  } else {
+    json = cJSON_Parse(*text);
+    rb_free(*text);
+    *text = NULL;
+  }
+  if (!json) {
+    strcpy(e->store_error, "store returned a record that is not JSON");
+    return REBATCH_ERROR;
+  }
+  job->json = json;
+  if (!(job->id = rb_strdup(id))) return REBATCH_NOMEM;
+  return REBATCH_OK;
+}
+
 /* Executes one job in its own transaction; a failure is then recorded in a
  * second one, as Camunda's failed job listener does. *exists is 0 when the
  * job is gone. */
 static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
-  rb_doc job;
+  rb_doc job = {NULL, NULL, 0};
+  char *text = NULL;
   int rc = rb_tx_begin(e);
   memset(out, 0, sizeof *out);
   *exists = 0;
-  if (rc == REBATCH_OK) rc = rb_load(e, JOB, id, &job);
-  else memset(&job, 0, sizeof job);
+  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text);
   if (rc == REBATCH_OK && job.json) {
     *exists = 1;
     rc = run_job(e, &job, out);
     if (rc == REBATCH_OK && !out->failed)
-      rc = rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
+      rc = text ? rb_job_log_text(e, text, RB_JOB_LOG_SUCCESS, retries_of(job.json))
+                : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
   }
+  rb_free(text);
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
   rb_tx_rollback(e);

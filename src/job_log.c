@@ -32,37 +32,40 @@ static const char *const copied[][2] = {
 
 /* Entries keep only what is set: an absent field reads as null in the DTO,
  * and the smaller text is most of what a log write costs. */
-static int put_if(cJSON *entry, const char *key, const cJSON *value) {
-  if (!value || cJSON_IsNull(value)) return 1;
-  return rb_take(entry, key, cJSON_Duplicate(value, 1));
+static void put_if(rb_writer *w, const char *key, const cJSON *value) {
+  if (value && !cJSON_IsNull(value)) rb_writer_item(w, key, value);
 }
 
-static int put_flag(cJSON *entry, const char *key, int on) {
-  return on ? rb_put_bool(entry, key, 1) : 1;
+static void put_flag(rb_writer *w, const char *key, int on) {
+  if (on) rb_writer_bool(w, key, 1);
 }
 
-static cJSON *new_entry(rebatch_engine *e, const char *id, const cJSON *job,
-                        rb_job_log_kind kind, int retries) {
-  cJSON *entry = cJSON_CreateObject();
-  int failure = kind == RB_JOB_LOG_FAILURE, ok;
-  if (!entry) return NULL;
-  ok = rb_put_str(entry, "id", id) && rb_put_num(entry, "timestamp", rb_now(e)) &&
-       rb_put_num(entry, "jobRetries", retries);
-  for (int i = 0; ok && copied[i][0]; i++)
-    ok = put_if(entry, copied[i][0], cJSON_GetObjectItemCaseSensitive(job, copied[i][1]));
-  if (ok && failure) {
+/* The entry's text, written straight from the job (one entry per job
+ * creation and run: no tree built and printed), into the engine's save
+ * buffer. NULL on NOMEM. */
+static const char *entry_text(rebatch_engine *e, const char *id, const cJSON *job,
+                              rb_job_log_kind kind, int retries) {
+  int failure = kind == RB_JOB_LOG_FAILURE;
+  rb_writer w;
+  const char *text;
+  rb_writer_open(&w, e->save_text, e->save_text_cap);
+  rb_writer_str(&w, "id", id);
+  rb_writer_num(&w, "timestamp", rb_now(e));
+  rb_writer_num(&w, "jobRetries", retries);
+  for (int i = 0; copied[i][0]; i++) put_if(&w, copied[i][0], cJSON_GetObjectItemCaseSensitive(job, copied[i][1]));
+  if (failure) {
     static const char *const failed[] = {"exceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
     static const char *const as[] = {"jobExceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
-    for (int i = 0; ok && failed[i]; i++) ok = put_if(entry, as[i], cJSON_GetObjectItemCaseSensitive(job, failed[i]));
+    for (int i = 0; failed[i]; i++) put_if(&w, as[i], cJSON_GetObjectItemCaseSensitive(job, failed[i]));
   }
-  ok = ok && put_flag(entry, "creationLog", kind == RB_JOB_LOG_CREATION) && put_flag(entry, "failureLog", failure) &&
-       put_flag(entry, "successLog", kind == RB_JOB_LOG_SUCCESS) &&
-       put_flag(entry, "deletionLog", kind == RB_JOB_LOG_DELETION);
-  if (!ok) {
-    cJSON_Delete(entry);
-    return NULL;
-  }
-  return entry;
+  put_flag(&w, "creationLog", kind == RB_JOB_LOG_CREATION);
+  put_flag(&w, "failureLog", failure);
+  put_flag(&w, "successLog", kind == RB_JOB_LOG_SUCCESS);
+  put_flag(&w, "deletionLog", kind == RB_JOB_LOG_DELETION);
+  text = rb_writer_close(&w);
+  e->save_text = w.p;
+  e->save_text_cap = w.cap;
+  return text;
 }
 
 /* A job is created, succeeds and is deleted at most once, so those entries
@@ -80,20 +83,67 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
                char *id_out) {
   char id[REBATCH_ID_MAX + 1];
   rebatch_index_entry index[2];
-  cJSON *entry;
-  rb_doc doc;
-  int rc = entry_id(e, job, kind, id);
+  const char *text;
+  int rev = 0, rc = entry_id(e, job, kind, id);
   if (rc != REBATCH_OK) return rc;
-  if (!(entry = new_entry(e, id, job, kind, retries))) return REBATCH_NOMEM;
-  if ((rc = rb_doc_init(&doc, id, entry)) != REBATCH_OK) return rc;
+  if (!(text = entry_text(e, id, job, kind, retries))) return REBATCH_NOMEM;
   index[0].field = "jobId";
-  index[0].value = rb_str(entry, "jobId");
+  index[0].value = rb_str(job, "id");
   index[1].field = "processInstanceId";
-  index[1].value = rb_str(entry, "processInstanceId");
-  rc = rb_save(e, JOB_LOG, &doc, index, 2);
-  rb_doc_clear(&doc);
+  index[1].value = rb_str(job, "processInstanceId");
+  rc = rb_save_text(e, JOB_LOG, id, text, &rev, index, 2);
   if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
   return rc;
+}
+
+/* rb_job_log from the job's stored text, for the entries that copy no
+ * failure: each member's value text is copied as it is, so the job is not
+ * parsed. A text the walk cannot read is parsed after all. */
+int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
+  enum { COPIED = sizeof copied / sizeof copied[0] - 1 };
+  rb_text_field f[COPIED + 1];
+  char id[REBATCH_ID_MAX + 1], job_id[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
+  static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog"};
+  rebatch_index_entry index[2];
+  rb_writer w;
+  const char *text;
+  int rev = 0, rc, got_job, got_instance;
+  size_t n;
+  for (int i = 0; i < COPIED; i++) f[i].key = copied[i][1];
+  if (kind == RB_JOB_LOG_FAILURE || rb_text_fields(job_text, f, COPIED) < 0 ||
+      (got_job = rb_field_str(&f[0], job_id, sizeof job_id)) <= 0 ||
+      (got_instance = rb_field_str(&f[8], instance, sizeof instance)) < 0 ||
+      strlen(job_id) + 2 > REBATCH_ID_MAX) {
+    cJSON *job = cJSON_Parse(job_text);
+    if (!job) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    rc = rb_job_log(e, job, kind, retries, NULL);
+    cJSON_Delete(job);
+    return rc;
+  }
+  n = strlen(job_id); /* named as entry_id names them */
+  memcpy(id, job_id, n);
+  id[n] = ':';
+  id[n + 1] = "cfsd"[kind];
+  id[n + 2] = '\0';
+  rb_writer_open(&w, e->save_text, e->save_text_cap);
+  rb_writer_str(&w, "id", id);
+  rb_writer_num(&w, "timestamp", rb_now(e));
+  rb_writer_num(&w, "jobRetries", retries);
+  for (int i = 0; i < COPIED; i++)
+    if (f[i].value && *f[i].value != 'n') rb_writer_raw(&w, copied[i][0], f[i].value, f[i].len);
+  rb_writer_bool(&w, flags[kind], 1);
+  text = rb_writer_close(&w);
+  e->save_text = w.p;
+  e->save_text_cap = w.cap;
+  if (!text) return REBATCH_NOMEM;
+  index[0].field = "jobId";
+  index[0].value = job_id;
+  index[1].field = "processInstanceId";
+  index[1].value = got_instance > 0 ? instance : NULL;
+  return rb_save_text(e, JOB_LOG, id, text, &rev, index, 2);
 }
 
 static int is_flag(const cJSON *r, const char *key) {

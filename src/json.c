@@ -73,26 +73,32 @@ static void walk_ws(text_walk *w) {
   while (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r') w->p++;
 }
 
+/* Bytes that end a run of plain string content: control characters, the
+ * quote and the backslash. */
+static const unsigned char string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1};
+
 /* A string without \u escapes or control characters; *start and *len are
- * its raw bytes. Returns 0 when it cannot tell. */
+ * its raw bytes. Returns 0 when it cannot tell. Every record text is
+ * walked this way on the hot paths, so plain runs take one table load a
+ * byte. */
 static int walk_string(text_walk *w, const char **start, size_t *len) {
-  const char *s;
-  if (*w->p != '"') return 0;
-  s = ++w->p;
+  const unsigned char *p = (const unsigned char *)w->p, *s;
+  if (*p != '"') return 0;
+  s = ++p;
   for (;;) {
-    unsigned char c = (unsigned char)*w->p;
-    if (c == '"') break;
-    if (c < 0x20) return 0;
-    if (c == '\\') {
-      c = (unsigned char)w->p[1];
-      if (!c || !strchr("\"\\/bfnrt", c)) return 0;
-      w->p++;
+    while (!string_stop[*p]) p++;
+    if (*p == '"') break;
+    if (*p != '\\' || !p[1] || !strchr("\"\\/bfnrt", p[1])) {
+      w->p = (const char *)p;
+      return 0;
     }
-    w->p++;
+    p += 2;
   }
-  if (start) *start = s;
-  if (len) *len = (size_t)(w->p - s);
-  w->p++;
+  if (start) *start = (const char *)s;
+  if (len) *len = (size_t)(p - s);
+  w->p = (const char *)p + 1;
   return 1;
 }
 
@@ -164,10 +170,12 @@ static int walk_value(text_walk *w) {
 
 int rb_text_fields(const char *text, rb_text_field *fields, int count) {
   text_walk w = {text, 0};
+  size_t key_len[32]; /* measured once: each member is matched against every key */
   int i;
   for (i = 0; i < count; i++) {
     fields[i].value = NULL;
     fields[i].len = 0;
+    if (i < 32) key_len[i] = strlen(fields[i].key);
   }
   walk_ws(&w);
   if (*w.p++ != '{') return -1;
@@ -185,7 +193,8 @@ int rb_text_fields(const char *text, rb_text_field *fields, int count) {
       if (!walk_value(&w)) return -1;
       for (i = 0; i < count; i++) {
         rb_text_field *f = &fields[i];
-        if (!f->value && strncmp(f->key, name, name_len) == 0 && f->key[name_len] == '\0') {
+        if (!f->value && (i < 32 ? key_len[i] : strlen(f->key)) == name_len &&
+            memcmp(f->key, name, name_len) == 0) {
           f->value = start;
           f->len = (size_t)(w.p - start);
         }
@@ -535,11 +544,7 @@ int rb_json_inexact_integer(const char *text, char *out, size_t n) {
 
 /* ---- rb_print: cJSON_PrintUnformatted's text, written in one pass ------- */
 
-typedef struct print_buf {
-  char *p;
-  size_t len, cap;
-  int failed;
-} print_buf;
+typedef rb_writer print_buf;
 
 static int buf_room(print_buf *b, size_t n) {
   size_t cap;
@@ -569,11 +574,12 @@ static void print_text(print_buf *b, const char *s) {
   const char *run = s;
   if (!s) s = run = "";
   buf_put(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  for (;; s++) {
+    unsigned char c;
     char esc[6] = {'\\', 0, 0, 0, 0, 0};
     size_t n = 2;
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    while (!string_stop[(unsigned char)*s]) s++; /* a run to copy as it is */
+    if (!(c = (unsigned char)*s)) break;
     buf_put(b, run, (size_t)(s - run));
     run = s + 1;
     switch (c) {
@@ -678,6 +684,57 @@ char *rb_print(const cJSON *item) {
   return text;
 }
 
+void rb_writer_open(rb_writer *w, char *buf, size_t cap) {
+  w->p = buf;
+  w->len = 0;
+  w->cap = cap;
+  w->failed = 0;
+  buf_put(w, "{", 1);
+}
+
+/* A member follows another unless the text is still just the brace (no
+ * value ends in '{'). */
+static void writer_key(rb_writer *w, const char *key) {
+  if (!w->failed && w->p[w->len - 1] != '{') buf_put(w, ",", 1);
+  print_text(w, key);
+  buf_put(w, ":", 1);
+}
+
+void rb_writer_item(rb_writer *w, const char *key, const cJSON *value) {
+  writer_key(w, key);
+  if (!w->failed) print_item(w, value);
+}
+
+void rb_writer_str(rb_writer *w, const char *key, const char *value) {
+  writer_key(w, key);
+  if (value) print_text(w, value);
+  else buf_put(w, "null", 4);
+}
+
+void rb_writer_raw(rb_writer *w, const char *key, const char *json, size_t len) {
+  writer_key(w, key);
+  buf_put(w, json, len);
+}
+
+void rb_writer_num(rb_writer *w, const char *key, double value) {
+  cJSON item;
+  memset(&item, 0, sizeof item);
+  item.type = cJSON_Number;
+  item.valuedouble = value;
+  rb_writer_item(w, key, &item);
+}
+
+void rb_writer_bool(rb_writer *w, const char *key, int value) {
+  writer_key(w, key);
+  buf_put(w, value ? "true" : "false", value ? 4 : 5);
+}
+
+char *rb_writer_close(rb_writer *w) {
+  buf_put(w, "}", 1);
+  if (buf_room(w, 1)) w->p[w->len] = '\0';
+  return w->failed ? NULL : w->p;
+}
+
 void rb_format_number(double value, char *buf) {
   print_buf b = {buf, 0, 32, 0};
   cJSON item;
@@ -692,11 +749,15 @@ int rb_text_patch(const char *text, const rb_member *members, int count, char **
   text_walk w = {text, 0};
   print_buf b = {NULL, 0, 0, 0};
   unsigned used = 0; /* bit i: members[i] replaced a value */
+  size_t key_len[16];
   int first = 1, ok = 0;
   *out = NULL;
   if (count > 16) return 0;
+  for (int i = 0; i < count; i++) key_len[i] = strlen(members[i].key);
   walk_ws(&w);
   if (*w.p++ != '{') return 0;
+  /* the patched text is about as long as the old: one allocation */
+  buf_room(&b, strlen(text) + 64);
   buf_put(&b, "{", 1);
   walk_ws(&w);
   if (*w.p == '}') {
@@ -718,7 +779,7 @@ int rb_text_patch(const char *text, const rb_member *members, int count, char **
       buf_put(&b, name - 1, name_len + 2);
       buf_put(&b, ":", 1);
       for (i = 0; i < count; i++)
-        if (!(used & (1u << i)) && strlen(members[i].key) == name_len &&
+        if (!(used & (1u << i)) && key_len[i] == name_len &&
             memcmp(members[i].key, name, name_len) == 0)
           break;
       if (i < count) {

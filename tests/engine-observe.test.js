@@ -315,6 +315,12 @@ test('batch jobs are logged too: seed, execution and monitor jobs created and su
     assert.deepEqual([...types].sort(), ['batch-monitor-job', 'batch-seed-job', 'set-job-retries']);
     assert.ok(logs.every((l) => l.batchId === batch.id));
     assert.equal(logs.filter((l) => l.creationLog).length, logs.filter((l) => l.successLog).length);
+    // a success entry copies the job as its creation entry did
+    const copied = ({ id, timestamp, creationLog, successLog, ...rest }) => rest;
+    for (const done of logs.filter((l) => l.successLog)) {
+      const created = logs.find((l) => l.creationLog && l.jobId === done.jobId);
+      assert.deepEqual(copied(done), copied(created));
+    }
     // A batch deleted with cascade takes its jobs' log entries along; one without keeps them.
     const second = engine.setJobRetriesAsync({ jobIds, retries: 1 });
     const third = engine.setJobRetriesAsync({ jobIds, retries: 1 });

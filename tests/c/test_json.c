@@ -728,6 +728,47 @@ TEST(text_patch_refuses_what_is_not_a_strict_object) {
   rb_free(out);
 }
 
+/* rb_writer writes what building the tree and rb_print give, into the
+ * buffer it was opened with (grown as needed). */
+TEST(writer_matches_build_and_print) {
+  cJSON *json = cJSON_CreateObject(), *nested = cJSON_Parse("[1,{\"a\":\"q\\\"\"},null,2.5]");
+  char *expected, *text;
+  rb_writer w;
+  REQUIRE(json != NULL && nested != NULL);
+  rb_put_str(json, "id", "x\n\"1");
+  rb_put_null(json, "none");
+  rb_put_num(json, "at", 1704067200000.0);
+  rb_put_num(json, "neg", -0.1);
+  rb_put_bool(json, "on", 1);
+  rb_put_bool(json, "off", 0);
+  rb_take(json, "list", cJSON_Duplicate(nested, 1));
+  expected = rb_print(json);
+  REQUIRE(expected != NULL);
+  rb_writer_open(&w, rb_malloc(4), 4);
+  rb_writer_str(&w, "id", "x\n\"1");
+  rb_writer_str(&w, "none", NULL);
+  rb_writer_num(&w, "at", 1704067200000.0);
+  rb_writer_num(&w, "neg", -0.1);
+  rb_writer_bool(&w, "on", 1);
+  rb_writer_bool(&w, "off", 0);
+  rb_writer_item(&w, "list", nested);
+  text = rb_writer_close(&w);
+  REQUIRE(text != NULL);
+  CHECK_EQ_STR(text, expected);
+  rb_free(w.p);
+  rb_free(expected);
+  cJSON_Delete(nested);
+  cJSON_Delete(json);
+}
+
+TEST(writer_closes_an_empty_object) {
+  rb_writer w;
+  rb_writer_open(&w, NULL, 0);
+  REQUIRE(rb_writer_close(&w) != NULL);
+  CHECK_EQ_STR(w.p, "{}");
+  rb_free(w.p);
+}
+
 TEST(text_fields_reads_several_members_in_one_walk) {
   rb_text_field f[] = {{"b", NULL, 0}, {"s", NULL, 0}, {"n", NULL, 0}, {"x", NULL, 0}, {"f", NULL, 0}};
   char buf[8];
