@@ -644,17 +644,7 @@ int rb_op_getJobsCount(rebatch_engine *e, const cJSON *request, rb_response *res
 }
 
 int rb_op_getJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  const char *id = rb_str(request, "id");
-  rb_doc job;
-  cJSON *dto;
-  int rc = rb_load(e, JOB, id, &job);
-  if (rc != REBATCH_OK || !job.json) {
-    rb_doc_clear(&job);
-    return rc != REBATCH_OK ? rc : rb_not_found(res, "InvalidRequestException", "Job with id %s does not exist", id ? id : "null");
-  }
-  dto = rb_job_to_dto(e, job.json);
-  rb_doc_clear(&job);
-  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+  return rb_get_by_id(e, JOB, request, rb_job_to_dto, "Job with id %s does not exist", res);
 }
 
 static cJSON *job_definition_to_dto(rebatch_engine *e, const cJSON *jd) {

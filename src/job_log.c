@@ -289,19 +289,7 @@ int rb_op_getHistoricJobLogsCount(rebatch_engine *e, const cJSON *request, rb_re
 }
 
 int rb_op_getHistoricJobLog(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  const char *id = rb_str(request, "id");
-  rb_doc log;
-  cJSON *dto;
-  int rc = rb_load(e, JOB_LOG, id, &log);
-  if (rc != REBATCH_OK || !log.json) {
-    rb_doc_clear(&log);
-    return rc != REBATCH_OK ? rc
-                            : rb_not_found(res, "InvalidRequestException", "Historic job log with id %s does not exist",
-                                           id ? id : "null");
-  }
-  dto = job_log_to_dto(e, log.json);
-  rb_doc_clear(&log);
-  return dto ? rb_ok(res, 200, dto) : REBATCH_NOMEM;
+  return rb_get_by_id(e, JOB_LOG, request, job_log_to_dto, "Historic job log with id %s does not exist", res);
 }
 
 /* A record's text field as a text/plain answer: 200 with the text, 204
