@@ -360,8 +360,11 @@ static int delete_definition(rebatch_engine *e, const char *id) {
   return rc;
 }
 
+static const char *const job_definition_fields[] = {"seedJobDefinitionId", "monitorJobDefinitionId",
+                                                     "batchJobDefinitionId", NULL};
+
 static int is_batch_incident(const cJSON *incident, const cJSON *batch) {
-  static const char *const defs[] = {"seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId", NULL};
+  const char *const *defs = job_definition_fields;
   const char *jd = rb_str(incident, "jobDefinitionId");
   for (int i = 0; jd && defs[i]; i++)
     if (rb_str(batch, defs[i]) && strcmp(jd, rb_str(batch, defs[i])) == 0) return 1;
@@ -386,19 +389,25 @@ static int delete_chunks(rebatch_engine *e, const char *batch_id) {
   return rc;
 }
 
+/* The history a batch's jobs left (incidents, job log), removed with the
+ * batch's own history as Camunda's HistoricBatchEntity.delete() does. The
+ * batch and its historic record name the same three job definitions. */
+static int delete_job_history(rebatch_engine *e, const cJSON *batch) {
+  const char *const *defs = job_definition_fields;
+  const char *ids[] = {rb_str(batch, defs[0]), rb_str(batch, defs[1]), rb_str(batch, defs[2])};
+  int rc = delete_historic_incidents(e, batch);
+  return rc == REBATCH_OK ? rb_job_log_delete_for_definitions(e, ids, 3) : rc;
+}
+
 /* Removes the batch with its jobs and job definitions and ends its history
  * (deletes it with cascade). */
 static int remove_batch(rebatch_engine *e, rb_doc *batch, int cascade) {
-  static const char *const defs[] = {"seedJobDefinitionId", "monitorJobDefinitionId", "batchJobDefinitionId", NULL};
+  const char *const *defs = job_definition_fields;
   rb_doc hist;
   int rc = REBATCH_OK;
   for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_jobs_of(e, rb_str(batch->json, defs[i]));
   if (rc == REBATCH_OK) rc = delete_chunks(e, batch->id);
-  if (rc == REBATCH_OK && cascade) rc = delete_historic_incidents(e, batch->json);
-  if (rc == REBATCH_OK && cascade) {
-    const char *ids[] = {rb_str(batch->json, defs[0]), rb_str(batch->json, defs[1]), rb_str(batch->json, defs[2])};
-    rc = rb_job_log_delete_for_definitions(e, ids, 3);
-  }
+  if (rc == REBATCH_OK && cascade) rc = delete_job_history(e, batch->json);
   for (int i = 0; rc == REBATCH_OK && defs[i]; i++) rc = delete_definition(e, rb_str(batch->json, defs[i]));
   if (rc == REBATCH_OK) rc = rb_load(e, HISTORIC_BATCH, batch->id, &hist);
   else memset(&hist, 0, sizeof hist);
@@ -688,6 +697,7 @@ int rb_op_deleteHistoricBatch(rebatch_engine *e, const cJSON *request, rb_respon
   int rc = rb_load(e, HISTORIC_BATCH, id, &hist);
   if (rc == REBATCH_OK && !hist.json)
     rc = rb_error(res, 400, "InvalidRequestException", 0, "Unable to delete historic batch with id '%s'", id ? id : "null");
+  if (rc == REBATCH_OK) rc = delete_job_history(e, hist.json);
   if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_BATCH, &hist);
   rb_doc_clear(&hist);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;

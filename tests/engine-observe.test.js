@@ -330,6 +330,10 @@ test('batch jobs are logged too: seed, execution and monitor jobs created and su
     assert.deepEqual(engine.getHistoricJobLogs({ jobDefinitionConfiguration: third.id }).map((l) => [l.creationLog, l.deletionLog]),
       [[true, false], [false, true]], 'the seed job: created, then deleted unexecuted');
     assert.ok(engine.getHistoricJobLogsCount({ jobDefinitionConfiguration: batch.id }).count > 0);
+    // Deleting a historic batch takes its jobs' log entries along too (HistoricBatchEntity.delete()).
+    engine.deleteHistoricBatch(third.id);
+    assert.equal(engine.getHistoricJobLogsCount({ jobDefinitionConfiguration: third.id }).count, 0);
+    assert.ok(engine.getHistoricJobLogsCount({ jobDefinitionConfiguration: batch.id }).count > 0, 'other batches keep theirs');
   } finally {
     engine.close();
   }
