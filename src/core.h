@@ -473,6 +473,11 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
 /* rb_job_log from the job's JSON text (not a failure), without parsing
  * it; the text must not be the engine's save buffer. */
 int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries);
+/* rb_job_log_text with the job's member values already found (keys are job
+ * field names, best in the job's order; job_text is only read if they do
+ * not do, e.g. a job id too long to name the entry after). */
+int rb_job_log_fields(rebatch_engine *e, const char *job_text, const rb_text_field *fields,
+                      int count, rb_job_log_kind kind, int retries);
 /* Deletes the entries of the jobs of the given job definitions. */
 int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count);
 /* 1 when a job of the instance ran (succeeded or failed) at or before
