@@ -391,13 +391,29 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
  * items and retries alone: only those members of its text are parsed, and
  * its log entry is written from the text. Other jobs are parsed whole;
  * *text is then NULL. */
-static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text) {
-  rb_text_field f[] = {{"batchId", NULL, 0}, {"jobType", NULL, 0}, {"batchItems", NULL, 0}, {"retries", NULL, 0}};
+/* The job's text is walked once, for what running it needs and for what
+ * its success log entry copies (log, from the text, NULL when the text was
+ * parsed instead; it points into *text). */
+typedef struct loaded_job {
+  rb_text_field f[4 + RB_JOB_LOG_KEYS];
+  rb_text_field *log;
+  int log_count;
+} loaded_job;
+
+static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text, loaded_job *l) {
+  rb_text_field *f = l->f;
   rb_writer w;
   cJSON *json;
   int rc = rb_load_text(e, JOB, id, text, &job->rev);
+  l->log = NULL;
   if (rc != REBATCH_OK || !*text) return rc;
-  if (rb_text_fields(*text, f, 4) > 0 && f[0].value && *f[0].value == '"') {
+  f[0].key = "batchId";
+  f[1].key = "jobType";
+  f[2].key = "batchItems";
+  f[3].key = "retries";
+  l->log_count = rb_job_log_keys(f + 4);
+  if (rb_text_fields(*text, f, 4 + l->log_count) > 0 && f[0].value && *f[0].value == '"') {
+    l->log = f + 4;
     rb_writer_open(&w, NULL, 0);
     for (int i = 0; i < 4; i++)
       if (f[i].value) rb_writer_raw(&w, f[i].key, f[i].value, f[i].len);
@@ -424,16 +440,17 @@ static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text)
 static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
   rb_doc job = {NULL, NULL, 0};
   char *text = NULL;
+  loaded_job l;
   int rc = rb_tx_begin(e);
   memset(out, 0, sizeof *out);
   *exists = 0;
-  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text);
+  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text, &l);
   if (rc == REBATCH_OK && job.json) {
     *exists = 1;
     rc = run_job(e, &job, out);
     if (rc == REBATCH_OK && !out->failed)
-      rc = text ? rb_job_log_text(e, text, RB_JOB_LOG_SUCCESS, retries_of(job.json))
-                : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
+      rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, retries_of(job.json))
+                 : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
   }
   rb_free(text);
   rb_doc_clear(&job);

@@ -30,6 +30,7 @@ static const char *const copied[][2] = {
     {"activityId", "activityId"},
     {"deploymentId", "deploymentId"},
     {NULL, NULL}};
+_Static_assert(sizeof copied / sizeof copied[0] - 1 == RB_JOB_LOG_KEYS, "RB_JOB_LOG_KEYS counts copied");
 
 /* Entries keep only what is set: an absent field reads as null in the DTO,
  * and the smaller text is most of what a log write costs. */
@@ -97,20 +98,13 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
   return rc;
 }
 
-/* rb_job_log from the job's stored text, for the entries that copy no
- * failure: each member's value text is copied as it is, so the job is not
- * parsed. A text the walk cannot read is parsed after all. */
-static int log_parsed(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries);
-
-int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
-  enum { COPIED = sizeof copied / sizeof copied[0] - 1 };
-  rb_text_field f[COPIED];
-  for (int i = 0; i < COPIED; i++) f[i].key = copied[i][1];
-  if (kind == RB_JOB_LOG_FAILURE || rb_text_fields(job_text, f, COPIED) < 0)
-    return log_parsed(e, job_text, kind, retries);
-  return rb_job_log_fields(e, job_text, f, COPIED, kind, retries);
+int rb_job_log_keys(rb_text_field *fields) {
+  int n = 0;
+  for (; copied[n][0]; n++) fields[n].key = copied[n][1];
+  return n;
 }
 
+/* A text the caller's walk could not read is parsed after all. */
 static int log_parsed(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
   cJSON *job = cJSON_Parse(job_text);
   int rc;
