@@ -470,9 +470,18 @@ typedef enum rb_job_log_kind {
  * to id_out (REBATCH_ID_MAX + 1 bytes) when not NULL. */
 int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int retries,
                char *id_out);
-/* rb_job_log from the job's JSON text (not a failure), without parsing
- * it; the text must not be the engine's save buffer. */
-int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries);
+/* rb_job_log from the job's JSON text (not a failure) without parsing it:
+ * fields are the job's member values as rb_text_fields finds them, for the
+ * keys rb_job_log_keys sets (others are ignored; best in the job's order).
+ * job_text is parsed only if they do not do, e.g. a job id too long to name
+ * the entry after. It must not be the engine's save buffer. */
+int rb_job_log_fields(rebatch_engine *e, const char *job_text, const rb_text_field *fields,
+                      int count, rb_job_log_kind kind, int retries);
+/* Sets the keys of the job fields a log entry copies (RB_JOB_LOG_KEYS of
+ * them), in the job's order, and returns how many: for a caller that walks
+ * the job's text anyway to find them in the same walk. */
+#define RB_JOB_LOG_KEYS 14
+int rb_job_log_keys(rb_text_field *fields);
 /* Deletes the entries of the jobs of the given job definitions. */
 int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *definition_ids, int count);
 /* 1 when a job of the instance ran (succeeded or failed) at or before

@@ -43,16 +43,65 @@ int rb_job_save(rebatch_engine *e, rb_doc *job) {
   return rb_save(e, JOB, job, index, 3);
 }
 
-/* Saves a new job and logs its creation from the same text (the log is
- * written into the engine's save buffer, so the job has its own). */
-static int insert_job(rebatch_engine *e, const char *id, const cJSON *job, int retries) {
+/* A new job's text, written member by member; each member's value is
+ * remembered (as offsets: the buffer may move) for the creation log entry,
+ * so the job is neither built as a tree nor read back. */
+typedef struct job_draft {
+  rb_writer w;
+  rb_text_field f[20];
+  size_t start[20];
+  int count;
+} job_draft;
+
+static void nj_begin(job_draft *t, const char *key) {
+  t->f[t->count].key = key;
+  /* the value starts after the key, its quotes, ':' and any ',' */
+  t->start[t->count] = t->w.len + strlen(key) + 3 + (t->w.len > 1);
+}
+
+static void nj_end(job_draft *t) {
+  t->f[t->count].len = t->w.len - t->start[t->count];
+  t->count++;
+}
+
+static void nj_str(job_draft *t, const char *key, const char *value) {
+  nj_begin(t, key);
+  rb_writer_str(&t->w, key, value);
+  nj_end(t);
+}
+
+static void nj_num(job_draft *t, const char *key, double value) {
+  nj_begin(t, key);
+  rb_writer_num(&t->w, key, value);
+  nj_end(t);
+}
+
+/* RB_NO_DATE is written as null. */
+static void nj_date(job_draft *t, const char *key, double value) {
+  if (value != RB_NO_DATE) nj_num(t, key, value);
+  else nj_str(t, key, NULL);
+}
+
+/* Saves a new job and logs its creation from the values just written (the
+ * log goes into the engine's save buffer, so the job has its own). */
+static int insert_job(rebatch_engine *e, const char *id, job_draft *t, const rb_job_spec *s) {
   rebatch_index_entry index[3];
-  char *text = rb_print(job);
+  const cJSON *inst = s->instance;
+  char *text = rb_writer_close(&t->w);
   int rev = 0, rc;
-  if (!text) return REBATCH_NOMEM;
-  job_index(job, index);
+  if (!text) {
+    rb_free(t->w.p);
+    return REBATCH_NOMEM;
+  }
+  for (int i = 0; i < t->count; i++) t->f[i].value = text + t->start[i];
+  index[0].field = "processInstanceId";
+  index[0].value = inst ? rb_str(inst, "id") : NULL;
+  index[1].field = "jobDefinitionId";
+  index[1].value = s->job_definition_id;
+  index[2].field = "acquirable";
+  index[2].value = s->retries > 0 && !s->suspended ? "1" : NULL;
   rc = rb_save_text(e, JOB, id, text, &rev, index, 3);
-  if (rc == REBATCH_OK) rc = rb_job_log_text(e, text, RB_JOB_LOG_CREATION, retries);
+  if (rc == REBATCH_OK) rc = rb_job_log_fields(e, text, t->f, t->count, RB_JOB_LOG_CREATION, s->retries);
   rb_free(text);
   return rc;
 }
@@ -60,42 +109,39 @@ static int insert_job(rebatch_engine *e, const char *id, const cJSON *job, int r
 int rb_job_create(rebatch_engine *e, const rb_job_spec *s, char *id_out) {
   char id[REBATCH_ID_MAX + 1];
   const cJSON *inst = s->instance;
-  cJSON *job, *items = s->batch_items;
+  job_draft t;
   int rc = rb_new_id(e, id);
-  if (rc != REBATCH_OK || !(job = cJSON_CreateObject())) {
-    cJSON_Delete(items);
-    return rc != REBATCH_OK ? rc : REBATCH_NOMEM;
+  if (rc != REBATCH_OK) {
+    cJSON_Delete(s->batch_items);
+    return rc;
   }
-  rb_put_str(job, "id", id);
-  rb_put_str(job, "jobDefinitionId", s->job_definition_id);
-  rb_put_str(job, "processInstanceId", inst ? rb_str(inst, "id") : NULL);
-  rb_put_str(job, "processDefinitionId", inst ? rb_str(inst, "processDefinitionId") : NULL);
-  rb_put_str(job, "processDefinitionKey", inst ? rb_str(inst, "processDefinitionKey") : NULL);
-  rb_put_str(job, "executionId", s->execution_id);
-  rb_put_null(job, "exceptionMessage");
-  rb_put_null(job, "exceptionStacktrace");
-  rb_put_null(job, "failedActivityId");
-  rb_put_num(job, "retries", s->retries);
-  rb_set_num(job, "dueDate", s->due_date);
-  rb_put_bool(job, "suspended", s->suspended);
-  rb_put_num(job, "priority", s->priority);
-  rb_put_str(job, "tenantId", s->tenant_id);
-  rb_put_num(job, "createTime", rb_now(e));
-  rb_put_str(job, "batchId", s->batch_id);
-  rb_put_str(job, "jobType", s->job_type);
-  rb_put_str(job, "jobConfiguration", s->configuration);
-  rb_put_str(job, "activityId", s->activity_id);
-  rb_put_str(job, "deploymentId", s->deployment_id);
+  t.count = 0;
+  rb_writer_open(&t.w, NULL, 0);
+  nj_str(&t, "id", id);
+  nj_str(&t, "jobDefinitionId", s->job_definition_id);
+  nj_str(&t, "processInstanceId", inst ? rb_str(inst, "id") : NULL);
+  nj_str(&t, "processDefinitionId", inst ? rb_str(inst, "processDefinitionId") : NULL);
+  nj_str(&t, "processDefinitionKey", inst ? rb_str(inst, "processDefinitionKey") : NULL);
+  nj_str(&t, "executionId", s->execution_id);
+  rb_writer_str(&t.w, "exceptionMessage", NULL);
+  rb_writer_str(&t.w, "exceptionStacktrace", NULL);
+  rb_writer_str(&t.w, "failedActivityId", NULL);
+  rb_writer_num(&t.w, "retries", s->retries);
+  nj_date(&t, "dueDate", s->due_date);
+  rb_writer_bool(&t.w, "suspended", s->suspended);
+  nj_num(&t, "priority", s->priority);
+  nj_str(&t, "tenantId", s->tenant_id);
+  rb_writer_num(&t.w, "createTime", rb_now(e));
+  nj_str(&t, "batchId", s->batch_id);
+  nj_str(&t, "jobType", s->job_type);
+  nj_str(&t, "jobConfiguration", s->configuration);
+  nj_str(&t, "activityId", s->activity_id);
+  nj_str(&t, "deploymentId", s->deployment_id);
   /* Execution jobs carry their slice of ids, like Camunda's per-job
    * configuration byte array. */
-  if (items && rb_set(job, "batchItems", items)) items = NULL;
-  if (!rb_has(job, "deploymentId") || items) {
-    cJSON_Delete(items);
-    cJSON_Delete(job);
-    return REBATCH_NOMEM;
-  }
-  rc = insert_job(e, id, job, s->retries);
-  cJSON_Delete(job);
+  if (s->batch_items) rb_writer_item(&t.w, "batchItems", s->batch_items);
+  cJSON_Delete(s->batch_items);
+  rc = insert_job(e, id, &t, s);
   if (rc == REBATCH_OK && id_out) strcpy(id_out, id);
   return rc;
 }
@@ -345,13 +391,29 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
  * items and retries alone: only those members of its text are parsed, and
  * its log entry is written from the text. Other jobs are parsed whole;
  * *text is then NULL. */
-static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text) {
-  rb_text_field f[] = {{"batchId", NULL, 0}, {"jobType", NULL, 0}, {"batchItems", NULL, 0}, {"retries", NULL, 0}};
+/* The job's text is walked once, for what running it needs and for what
+ * its success log entry copies (log, from the text, NULL when the text was
+ * parsed instead; it points into *text). */
+typedef struct loaded_job {
+  rb_text_field f[4 + RB_JOB_LOG_KEYS];
+  rb_text_field *log;
+  int log_count;
+} loaded_job;
+
+static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text, loaded_job *l) {
+  rb_text_field *f = l->f;
   rb_writer w;
   cJSON *json;
   int rc = rb_load_text(e, JOB, id, text, &job->rev);
+  l->log = NULL;
   if (rc != REBATCH_OK || !*text) return rc;
-  if (rb_text_fields(*text, f, 4) > 0 && f[0].value && *f[0].value == '"') {
+  f[0].key = "batchId";
+  f[1].key = "jobType";
+  f[2].key = "batchItems";
+  f[3].key = "retries";
+  l->log_count = rb_job_log_keys(f + 4);
+  if (rb_text_fields(*text, f, 4 + l->log_count) > 0 && f[0].value && *f[0].value == '"') {
+    l->log = f + 4;
     rb_writer_open(&w, NULL, 0);
     for (int i = 0; i < 4; i++)
       if (f[i].value) rb_writer_raw(&w, f[i].key, f[i].value, f[i].len);
@@ -378,16 +440,17 @@ static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text)
 static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
   rb_doc job = {NULL, NULL, 0};
   char *text = NULL;
+  loaded_job l;
   int rc = rb_tx_begin(e);
   memset(out, 0, sizeof *out);
   *exists = 0;
-  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text);
+  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text, &l);
   if (rc == REBATCH_OK && job.json) {
     *exists = 1;
     rc = run_job(e, &job, out);
     if (rc == REBATCH_OK && !out->failed)
-      rc = text ? rb_job_log_text(e, text, RB_JOB_LOG_SUCCESS, retries_of(job.json))
-                : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
+      rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, retries_of(job.json))
+                 : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
   }
   rb_free(text);
   rb_doc_clear(&job);

@@ -12,23 +12,25 @@
 
 #define JOB_LOG "historicJobLog"
 
-/* The job fields every entry copies, as (log field, job field). */
+/* The job fields every entry copies, as (log field, job field), in the
+ * order rb_job_create writes them. */
 static const char *const copied[][2] = {
     {"jobId", "id"},
-    {"jobDueDate", "dueDate"},
-    {"jobPriority", "priority"},
     {"jobDefinitionId", "jobDefinitionId"},
-    {"jobDefinitionType", "jobType"},
-    {"jobDefinitionConfiguration", "jobConfiguration"},
-    {"activityId", "activityId"},
-    {"executionId", "executionId"},
     {"processInstanceId", "processInstanceId"},
     {"processDefinitionId", "processDefinitionId"},
     {"processDefinitionKey", "processDefinitionKey"},
-    {"deploymentId", "deploymentId"},
+    {"executionId", "executionId"},
+    {"jobDueDate", "dueDate"},
+    {"jobPriority", "priority"},
     {"tenantId", "tenantId"},
     {"batchId", "batchId"},
+    {"jobDefinitionType", "jobType"},
+    {"jobDefinitionConfiguration", "jobConfiguration"},
+    {"activityId", "activityId"},
+    {"deploymentId", "deploymentId"},
     {NULL, NULL}};
+_Static_assert(sizeof copied / sizeof copied[0] - 1 == RB_JOB_LOG_KEYS, "RB_JOB_LOG_KEYS counts copied");
 
 /* Entries keep only what is set: an absent field reads as null in the DTO,
  * and the smaller text is most of what a log write costs. */
@@ -96,33 +98,55 @@ int rb_job_log(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, int re
   return rc;
 }
 
-/* rb_job_log from the job's stored text, for the entries that copy no
- * failure: each member's value text is copied as it is, so the job is not
- * parsed. A text the walk cannot read is parsed after all. */
-int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
+int rb_job_log_keys(rb_text_field *fields) {
+  int n = 0;
+  for (; copied[n][0]; n++) fields[n].key = copied[n][1];
+  return n;
+}
+
+/* A text the caller's walk could not read is parsed after all. */
+static int log_parsed(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
+  cJSON *job = cJSON_Parse(job_text);
+  int rc;
+  if (!job) {
+    strcpy(e->store_error, "store returned a record that is not JSON");
+    return REBATCH_ERROR;
+  }
+  rc = rb_job_log(e, job, kind, retries, NULL);
+  cJSON_Delete(job);
+  return rc;
+}
+
+/* The copied member's value among the job's fields. The search starts where
+ * the last one was found: callers list the fields in the job's order, which
+ * is the order of `copied`, so each lookup is usually one compare. */
+static const rb_text_field *field_of(const rb_text_field *f, int count, int *at, const char *key) {
+  for (int n = 0; n < count; n++) {
+    int i = (*at + n) % count;
+    if (strcmp(f[i].key, key) == 0) {
+      *at = i + 1;
+      return &f[i];
+    }
+  }
+  return NULL;
+}
+
+int rb_job_log_fields(rebatch_engine *e, const char *job_text, const rb_text_field *f, int count,
+                      rb_job_log_kind kind, int retries) {
   enum { COPIED = sizeof copied / sizeof copied[0] - 1 };
-  rb_text_field f[COPIED + 1];
+  const rb_text_field *c[COPIED];
   char id[REBATCH_ID_MAX + 1], job_id[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
   static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog"};
   rebatch_index_entry index[2];
   rb_writer w;
   const char *text;
-  int rev = 0, rc, got_job, got_instance;
+  int rev = 0, at = 0, got_instance = 0;
   size_t n;
-  for (int i = 0; i < COPIED; i++) f[i].key = copied[i][1];
-  if (kind == RB_JOB_LOG_FAILURE || rb_text_fields(job_text, f, COPIED) < 0 ||
-      (got_job = rb_field_str(&f[0], job_id, sizeof job_id)) <= 0 ||
-      (got_instance = rb_field_str(&f[8], instance, sizeof instance)) < 0 ||
-      strlen(job_id) + 2 > REBATCH_ID_MAX) {
-    cJSON *job = cJSON_Parse(job_text);
-    if (!job) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
-    rc = rb_job_log(e, job, kind, retries, NULL);
-    cJSON_Delete(job);
-    return rc;
-  }
+  for (int i = 0; i < COPIED; i++) c[i] = field_of(f, count, &at, copied[i][1]);
+  if (kind == RB_JOB_LOG_FAILURE || !c[0] || rb_field_str(c[0], job_id, sizeof job_id) <= 0 ||
+      (c[2] && (got_instance = rb_field_str(c[2], instance, sizeof instance)) < 0) ||
+      strlen(job_id) + 2 > REBATCH_ID_MAX)
+    return log_parsed(e, job_text, kind, retries);
   n = strlen(job_id); /* named as entry_id names them */
   memcpy(id, job_id, n);
   id[n] = ':';
@@ -133,7 +157,7 @@ int rb_job_log_text(rebatch_engine *e, const char *job_text, rb_job_log_kind kin
   rb_writer_num(&w, "timestamp", rb_now(e));
   rb_writer_num(&w, "jobRetries", retries);
   for (int i = 0; i < COPIED; i++)
-    if (f[i].value && *f[i].value != 'n') rb_writer_raw(&w, copied[i][0], f[i].value, f[i].len);
+    if (c[i] && c[i]->value && *c[i]->value != 'n') rb_writer_raw(&w, copied[i][0], c[i]->value, c[i]->len);
   rb_writer_bool(&w, flags[kind], 1);
   text = rb_writer_close(&w);
   e->save_text = w.p;

@@ -171,11 +171,16 @@ static int walk_value(text_walk *w) {
 int rb_text_fields(const char *text, rb_text_field *fields, int count) {
   text_walk w = {text, 0};
   size_t key_len[32]; /* measured once: each member is matched against every key */
-  int i;
+  /* bit (length % 64) for each key's length: most members of a record are
+   * not asked for, and most are told apart by length alone */
+  unsigned long long lengths = 0;
+  int i, left = count;
   for (i = 0; i < count; i++) {
+    size_t len = strlen(fields[i].key);
     fields[i].value = NULL;
     fields[i].len = 0;
-    if (i < 32) key_len[i] = strlen(fields[i].key);
+    if (i < 32) key_len[i] = len;
+    lengths |= 1ull << (len % 64);
   }
   walk_ws(&w);
   if (*w.p++ != '{') return -1;
@@ -191,14 +196,16 @@ int rb_text_fields(const char *text, rb_text_field *fields, int count) {
       walk_ws(&w);
       start = w.p;
       if (!walk_value(&w)) return -1;
-      for (i = 0; i < count; i++) {
-        rb_text_field *f = &fields[i];
-        if (!f->value && (i < 32 ? key_len[i] : strlen(f->key)) == name_len &&
-            memcmp(f->key, name, name_len) == 0) {
-          f->value = start;
-          f->len = (size_t)(w.p - start);
+      if (left && (lengths >> (name_len % 64) & 1))
+        for (i = 0; i < count; i++) {
+          rb_text_field *f = &fields[i];
+          if (!f->value && (i < 32 ? key_len[i] : strlen(f->key)) == name_len &&
+              memcmp(f->key, name, name_len) == 0) {
+            f->value = start;
+            f->len = (size_t)(w.p - start);
+            left--;
+          }
         }
-      }
       walk_ws(&w);
       if (*w.p == '}') {
         w.p++;
