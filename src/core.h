@@ -308,6 +308,12 @@ int rb_text_compare(const char *a, const char *b, int fold);
 int rb_pred_suspended(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_active(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg);
+/* Is record[field] at least (at_least) or at most the bound, given as a
+ * JSON number or URL text? No bound of either kind matches nothing. */
+int rb_number_bounded(const cJSON *r, const char *field, const cJSON *bound, int at_least);
+/* priorityHigherThanOrEquals / priorityLowerThanOrEquals. */
+int rb_pred_priority_at_least(rebatch_engine *e, const cJSON *r, const cJSON *arg);
+int rb_pred_priority_at_most(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_nothing(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 int rb_pred_everything(rebatch_engine *e, const cJSON *r, const cJSON *arg);
 /* Does list (array or comma separated string) contain value? */

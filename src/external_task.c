@@ -570,18 +570,6 @@ static int q_activity_in(rebatch_engine *e, const cJSON *t, const cJSON *a) {
   (void)e;
   return rb_list_contains(a, rb_str(t, "activityId"));
 }
-static double number_arg(const cJSON *a) {
-  return cJSON_IsNumber(a) ? a->valuedouble : cJSON_IsString(a) ? atof(a->valuestring) : 0;
-}
-static int q_priority_at_least(rebatch_engine *e, const cJSON *t, const cJSON *a) {
-  (void)e;
-  return priority_of(t) >= number_arg(a);
-}
-static int q_priority_at_most(rebatch_engine *e, const cJSON *t, const cJSON *a) {
-  (void)e;
-  return priority_of(t) <= number_arg(a);
-}
-
 static int definition_name_matches(rebatch_engine *e, const cJSON *t, const cJSON *a, int like) {
   rb_doc def;
   int found = 0;
@@ -630,8 +618,8 @@ static const rb_filter task_filters[] = {
     {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
     {"lockExpirationBefore", RB_F_DATE_BEFORE, "lockExpirationTime", NULL, 0},
     {"lockExpirationAfter", RB_F_DATE_AFTER, "lockExpirationTime", NULL, 0},
-    {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, q_priority_at_least, 0},
-    {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, q_priority_at_most, 0},
+    {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, rb_pred_priority_at_least, 0},
+    {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, rb_pred_priority_at_most, 0},
     {"processDefinitionName", RB_F_VALUE, NULL, q_definition_name, 0},
     {"processDefinitionNameLike", RB_F_VALUE, NULL, q_definition_name_like, 0},
     {"processVariables", RB_F_VALUE, NULL, q_process_variables, 0},

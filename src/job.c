@@ -650,16 +650,6 @@ static int with_exception(rebatch_engine *e, const cJSON *j, const cJSON *a) {
   (void)e; (void)a;
   return rb_str(j, "exceptionMessage") != NULL;
 }
-static int priority_at_most(rebatch_engine *e, const cJSON *j, const cJSON *a) {
-  double p = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "priority"));
-  (void)e;
-  return cJSON_IsNumber(a) ? p <= a->valuedouble : cJSON_IsString(a) && p <= atof(a->valuestring);
-}
-static int priority_at_least(rebatch_engine *e, const cJSON *j, const cJSON *a) {
-  double p = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "priority"));
-  (void)e;
-  return cJSON_IsNumber(a) ? p >= a->valuedouble : cJSON_IsString(a) && p >= atof(a->valuestring);
-}
 
 static const rb_filter job_filters[] = {
     {"jobId", RB_F_EQ, "id", NULL, 0},
@@ -681,8 +671,8 @@ static const rb_filter job_filters[] = {
     {"failedActivityId", RB_F_EQ, "failedActivityId", NULL, 0},
     {"active", RB_F_FLAG, NULL, rb_pred_active, 0},
     {"suspended", RB_F_FLAG, NULL, rb_pred_suspended, 0},
-    {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, priority_at_most, 0},
-    {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, priority_at_least, 0},
+    {"priorityLowerThanOrEquals", RB_F_VALUE, NULL, rb_pred_priority_at_most, 0},
+    {"priorityHigherThanOrEquals", RB_F_VALUE, NULL, rb_pred_priority_at_least, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
     {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"dueDates", RB_F_UNSUPPORTED, NULL, NULL, 0},

@@ -254,16 +254,13 @@ static int deletion(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   return is_flag(r, "deletionLog");
 }
 
-static double number_of(const cJSON *a) {
-  return cJSON_IsNumber(a) ? a->valuedouble : cJSON_IsString(a) ? atof(a->valuestring) : 0;
-}
 static int priority_at_most(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e;
-  return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "jobPriority")) <= number_of(a);
+  return rb_number_bounded(r, "jobPriority", a, 0);
 }
 static int priority_at_least(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e;
-  return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "jobPriority")) >= number_of(a);
+  return rb_number_bounded(r, "jobPriority", a, 1);
 }
 
 static const rb_filter job_log_filters[] = {

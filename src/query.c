@@ -71,6 +71,24 @@ int rb_pred_without_tenant(rebatch_engine *e, const cJSON *r, const cJSON *arg) 
   return rb_str(r, "tenantId") == NULL;
 }
 
+int rb_number_bounded(const cJSON *r, const char *field, const cJSON *bound, int at_least) {
+  double value = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, field)), limit;
+  if (cJSON_IsNumber(bound)) limit = bound->valuedouble;
+  else if (cJSON_IsString(bound)) limit = atof(bound->valuestring);
+  else return 0;
+  return at_least ? value >= limit : value <= limit;
+}
+
+int rb_pred_priority_at_least(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return rb_number_bounded(r, "priority", arg, 1);
+}
+
+int rb_pred_priority_at_most(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
+  (void)e;
+  return rb_number_bounded(r, "priority", arg, 0);
+}
+
 /* For filters naming things rebatch does not have (sub instances, cases). */
 int rb_pred_nothing(rebatch_engine *e, const cJSON *r, const cJSON *arg) {
   (void)e; (void)r; (void)arg;
