@@ -202,6 +202,20 @@ static tnode *t_remove(tnode *root, const tnode *n) {
   return t_balance(min);
 }
 
+/* Puts node n where node old is (found through its key, which n shares):
+ * one descent and no rebalancing, where a remove and an insert would take
+ * two of each. */
+static tnode *t_replace(tnode *root, const tnode *old, tnode *n) {
+  tnode **link = &root;
+  while (*link != old)
+    link = strcmp(old->key, (*link)->key) < 0 ? &(*link)->left : &(*link)->right;
+  n->left = old->left;
+  n->right = old->right;
+  n->height = old->height;
+  *link = n;
+  return root;
+}
+
 /* In-order iteration from the first key greater than `after`. The stack
  * holds part of one root-to-leaf path; an AVL tree of 2^60 nodes is less
  * than 90 deep. */
@@ -282,11 +296,12 @@ typedef struct mem_coll {
   char name[];
 } mem_coll;
 
-enum { UNDO_INSERT, UNDO_UPDATE, UNDO_REMOVE };
+enum { UNDO_INSERT, UNDO_UPDATE, UNDO_REWRITE, UNDO_REMOVE };
 
 /* How to take back one write. INSERT: rec is linked, drop it. UPDATE: rec
- * is linked, json/rev/iset are its state before. REMOVE: rec is detached
- * but intact, link it again. */
+ * is linked, json/rev/iset are its state before. REWRITE: an update that
+ * kept the record's index set, json/rev are its state before. REMOVE: rec
+ * is detached but intact, link it again. */
 typedef struct mem_undo {
   int kind;
   mem_coll *coll;
@@ -468,6 +483,26 @@ static int iset_build(mem_coll *c, const rebatch_index_entry *index, int n,
   return REBATCH_OK;
 }
 
+/* Whether a put declares the index set a record already has, value by value
+ * in the same order (callers build their entries in a fixed order; any
+ * other difference just rebuilds the set). Most updates change no indexed
+ * value, and keeping the entries linked spares their trees a remove and an
+ * insert each. */
+static int iset_same(const mem_iset *set, const rebatch_index_entry *index,
+                     int n) {
+  int i, k = 0, count = set ? set->count : 0;
+  for (i = 0; i < n; i++) {
+    const mem_posting *p;
+    if (!index[i].value) continue;
+    if (k == count) return 0;
+    p = set->entries[k++].posting;
+    if (strcmp(p->value, index[i].value) != 0 ||
+        strcmp(p->field->name, index[i].field) != 0)
+      return 0;
+  }
+  return k == count;
+}
+
 static void iset_link(mem_iset *set, mem_record *r) {
   int i;
   for (i = 0; set && i < set->count; i++) {
@@ -483,6 +518,36 @@ static void iset_unlink(mem_iset *set) {
   for (i = 0; set && i < set->count; i++) {
     mem_entry *e = &set->entries[i];
     e->posting->entries = t_remove(e->posting->entries, &e->node);
+  }
+}
+
+/* Moves a record's index entries from set `from` (linked) to set `to`: an
+ * entry on a posting both sets hold takes the old entry's place in its
+ * tree; the others are inserted or removed. An update mostly changes one
+ * indexed value of several, and the postings it keeps can be large. */
+static void iset_swap(mem_iset *from, mem_iset *to, mem_record *r) {
+  unsigned long long replaced = 0;
+  int i, k, from_count = from ? from->count : 0;
+  if (from_count > 64) {
+    iset_unlink(from);
+    iset_link(to, r);
+    return;
+  }
+  for (i = 0; to && i < to->count; i++) {
+    mem_entry *e = &to->entries[i];
+    e->rec = r;
+    e->node.key = r->id;
+    for (k = 0; k < from_count && from->entries[k].posting != e->posting; k++) {}
+    if (k < from_count) {
+      e->posting->entries = t_replace(e->posting->entries, &from->entries[k].node, &e->node);
+      replaced |= 1ull << k;
+    } else {
+      e->posting->entries = t_insert(e->posting->entries, &e->node);
+    }
+  }
+  for (k = 0; k < from_count; k++) {
+    mem_entry *e = &from->entries[k];
+    if (!(replaced >> k & 1)) e->posting->entries = t_remove(e->posting->entries, &e->node);
   }
 }
 
@@ -544,14 +609,18 @@ static void undo_apply(mem_undo *u) {
       record_unlink(u->coll, r);
       record_free(r);
       break;
+    case UNDO_REWRITE:
+      rb_free(r->json);
+      r->json = u->json;
+      r->rev = u->rev;
+      break;
     case UNDO_UPDATE:
-      iset_unlink(r->iset);
+      iset_swap(r->iset, u->iset, r);
       iset_release(r->iset);
       rb_free(r->json);
       r->json = u->json;
       r->rev = u->rev;
       r->iset = u->iset;
-      iset_link(r->iset, r);
       break;
     default: /* UNDO_REMOVE */
       record_link(u->coll, r);
@@ -561,7 +630,7 @@ static void undo_apply(mem_undo *u) {
 
 /* Frees what the log kept alive once the transaction can no longer need it. */
 static void undo_discard(mem_undo *u) {
-  if (u->kind == UNDO_UPDATE) {
+  if (u->kind == UNDO_UPDATE || u->kind == UNDO_REWRITE) {
     rb_free(u->json);
     iset_release(u->iset);
   } else if (u->kind == UNDO_REMOVE) {
@@ -635,19 +704,23 @@ static int put_check(mem_store *s, const char *collection, const char *id,
 
 /* Everything a put allocates, made before the store changes. */
 typedef struct put_plan {
+  int keep_index; /* an update that leaves the record's index set as is */
   mem_iset *iset;
   char *json;
   mem_record *rec; /* a new record, for inserts */
 } put_plan;
 
 static int put_prepare(mem_store *s, mem_coll *c, const char *id,
-                       const char *json, int insert,
+                       const char *json, const mem_record *existing,
                        const rebatch_index_entry *index, int index_count,
                        put_plan *plan) {
+  int insert = !existing;
   memset(plan, 0, sizeof *plan);
   if (undo_reserve(s) != REBATCH_OK) return REBATCH_NOMEM;
   if (insert && htab_reserve(&c->records) != REBATCH_OK) return REBATCH_NOMEM;
-  if (iset_build(c, index, index_count, &plan->iset) != REBATCH_OK)
+  plan->keep_index = !insert && iset_same(existing->iset, index, index_count);
+  if (!plan->keep_index &&
+      iset_build(c, index, index_count, &plan->iset) != REBATCH_OK)
     return REBATCH_NOMEM;
   plan->json = rb_strdup(json);
   if (plan->json && insert) {
@@ -672,18 +745,24 @@ static void put_insert(mem_store *s, mem_coll *c, put_plan *plan) {
   if (s->in_tx) undo_push(s, UNDO_INSERT, c, r, NULL, 0, NULL);
 }
 
-/* The record's index set is replaced whole: unlinking the old entries and
- * linking the new ones is what removes values absent from the new set. */
+/* The record's index set is replaced whole (iset_swap), which is what
+ * removes values absent from the new set. */
 static void put_update(mem_store *s, mem_coll *c, mem_record *r,
                        put_plan *plan) {
   char *old_json = r->json;
   mem_iset *old_iset = r->iset;
   int old_rev = r->rev;
-  iset_unlink(old_iset);
+  if (plan->keep_index) {
+    r->json = plan->json;
+    r->rev = old_rev + 1;
+    if (s->in_tx) undo_push(s, UNDO_REWRITE, c, r, old_json, old_rev, NULL);
+    else rb_free(old_json);
+    return;
+  }
+  iset_swap(old_iset, plan->iset, r);
   r->json = plan->json;
   r->rev = old_rev + 1;
   r->iset = plan->iset;
-  iset_link(r->iset, r);
   if (s->in_tx) {
     undo_push(s, UNDO_UPDATE, c, r, old_json, old_rev, old_iset);
   } else {
@@ -718,7 +797,7 @@ static int mem_put(void *ctx, const char *collection, const char *id,
   if (r && r->rev == INT_MAX)
     return fail(s, REBATCH_ERROR, "put %s/%s: revision overflow", collection,
                 id);
-  if (put_prepare(s, c, id, json, !r, index, index_count, &plan) != REBATCH_OK)
+  if (put_prepare(s, c, id, json, r, index, index_count, &plan) != REBATCH_OK)
     return nomem(s);
   if (r)
     put_update(s, c, r, &plan);

@@ -578,6 +578,63 @@ TEST(a_failed_write_inside_a_transaction_leaves_the_others) {
   close_store(st);
 }
 
+/* Updates that keep some indexed values (the entry stays in its posting's
+ * tree, in place) or all of them (the entries are not touched at all), over
+ * postings large enough to have deep trees: finds stay complete and
+ * ordered, and rollback brings back every value and text. */
+TEST(updates_keeping_indexed_values_keep_finds_exact) {
+  rebatch_store *st = open_store();
+  char *before, *after, id[32], json[32], buf[64];
+  int i, rev;
+  REQUIRE(st != NULL);
+  for (i = 0; i < 1000; i++) {
+    rebatch_index_entry ix[] = {{"kind", "k"}, {"state", i % 3 ? "rest" : "third"}};
+    snprintf(id, sizeof id, "r%05d", i);
+    CHECK_EQ_INT(put(st, "many", id, "{\"v\":0}", 0, ix, 2, NULL), REBATCH_OK);
+  }
+  before = dump_store(st);
+  CHECK_EQ_INT(st->begin(st->ctx), REBATCH_OK);
+  for (i = 0; i < 1000; i++) {
+    /* every third id (leaves and inner nodes of the trees alike) moves to
+     * "done" keeping "kind"; the others keep both values */
+    rebatch_index_entry ix[] = {{"kind", "k"}, {"state", i % 3 ? "rest" : "done"}};
+    snprintf(id, sizeof id, "r%05d", i);
+    snprintf(json, sizeof json, "{\"v\":%d}", i);
+    CHECK_EQ_INT(put(st, "many", id, json, 1, ix, 2, &rev), REBATCH_OK);
+    CHECK_EQ_INT(rev, 2);
+  }
+  CHECK_EQ_STR(json_of(st, "many", "r00007", buf, sizeof buf), "{\"v\":7}");
+  CHECK_EQ_STR(page(st, "many", "state", "third", NULL, 5, buf, sizeof buf), "");
+  CHECK_EQ_STR(page(st, "many", "state", "done", NULL, 3, buf, sizeof buf),
+               "r00000,r00003,r00006");
+  CHECK_EQ_STR(page(st, "many", "state", "rest", "r00994", 5, buf, sizeof buf),
+               "r00995,r00997,r00998");
+  check_paging(st, "kind", "k", 64, 1000);
+  check_paging(st, "state", "rest", 64, 666);
+  check_paging(st, "state", "done", 64, 334);
+  CHECK_EQ_INT(st->rollback(st->ctx), REBATCH_OK);
+  after = dump_store(st);
+  CHECK_EQ_STR(after, before);
+  CHECK_EQ_INT(rev_of(st, "many", "r00007"), 1);
+  CHECK_EQ_STR(page(st, "many", "state", "done", NULL, 5, buf, sizeof buf), "");
+  CHECK_EQ_STR(page(st, "many", "state", "third", "r00990", 5, buf, sizeof buf),
+               "r00993,r00996,r00999");
+  check_paging(st, "kind", "k", 64, 1000);
+  check_paging(st, "state", "third", 64, 334);
+  check_paging(st, "state", "rest", 64, 666);
+  /* the same updates outside a transaction, then removes: nothing is left */
+  for (i = 0; i < 1000; i++) {
+    rebatch_index_entry ix[] = {{"kind", "k"}, {"state", i % 3 ? "rest" : "done"}};
+    snprintf(id, sizeof id, "r%05d", i);
+    CHECK_EQ_INT(put(st, "many", id, "{}", 1, ix, 2, NULL), REBATCH_OK);
+    CHECK_EQ_INT(st->remove(st->ctx, "many", id, 2), REBATCH_OK);
+  }
+  CHECK_EQ_STR(page(st, "many", "kind", "k", NULL, 5, buf, sizeof buf), "");
+  rebatch_free(before);
+  rebatch_free(after);
+  close_store(st);
+}
+
 TEST(rollback_of_a_long_transaction_over_many_records) {
   rebatch_store *st = open_store();
   char *before, *after, id[32], buf[64];
