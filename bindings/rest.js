@@ -171,13 +171,16 @@ const BASE_PATH_SLASH = `${BASE_PATH}/`;
 /**
  * What the shim needs to know of a route's operation, worked out once when
  * the route is registered rather than on every request.
- * @typedef {{operation: string, takesBody: boolean, parsedAnswer: boolean, textPlain: boolean}} RouteFacts
+ * @typedef {{operation: string, fields: readonly string[], takesBody: boolean,
+ *   parsedAnswer: boolean, textPlain: boolean}} RouteFacts
  * @returns {RouteFacts}
  */
 function routeFacts(operation) {
+  const fields = operation.startsWith('#') ? [] : OPERATIONS[operation];
   return {
     operation,
-    takesBody: !operation.startsWith('#') && OPERATIONS[operation].includes('body'),
+    fields,
+    takesBody: fields.includes('body'),
     parsedAnswer: PARSED_ANSWER.has(operation),
     textPlain: TEXT_PLAIN.has(operation),
   };
@@ -453,9 +456,10 @@ export function createRestHandler(engine, options = {}) {
     return { status: body === undefined || body === null ? 204 : 200, body };
   }
 
-  function buildRequest(operation, params, query, body) {
+  /** @param {RouteFacts} facts */
+  function buildRequest(facts, params, query, body) {
     const request = {};
-    for (const field of OPERATIONS[operation]) {
+    for (const field of facts.fields) {
       if (field === 'id' && params.id !== undefined) request.id = params.id;
       else if (field === 'key' && params.key !== undefined) request.key = params.key;
       else if (field === 'query') request.query = query;
@@ -552,7 +556,7 @@ export function createRestHandler(engine, options = {}) {
     const { operation } = facts;
     if (operation === '#fetchAndLock') return fetchAndLock(parseJsonBody(buffer, req.headers['content-type']));
     const parsed = facts.takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
-    const request = buildRequest(operation, params, query, parsed?.value);
+    const request = buildRequest(facts, params, query, parsed?.value);
     if (!facts.parsedAnswer) return callEngineText(operation, request, parsed?.text);
     const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
