@@ -44,13 +44,17 @@ function outOfMemory(cause) {
   return new EngineError('out of WASM memory', { code: RC.NOMEM, cause });
 }
 
+/** The loader's out-of-memory RangeError as an EngineError; any other error as it is. */
+function memoryError(err) {
+  return err instanceof RangeError && /out of WASM memory/.test(err.message) ? outOfMemory(err) : err;
+}
+
 /** Runs fn, turning the loader's out-of-memory RangeError into an EngineError. */
 function guardMemory(fn) {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof RangeError && /out of WASM memory/.test(err.message)) throw outOfMemory(err);
-    throw err;
+    throw memoryError(err);
   }
 }
 
@@ -277,16 +281,16 @@ export class Engine {
   }
 
   /**
-   * Runs a WASM call that may trap (a C bug: unreachable, stack overflow,
+   * rebatch_call, which may trap (a C bug: unreachable, stack overflow,
    * out-of-bounds access). A trap leaves the engine mid-operation, so it is
    * marked unusable; the WASM stack pointer is restored so the module (and
    * other engines) can go on.
    */
-  #trapGuard(operation, fn) {
+  #callGuarded(operation, enginePtr, opPtr, reqPtr) {
     const x = this.#rt.exports;
     const stack = x.stackSave();
     try {
-      return fn();
+      return x.rebatch_call(enginePtr, opPtr, reqPtr);
     } catch (err) {
       if (!(err instanceof WebAssembly.RuntimeError)) throw err;
       x.stackRestore(stack);
@@ -337,22 +341,22 @@ export class Engine {
     if (typeof operation !== 'string') throw new TypeError('call(operation): operation must be a string');
     const requestText = requestJson(request, options?.bodyText);
     const rt = this.#rt;
-    let opPtr = 0;
-    let reqPtr = 0;
+    // The operation and the request in one allocation: the call borrows both.
+    let pair;
+    try {
+      pair = rt.allocStringPair(operation, requestText);
+    } catch (err) {
+      throw memoryError(err);
+    }
     let resPtr = 0;
     let text;
     try {
-      guardMemory(() => {
-        opPtr = rt.allocString(operation);
-        reqPtr = rt.allocString(requestText);
-      });
-      resPtr = this.#trapGuard(operation, () => rt.exports.rebatch_call(enginePtr, opPtr, reqPtr));
+      resPtr = this.#callGuarded(operation, enginePtr, pair.ptr, pair.second);
       if (!resPtr) throw outOfMemory();
       text = rt.readString(resPtr);
     } finally {
       rt.free(resPtr);
-      rt.free(reqPtr);
-      rt.free(opPtr);
+      rt.free(pair.ptr);
     }
     return [text, rt.takeHostError(this.#handle)];
   }
@@ -384,9 +388,18 @@ export class Engine {
 /** The request as JSON text, with the body's own text spliced in when given. */
 function requestJson(request, bodyText) {
   if (typeof bodyText !== 'string') return JSON.stringify(request ?? {});
+  if (onlyBody(request)) return `{"body":${bodyText}}`;
   const { body: _ignored, ...rest } = request ?? {};
   const others = JSON.stringify(rest);
   return others === '{}' ? `{"body":${bodyText}}` : `{"body":${bodyText},${others.slice(1)}`;
+}
+
+/** Whether request has no own enumerable key but `body` (a REST write's usual request). */
+function onlyBody(request) {
+  for (const key in request) {
+    if (key !== 'body' && Object.hasOwn(request, key)) return false;
+  }
+  return true;
 }
 
 // One convenience method per operation, from the argument-shape table:

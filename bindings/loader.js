@@ -18,6 +18,36 @@ import { RC, StoreConflictError } from './errors.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
+/** Node's Buffer, where there is one (not in the browser). */
+const NodeBuffer = globalThis.Buffer?.from ? globalThis.Buffer : null;
+
+/**
+ * Strings up to this many UTF-16 units get room for the worst case (3 bytes
+ * a unit); longer ones are measured, so that a large body does not allocate
+ * three times its size.
+ */
+const DIRECT_MAX = 1 << 16;
+
+/** Bytes to set aside for `text` as UTF-8 (without the NUL). */
+function utf8Room(text) {
+  return text.length > DIRECT_MAX ? utf8Length(text) : text.length * 3;
+}
+
+/** The exact UTF-8 length of `text` (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(text) {
+  if (NodeBuffer) return NodeBuffer.byteLength(text, 'utf8');
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 2 units, 4 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
 
 /** Longest id next_id may write, without the NUL (REBATCH_ID_MAX). */
 const ID_MAX = 63;
@@ -107,6 +137,8 @@ export class Runtime {
     this._u8 = new Uint8Array(0);
     this._i32 = new Int32Array(0);
     this._u32 = new Uint32Array(0);
+    /** Node's Buffer over the same memory (null elsewhere): its indexOf and toString are the fast ones. */
+    this._buf = null;
     /** @type {Map<number, HostEntry>} */
     this.hosts = new Map();
     this.nextHandle = 1;
@@ -142,6 +174,7 @@ export class Runtime {
     this._u8 = new Uint8Array(buffer);
     this._i32 = new Int32Array(buffer);
     this._u32 = new Uint32Array(buffer);
+    this._buf = NodeBuffer ? NodeBuffer.from(buffer) : null;
   }
 
   /** Views over WASM memory, refreshed after growth. */
@@ -185,36 +218,51 @@ export class Runtime {
    * @param {string} text
    */
   allocString(text) {
-    const bytes = encoder.encode(text);
-    const ptr = this.alloc(bytes.length + 1);
-    const u8 = this.u8;
-    u8.set(bytes, ptr);
-    u8[ptr + bytes.length] = 0;
+    const room = utf8Room(text);
+    const ptr = this.alloc(room + 1);
+    this.putString(ptr, room, text);
     return ptr;
   }
 
   /**
-   * Two strings in one allocation (a row's id and json): returns the pointer
-   * of the first; the second starts at the returned `second`.
+   * Two strings in one allocation (a row's id and json; an operation and its
+   * request): returns the pointer of the first; the second starts at the
+   * returned `second`.
    * @param {string} a @param {string} b
    */
   allocStringPair(a, b) {
-    const ab = encoder.encode(a);
-    const bb = encoder.encode(b);
-    const ptr = this.alloc(ab.length + bb.length + 2);
-    const u8 = this.u8;
-    u8.set(ab, ptr);
-    u8[ptr + ab.length] = 0;
-    const second = ptr + ab.length + 1;
-    u8.set(bb, second);
-    u8[second + bb.length] = 0;
+    const roomA = utf8Room(a);
+    const roomB = utf8Room(b);
+    const ptr = this.alloc(roomA + roomB + 2);
+    const second = this.putString(ptr, roomA, a);
+    this.putString(second, roomB, b);
     return { ptr, second };
+  }
+
+  /**
+   * Writes `text` at `ptr` as NUL-terminated UTF-8 straight into WASM memory
+   * (encoding to an array first costs an ArrayBuffer per string), in `room`
+   * bytes (from utf8Room) plus one for the NUL. Returns the address just
+   * past the NUL.
+   * @param {number} ptr @param {number} room @param {string} text
+   */
+  putString(ptr, room, text) {
+    const u8 = this.u8;
+    const { written } = encoder.encodeInto(text, u8.subarray(ptr, ptr + room));
+    u8[ptr + written] = 0;
+    return ptr + written + 1;
   }
 
   /** @param {number} ptr NUL-terminated UTF-8, or 0 (gives null) */
   readString(ptr) {
     if (!ptr) return null;
-    const u8 = this.u8;
+    const u8 = this.u8; // refreshes _buf too
+    const buf = this._buf;
+    if (buf) {
+      let end = buf.indexOf(0, ptr);
+      if (end < 0) end = buf.length;
+      return buf.toString('utf8', ptr, end);
+    }
     let end = u8.indexOf(0, ptr);
     if (end < 0) end = u8.length;
     return decoder.decode(u8.subarray(ptr, end));

@@ -166,6 +166,26 @@ const tooLarge = (limit) =>
 /** Operations that write: a hint for the job executor to look for new jobs. */
 const READ_ONLY = /^(get|#engines|#version)/;
 
+const BASE_PATH_SLASH = `${BASE_PATH}/`;
+
+/**
+ * What the shim needs to know of a route's operation, worked out once when
+ * the route is registered rather than on every request.
+ * @typedef {{operation: string, fields: readonly string[], takesBody: boolean,
+ *   parsedAnswer: boolean, textPlain: boolean}} RouteFacts
+ * @returns {RouteFacts}
+ */
+function routeFacts(operation) {
+  const fields = operation.startsWith('#') ? [] : OPERATIONS[operation];
+  return {
+    operation,
+    fields,
+    takesBody: fields.includes('body'),
+    parsedAnswer: PARSED_ANSWER.has(operation),
+    textPlain: TEXT_PLAIN.has(operation),
+  };
+}
+
 /** Sends JSON text as it is (an engine answer, already printed by the engine). */
 function sendText(res, status, text) {
   if (text === undefined) {
@@ -224,38 +244,50 @@ function errorResponse(err) {
   };
 }
 
-/** Reads the whole body into a Buffer; over `limit` bytes it drains the rest and throws 413. */
 const EMPTY = Buffer.alloc(0);
 
 /** A request without a body (a GET, mostly): nothing to read or drain. */
 const bodiless = (req) =>
   req.headers['transfer-encoding'] === undefined && !(Number(req.headers['content-length']) > 0);
 
-function readBody(req, limit) {
-  if (req.complete || bodiless(req)) return Promise.resolve(EMPTY);
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    const chunks = [];
-    let size = 0;
-    let over = Number.isFinite(declared) && declared > limit;
-    req.on('data', (chunk) => {
-      size += chunk.length;
-      if (over || size > limit) {
-        over = true;
-        chunks.length = 0;
-        // Drain without keeping; a client that goes on far past the limit is cut off.
-        if (size > limit * 8) req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => (over ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks, size))));
-    req.on('error', reject);
+/**
+ * Reads the whole body into a Buffer and calls done(null, buffer) once; over
+ * `limit` bytes it drains the rest and calls done(413). A callback rather than
+ * a Promise: a write request answers from the body's 'end' event directly.
+ */
+function readBody(req, limit, done) {
+  const declared = Number(req.headers['content-length']);
+  let first = null;
+  let chunks = null;
+  let size = 0;
+  let over = Number.isFinite(declared) && declared > limit;
+  let called = false;
+  const finish = (err, buffer) => {
+    if (called) return;
+    called = true;
+    done(err, buffer);
+  };
+  req.on('data', (chunk) => {
+    size += chunk.length;
+    if (over || size > limit) {
+      over = true;
+      first = chunks = null;
+      // Drain without keeping; a client that goes on far past the limit is cut off.
+      if (size > limit * 8) req.destroy();
+      return;
+    }
+    if (first === null) first = chunk;
+    else (chunks ??= [first]).push(chunk);
   });
+  req.on('end', () => {
+    if (over) finish(tooLarge(limit));
+    else finish(null, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY));
+  });
+  req.on('error', (err) => finish(err));
 }
 
 function isJsonType(contentType) {
-  if (!contentType) return true;
+  if (!contentType || contentType === 'application/json') return true;
   const mime = contentType.split(';')[0].trim().toLowerCase();
   return mime === 'application/json' || mime.endsWith('+json') || mime === '*/*';
 }
@@ -402,12 +434,11 @@ export function createRestHandler(engine, options = {}) {
   let closing = false;
 
   const router = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
-  const methodsByPath = new Map();
   for (const [method, path, operation] of ROUTES) {
     if (!operation.startsWith('#') && !OPERATIONS[operation]) {
       throw new Error(`rest.js: route ${method} ${path} names unknown operation ${operation}`);
     }
-    router.on(method, path, () => {}, { operation });
+    router.on(method, path, () => {}, routeFacts(operation));
   }
   const allMethods = [...new Set(ROUTES.map((r) => r[0]))];
 
@@ -425,9 +456,10 @@ export function createRestHandler(engine, options = {}) {
     return { status: body === undefined || body === null ? 204 : 200, body };
   }
 
-  function buildRequest(operation, params, query, body) {
+  /** @param {RouteFacts} facts */
+  function buildRequest(facts, params, query, body) {
     const request = {};
-    for (const field of OPERATIONS[operation]) {
+    for (const field of facts.fields) {
       if (field === 'id' && params.id !== undefined) request.id = params.id;
       else if (field === 'key' && params.key !== undefined) request.key = params.key;
       else if (field === 'query') request.query = query;
@@ -516,24 +548,16 @@ export function createRestHandler(engine, options = {}) {
   }
 
   /**
-   * The answer to one routed request: {status, body} or {status, text}; a
-   * Promise only when the body still has to be read (a GET answers in the
-   * same tick).
+   * The answer to one routed request once its body is read: {status, body}
+   * or {status, text}; a Promise for the routes that wait (long polling).
+   * @param {RouteFacts} facts
    */
-  function dispatch(req, operation, params, query) {
-    if (operation === '#engines') return { status: 200, body: [{ name: ENGINE_NAME }] };
-    if (operation === '#version') return { status: 200, body: { version: CAMUNDA_VERSION } };
-    if (operation === '#createDeployment') return createDeployment(req);
-    if (req.complete || bodiless(req)) return answer(req, operation, params, query, EMPTY);
-    return readBody(req, bodyLimit).then((buffer) => answer(req, operation, params, query, buffer));
-  }
-
-  function answer(req, operation, params, query, buffer) {
+  function answer(req, facts, params, query, buffer) {
+    const { operation } = facts;
     if (operation === '#fetchAndLock') return fetchAndLock(parseJsonBody(buffer, req.headers['content-type']));
-    const takesBody = OPERATIONS[operation].includes('body');
-    const parsed = takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
-    const request = buildRequest(operation, params, query, parsed?.value);
-    if (!PARSED_ANSWER.has(operation)) return callEngineText(operation, request, parsed?.text);
+    const parsed = facts.takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
+    const request = buildRequest(facts, params, query, parsed?.value);
+    if (!facts.parsedAnswer) return callEngineText(operation, request, parsed?.text);
     const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
       result.body.links = selfLink(req, 'process-instance', result.body.id);
@@ -554,50 +578,120 @@ export function createRestHandler(engine, options = {}) {
     return found;
   }
 
-  async function handle(req, res) {
-    let status;
-    let body;
-    let text;
-    let contentType;
+  /** The route of a request: the router's match ({store: RouteFacts, params}); throws 404, 405 or 503. */
+  function routeOf(req) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    if (path !== BASE_PATH && !path.startsWith(BASE_PATH_SLASH)) throw notFound();
+    path = path.slice(BASE_PATH.length) || '/';
+    // Named-engine paths: /engine/default/job = /job.
+    const named = path.startsWith('/engine/') ? /^\/engine\/([^/]+)(\/.*)$/.exec(path) : null;
+    if (named) {
+      if (decodeURIComponent(named[1]) !== ENGINE_NAME) {
+        throw new HttpError(404, 'RestException', `No process engine available with name ${named[1]}`);
+      }
+      path = named[2];
+    }
+    // HEAD is GET without the body (node:http leaves the body out).
+    const found = route(req.method === 'HEAD' ? 'GET' : req.method, path);
+    if (!found) {
+      const other = allMethods.some((m) => m !== req.method && router.find(m, path));
+      throw other ? notAllowed() : notFound();
+    }
+    if (engine.closed || closing) {
+      throw new HttpError(503, 'RestException', 'The server is shutting down');
+    }
+    return found;
+  }
+
+  /**
+   * Answers one request. Synchronous up to the engine call: a GET answers in
+   * the tick that parsed it, a write in its body's 'end' event; only
+   * deployments and long polls go through Promises.
+   */
+  function handle(req, res) {
     try {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      let path = q < 0 ? url : url.slice(0, q);
-      const search = q < 0 ? '' : url.slice(q + 1);
-      if (path !== BASE_PATH && !path.startsWith(`${BASE_PATH}/`)) throw notFound();
-      path = path.slice(BASE_PATH.length) || '/';
-      // Named-engine paths: /engine/default/job = /job.
-      const named = /^\/engine\/([^/]+)(\/.*)$/.exec(path);
-      if (named) {
-        if (decodeURIComponent(named[1]) !== ENGINE_NAME) {
-          throw new HttpError(404, 'RestException', `No process engine available with name ${named[1]}`);
-        }
-        path = named[2];
-      }
-      // HEAD is GET without the body (node:http leaves the body out).
-      const found = route(req.method === 'HEAD' ? 'GET' : req.method, path);
-      if (!found) {
-        const other = allMethods.some((m) => m !== req.method && router.find(m, path));
-        throw other ? notAllowed() : notFound();
-      }
-      if (engine.closed || closing) {
-        throw new HttpError(503, 'RestException', 'The server is shutting down');
-      }
-      let result = dispatch(req, found.store.operation, found.params, parseQuery(search));
-      if (result instanceof Promise) result = await result;
-      ({ status, body, text } = result);
-      if (TEXT_PLAIN.has(found.store.operation)) contentType = 'text/plain';
+      start(req, res);
+    } catch (bug) {
+      unhandled(res, bug);
+    }
+  }
+
+  function start(req, res) {
+    let found;
+    try {
+      found = routeOf(req);
     } catch (err) {
-      ({ status, body } = errorResponse(err));
-      if (status >= 500 && !(err instanceof EngineError) && !(err instanceof HttpError)) {
-        options.log?.(`rest: ${req.method} ${req.url}: ${err?.stack ?? err}`);
+      fail(req, res, err);
+      return;
+    }
+    const facts = found.store;
+    const { operation } = facts;
+    if (operation === '#engines') return reply(res, facts, { status: 200, body: [{ name: ENGINE_NAME }] });
+    if (operation === '#version') return reply(res, facts, { status: 200, body: { version: CAMUNDA_VERSION } });
+    if (operation === '#createDeployment') return settle(req, res, facts, createDeployment(req));
+    if (req.complete || bodiless(req)) return respond(req, res, facts, found.params, EMPTY);
+    readBody(req, bodyLimit, (err, buffer) => {
+      try {
+        if (err) fail(req, res, err);
+        else respond(req, res, facts, found.params, buffer);
+      } catch (bug) {
+        unhandled(res, bug);
       }
-      // A request whose body was not read (or cut off): do not reuse the connection.
-      if (!req.complete && !bodiless(req)) res.setHeader('Connection', 'close');
+    });
+  }
+
+  /** Runs the route on the read body and sends the answer (or the error). */
+  function respond(req, res, facts, params, buffer) {
+    let result;
+    try {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      result = answer(req, facts, params, parseQuery(q < 0 ? '' : url.slice(q + 1)), buffer);
+    } catch (err) {
+      fail(req, res, err);
+      return;
+    }
+    if (result instanceof Promise) settle(req, res, facts, result);
+    else reply(res, facts, result);
+  }
+
+  /** Sends the answer a Promise settles to. */
+  function settle(req, res, facts, promise) {
+    promise
+      .then(
+        (result) => reply(res, facts, result),
+        (err) => fail(req, res, err),
+      )
+      .catch((bug) => unhandled(res, bug));
+  }
+
+  /** A bug in this layer: logged, answered 500 if nothing was sent yet. */
+  function unhandled(res, err) {
+    options.log?.(`rest: unhandled ${err?.stack ?? err}`);
+    if (!res.headersSent && !res.destroyed) {
+      sendJson(res, 500, { type: 'Exception', message: String(err?.message), code: null });
+    }
+  }
+
+  /** Sends a route's answer: {status, text} as printed by the engine, or {status, body}. */
+  function reply(res, facts, { status, body, text }) {
+    if (res.headersSent || res.destroyed) return;
+    if (text !== undefined || (body === undefined && status < 400)) sendText(res, status, text);
+    else sendJson(res, status, body, {}, facts.textPlain ? 'text/plain' : 'application/json');
+  }
+
+  /** Sends Camunda's error body for err. */
+  function fail(req, res, err) {
+    const { status, body } = errorResponse(err);
+    if (status >= 500 && !(err instanceof EngineError) && !(err instanceof HttpError)) {
+      options.log?.(`rest: ${req.method} ${req.url}: ${err?.stack ?? err}`);
     }
     if (res.headersSent || res.destroyed) return;
-    if (text !== undefined || (body === undefined && status !== undefined && status < 400)) sendText(res, status, text);
-    else sendJson(res, status, body, {}, contentType);
+    // A request whose body was not read (or cut off): do not reuse the connection.
+    if (!req.complete && !bodiless(req)) res.setHeader('Connection', 'close');
+    sendJson(res, status, body);
   }
 
   handle.close = () => {
@@ -683,10 +777,7 @@ export function createRestServer(options) {
   const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     // Outside /engine-rest the host may serve files (the simulation page).
     if (options.web && !(req.url ?? '').startsWith(BASE_PATH) && options.web(req, res)) return;
-    handle(req, res).catch((err) => {
-      log?.(`rest: unhandled ${err?.stack ?? err}`);
-      if (!res.headersSent) sendJson(res, 500, { type: 'Exception', message: String(err?.message), code: null });
-    });
+    handle(req, res);
   });
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

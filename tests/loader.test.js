@@ -27,6 +27,27 @@ test('strings round-trip as UTF-8', async () => {
   assert.equal(rt.readString(0), null);
 });
 
+test('long strings, multi-byte and lone surrogates round-trip like TextEncoder writes them', async () => {
+  const rt = await loadRebatch();
+  // Past 65536 UTF-16 units the room is measured rather than assumed (3 bytes a unit).
+  const long = `${'a'.repeat(70000)}é€😀${'z'.repeat(10)}`;
+  for (const text of [long, 'é'.repeat(70000), 'lone \ud800 high, lone \udc00 low', `\ud83d${'x'.repeat(70000)}`]) {
+    const ptr = rt.allocString(text);
+    try {
+      assert.equal(rt.readString(ptr), new TextDecoder().decode(new TextEncoder().encode(text)));
+    } finally {
+      rt.free(ptr);
+    }
+  }
+  const { ptr, second } = rt.allocStringPair(long, 'Grüße');
+  try {
+    assert.equal(rt.readString(ptr), long);
+    assert.equal(rt.readString(second), 'Grüße');
+  } finally {
+    rt.free(ptr);
+  }
+});
+
 test('a string pair shares one allocation', async () => {
   const rt = await loadRebatch();
   const { ptr, second } = rt.allocStringPair('id-é', '{"a":1}');

@@ -1,6 +1,7 @@
 // The REST shim's own error answers (Camunda's format), batch management
 // routes, deployments that fail to parse, and the store underneath.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 
 import { deploy, externalTaskBpmn, startServer } from './support/rest-helpers.js';
@@ -152,4 +153,51 @@ test('jobs: POST /job/retries makes a batch; PUT /job/{id}/retries and /execute 
   assert.equal((await srv.api('GET', '/engine-rest-does-not-matter')).status, 404);
   assert.equal((await srv.api('GET', `/engine/default/process-instance/${pi.id}`)).body.id, pi.id);
   assert.equal((await srv.api('DELETE', `/batch/${b.body.id}?cascade=true`)).status, 204);
+});
+
+/** Sends `pieces` of a body as separate writes (chunked), a tick apart; resolves {status, text}. */
+function sendInPieces(base, method, path, pieces, { abortAfter } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${path}`, { method, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', (err) => (abortAfter === undefined ? reject(err) : resolve({ status: 0, text: '' })));
+    let i = 0;
+    const next = () => {
+      if (abortAfter !== undefined && i === abortAfter) {
+        req.destroy();
+        setTimeout(() => resolve({ status: 0, text: '' }), 50);
+        return;
+      }
+      if (i === pieces.length) {
+        req.end();
+        return;
+      }
+      req.write(pieces[i++]);
+      setTimeout(next, 5);
+    };
+    next();
+  });
+}
+
+test('a body in several pieces is read whole; a client gone mid-body changes nothing', async () => {
+  const d = await deploy(srv.api, { 'pieces.bpmn': externalTaskBpmn('pieces', 'pieces') });
+  assert.equal(d.status, 200);
+  await srv.api('POST', '/process-definition/key/pieces/start', {});
+  const [task] = (await srv.api('GET', '/external-task?processDefinitionKey=pieces')).body;
+  const body = JSON.stringify({ retries: 7, externalTaskIds: [task.id] });
+  const cut = [body.slice(0, 3), body.slice(3, 20), body.slice(20)];
+  const r = await sendInPieces(srv.base, 'PUT', '/external-task/retries', cut);
+  assert.equal(r.status, 204, r.text);
+  assert.equal((await srv.api('GET', `/external-task/${task.id}`)).body.retries, 7);
+
+  const gone = JSON.stringify({ retries: 2, externalTaskIds: [task.id] });
+  await sendInPieces(srv.base, 'PUT', '/external-task/retries', [gone.slice(0, 10), gone.slice(10)], { abortAfter: 1 });
+  assert.equal((await srv.api('GET', `/external-task/${task.id}`)).body.retries, 7, 'half a body runs nothing');
+  const bad = await sendInPieces(srv.base, 'PUT', '/external-task/retries', ['{"retries": 1,', ' "externalTaskIds": [']);
+  assert.equal(bad.status, 400);
+  assert.deepEqual(JSON.parse(bad.text), { type: 'InvalidRequestException', message: '', code: null });
 });

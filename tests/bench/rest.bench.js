@@ -9,9 +9,12 @@
 // Scenarios: GET /engine-rest/batch, PUT /engine-rest/external-task/retries
 // (one id), then a mixed read/write load on rebatch alone that must have
 // zero errors. Ends with one line per scenario:
-//   bench rest-get-batch rps=... bare_rps=... ratio=... errors=0
+//   bench rest-get-batch rps=... bare_rps=... ratio=... errors=0 round_ratio=... cpu_us=... bare_cpu_us=... cpu_ratio=...
+// ratio is the target (total requests over total); round_ratio the median of
+// the per-round ratios; cpu_* each server's CPU time per request (Linux).
 // Exits 1 on any error or non-2xx answer.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 import { deploy, externalTaskBpmn, spawnServer } from '../support/rest-helpers.js';
@@ -54,6 +57,22 @@ function cannon(opts) {
     autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
+
+/** CPU milliseconds a process has used so far (Linux /proc), or undefined elsewhere. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux Node runs on
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 const errorsOf = (r) => r.errors + r.timeouts + r.non2xx;
 const rps = (r) => r.requests.average;
@@ -104,11 +123,14 @@ async function main() {
       await cannon({ url: bare.url + s.path, ...s.opts, duration: 1 });
       // SECONDS one-second rounds, alternating, so that other load on the
       // machine hits both alike.
-      const r = { errors: 0, timeouts: 0, non2xx: 0, total: 0, p99: 0 };
-      const rb = { errors: 0, timeouts: 0, non2xx: 0, total: 0, p99: 0 };
+      const r = { errors: 0, timeouts: 0, non2xx: 0, total: 0, p99: 0, rounds: [], cpu: 0, pid: srv.child.pid };
+      const rb = { errors: 0, timeouts: 0, non2xx: 0, total: 0, p99: 0, rounds: [], cpu: 0, pid: bare.child.pid };
       for (let i = 0; i < SECONDS; i++) {
         for (const [acc, url] of [[r, origin], [rb, bare.url]]) {
+          const cpu0 = cpuMs(acc.pid);
           const x = await cannon({ url: url + s.path, ...s.opts, duration: 1 });
+          acc.cpu += cpuMs(acc.pid) - cpu0;
+          acc.rounds.push(x.requests.total);
           acc.errors += x.errors;
           acc.timeouts += x.timeouts;
           acc.non2xx += x.non2xx;
@@ -124,9 +146,17 @@ async function main() {
       const errors = errorsOf(r) + errorsOf(rb);
       if (process.env.BENCH_DEBUG) console.log(JSON.stringify({ r: [r.errors, r.timeouts, r.non2xx, r.statusCodeStats, r.errorsList ?? null], rb: [rb.errors, rb.timeouts, rb.non2xx, rb.statusCodeStats] }));
       const ratio = rps(r) / rps(rb);
+      // Also: the median of the per-round ratios (one slow round moves it
+      // less than the sum), and each server's own CPU time per request (what
+      // the other load on the machine moves least; bare/rebatch).
+      const roundRatio = median(r.rounds.map((n, i) => n / rb.rounds[i]));
+      const cpuUs = (acc) => (1000 * acc.cpu) / acc.total;
+      const cpu = Number.isFinite(cpuUs(r)) && Number.isFinite(cpuUs(rb))
+        ? ` cpu_us=${cpuUs(r).toFixed(1)} bare_cpu_us=${cpuUs(rb).toFixed(1)} cpu_ratio=${(cpuUs(rb) / cpuUs(r)).toFixed(3)}`
+        : '';
       if (errors > 0) failed = true;
-      console.log(`${s.name}: rebatch ${rps(r).toFixed(0)} req/s (p99 ${r.latency.p99} ms), bare ${rps(rb).toFixed(0)} req/s (p99 ${rb.latency.p99} ms), ratio ${ratio.toFixed(2)}${ratio < TARGET_RATIO ? ` BELOW TARGET ${TARGET_RATIO}` : ''}`);
-      lines.push(`bench ${s.name} rps=${rps(r).toFixed(0)} bare_rps=${rps(rb).toFixed(0)} ratio=${ratio.toFixed(3)} errors=${errors}`);
+      console.log(`${s.name}: rebatch ${rps(r).toFixed(0)} req/s (p99 ${r.latency.p99} ms), bare ${rps(rb).toFixed(0)} req/s (p99 ${rb.latency.p99} ms), ratio ${ratio.toFixed(2)}${ratio < TARGET_RATIO ? ` BELOW TARGET ${TARGET_RATIO}` : ''} (per-round median ${roundRatio.toFixed(2)})`);
+      lines.push(`bench ${s.name} rps=${rps(r).toFixed(0)} bare_rps=${rps(rb).toFixed(0)} ratio=${ratio.toFixed(3)} errors=${errors} round_ratio=${roundRatio.toFixed(3)}${cpu}`);
     }
 
     // Mixed read/write: reads, retries writes, failures and fetch-and-lock.
