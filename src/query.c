@@ -433,31 +433,32 @@ static int reject_unsupported(const rb_query *q, const cJSON *request,
 }
 
 /* A query's record filter for row visits: the rows come from a lookup on
- * `index` (NULL: none), and when that filter is the only one set, its
- * condition is read off the row's text instead of parsing the record. */
+ * `index` (an indexed equality or the id list; NULL: a scan). */
 typedef struct rb_row_filter {
   const rb_plan *plan;
   const rb_filter *index;
   const char *value;
+  int decided; /* lookup_decides, once per query */
   rb_row_visit visit;
   void *ctx;
   rb_response *res;
 } rb_row_filter;
 
-/* 1/0 when the text alone tells whether the row passes, -1 when not. */
-static int text_decides(const rb_row_filter *rf, const char *text) {
-  char buf[256];
-  int got;
-  if (!rf->index || rf->plan->count != 1 || rf->plan->active[0].f != rf->index) return -1;
-  got = rb_text_str(text, rf->index->field, buf, sizeof buf);
-  return got < 0 ? -1 : got && strcmp(buf, rf->value) == 0;
+/* Whether the rows need no further test: no filter is set, or the only one
+ * is the one the lookup answered: the id list loaded, or the indexed
+ * equality (a store's find returns the rows whose indexed field equals the
+ * value, and every save declares that field's value as the record holds
+ * it). Such rows are never parsed. */
+static int lookup_decides(const rb_row_filter *rf) {
+  return rf->plan->count == 0 ||
+         (rf->plan->count == 1 && rf->index && rf->plan->active[0].f == rf->index);
 }
 
 static int visit_matching(rebatch_engine *e, const char *id, const char *text, int rev,
                           void *c) {
   const rb_row_filter *rf = c;
-  int ok = rf->plan->count ? text_decides(rf, text) : 1;
-  if (ok < 0) {
+  int ok = 1;
+  if (!rf->decided) {
     cJSON *record = cJSON_Parse(text);
     if (!record) {
       strcpy(e->store_error, "store returned a record that is not JSON");
@@ -537,7 +538,7 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_row_visit visit, void *ctx, rb_response *res) {
   rb_sorting sorting[4];
   rb_plan plan;
-  rb_row_filter rf = {NULL, NULL, NULL, visit, ctx, res};
+  rb_row_filter rf = {NULL, NULL, NULL, 0, visit, ctx, res};
   char buf[32];
   int sort_count, rc = read_sorting(q, request, sorting, &sort_count, res);
   if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
@@ -548,6 +549,8 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
     const cJSON *item = rb_param(request, f->param);
     if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
         (cJSON_IsArray(item) || cJSON_IsString(item))) {
+      rf.index = f;
+      rf.decided = lookup_decides(&rf);
       rc = each_listed(e, q->collection, item, &rf);
       plan_clear(&plan);
       return rc;
@@ -557,6 +560,7 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
     const cJSON *item = rb_param(request, f->param);
     if (f->indexed && item && (rf.value = param_text(item, buf))) rf.index = f;
   }
+  rf.decided = lookup_decides(&rf);
   rc = rf.index ? rb_find_all_rows(e, q->collection, rf.index->field, rf.value, visit_matching, &rf)
                 : rb_scan_all_rows(e, q->collection, visit_matching, &rf);
   plan_clear(&plan);
