@@ -64,10 +64,11 @@ static int add_task_row(rebatch_engine *e, const char *id, const char *json, int
 static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, rb_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, ids) {
-    rb_doc task;
-    int rc = rb_load(e, EXTERNAL_TASK, id->valuestring, &task);
-    if (rc == REBATCH_OK) rc = add_task(e, id->valuestring, task.json, c);
-    rb_doc_clear(&task);
+    char *text;
+    int rev, rc = rb_load_text(e, EXTERNAL_TASK, id->valuestring, &text, &rev);
+    if (rc == REBATCH_OK)
+      rc = text ? add_task_row(e, id->valuestring, text, rev, c) : add_task_of(e, id->valuestring, NULL, c);
+    rb_free(text);
     if (rc != REBATCH_OK) return rc;
   }
   return REBATCH_OK;

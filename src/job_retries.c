@@ -189,11 +189,13 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
     return rb_error(res, 500, "ProcessEngineException", 0, "ENGINE-13050 You must specify at least one of jobIds or jobQuery.");
   if (!(groups = cJSON_CreateArray())) return REBATCH_NOMEM;
   cJSON_ArrayForEach(id, ids) {
-    rb_doc job;
+    char *text;
+    int rev;
     if (!cJSON_IsString(id)) continue;
-    if ((rc = rb_load(e, JOB, id->valuestring, &job)) != REBATCH_OK) break;
-    if (!rb_batch_add_item(groups, job.json ? rb_str(job.json, "deploymentId") : NULL, id->valuestring)) rc = REBATCH_NOMEM;
-    rb_doc_clear(&job);
+    rc = rb_load_text(e, JOB, id->valuestring, &text, &rev);
+    if (rc == REBATCH_OK && text) rc = add_job_row(e, id->valuestring, text, rev, groups);
+    else if (rc == REBATCH_OK && !rb_batch_add_item(groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    rb_free(text);
     if (rc != REBATCH_OK) break;
   }
   if (rc == REBATCH_OK && q) rc = rb_query_body_each(e, &rb_job_query, q, add_job_row, groups, res);
