@@ -109,6 +109,8 @@ int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
  * time; visit may write to the store (each page is a copy). */
 int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
                      const char *value, rb_row_visit visit, void *ctx);
+/* Every row of a collection, the same way. */
+int rb_scan_all_rows(rebatch_engine *e, const char *coll, rb_row_visit visit, void *ctx);
 
 /* A record's text as the store holds it (*text owned; NULL when absent). */
 int rb_load_text(rebatch_engine *e, const char *coll, const char *id,
@@ -283,11 +285,11 @@ typedef struct rb_query {
  * is set). Returns REBATCH_OK, a storage code, or RB_REJECTED with res set. */
 int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
                     rb_docs *out, rb_response *res);
-/* Calls visit for each matching record, in no guaranteed order, holding
- * one page of records at a time. The doc may be taken over by visit. */
-typedef int (*rb_visit)(rebatch_engine *e, rb_doc *doc, void *ctx);
+/* Calls visit for each matching record as its id and JSON text (borrowed,
+ * see rb_row_visit), in no guaranteed order, holding one page of rows at a
+ * time; records are parsed only when a filter needs more than the text. */
 int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                  rb_visit visit, void *ctx, rb_response *res);
+                  rb_row_visit visit, void *ctx, rb_response *res);
 /* Whole handler for a get-by-id endpoint: the record of request.id in
  * coll as to_dto shows it, or 404 InvalidRequestException with `missing`
  * (a format taking the id). */
@@ -559,10 +561,13 @@ int rb_restart_item(rebatch_engine *e, const char *instance_id,
 /* Ids selected by a runtime or historic instance query DTO. */
 int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
                            const cJSON *q, cJSON *ids_out, rb_response *res);
+/* The same selection, each instance's row handed to visit. */
+int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                     rb_row_visit visit, void *ctx, rb_response *res);
 extern const rb_query rb_job_query;
 /* rb_query_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                       rb_visit visit, void *ctx, rb_response *res);
+                       rb_row_visit visit, void *ctx, rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 

@@ -21,8 +21,7 @@ typedef struct rb_collector {
 } rb_collector;
 
 /* An external task's deployment is its process definition's. */
-static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, rb_collector *c) {
-  const char *definition = task ? rb_str(task, "processDefinitionId") : NULL;
+static int add_task_of(rebatch_engine *e, const char *task_id, const char *definition, rb_collector *c) {
   int rc = REBATCH_OK;
   if (definition && !(c->known && strcmp(definition, c->definition_id) == 0)) {
     rb_doc def;
@@ -41,13 +40,35 @@ static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, r
   return REBATCH_OK;
 }
 
+static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, rb_collector *c) {
+  return add_task_of(e, task_id, task ? rb_str(task, "processDefinitionId") : NULL, c);
+}
+
+/* The same from a task's row, its definition read off the text; the row
+ * is parsed only when that walk cannot tell. */
+static int add_task_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
+  char definition[sizeof ((rb_collector *)0)->definition_id];
+  int got = rb_text_str(json, "processDefinitionId", definition, sizeof definition), rc;
+  cJSON *task;
+  (void)rev;
+  if (got >= 0) return add_task_of(e, id, got ? definition : NULL, c);
+  if (!(task = cJSON_Parse(json))) {
+    strcpy(e->store_error, "store returned a record that is not JSON");
+    return REBATCH_ERROR;
+  }
+  rc = add_task(e, id, task, c);
+  cJSON_Delete(task);
+  return rc;
+}
+
 static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, rb_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, ids) {
-    rb_doc task;
-    int rc = rb_load(e, EXTERNAL_TASK, id->valuestring, &task);
-    if (rc == REBATCH_OK) rc = add_task(e, id->valuestring, task.json, c);
-    rb_doc_clear(&task);
+    char *text;
+    int rev, rc = rb_load_text(e, EXTERNAL_TASK, id->valuestring, &text, &rev);
+    if (rc == REBATCH_OK)
+      rc = text ? add_task_row(e, id->valuestring, text, rev, c) : add_task_of(e, id->valuestring, NULL, c);
+    rb_free(text);
     if (rc != REBATCH_OK) return rc;
   }
   return REBATCH_OK;
@@ -56,18 +77,10 @@ static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, rb_collector 
 static int add_tasks_of_instances(rebatch_engine *e, const cJSON *instance_ids, rb_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, instance_ids) {
-    rb_docs tasks = {0};
-    int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", id->valuestring, &tasks);
-    for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
-      rc = add_task(e, tasks.items[i].id, tasks.items[i].json, c);
-    rb_docs_clear(&tasks);
+    int rc = rb_find_all_rows(e, EXTERNAL_TASK, "processInstanceId", id->valuestring, add_task_row, c);
     if (rc != REBATCH_OK) return rc;
   }
   return REBATCH_OK;
-}
-
-static int visit_task(rebatch_engine *e, rb_doc *task, void *c) {
-  return add_task(e, task->id, task->json, c);
 }
 
 static int has_null(const cJSON *list) {
@@ -108,7 +121,7 @@ static int collect(rebatch_engine *e, const cJSON *body, long long *retries, cJS
   collector.known = 0;
   if (rc == REBATCH_OK) rc = add_explicit_tasks(e, task_ids, &collector);
   if (rc == REBATCH_OK && task_query)
-    rc = rb_query_body_each(e, &rb_external_task_query, task_query, visit_task, &collector, res);
+    rc = rb_query_body_each(e, &rb_external_task_query, task_query, add_task_row, &collector, res);
   if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instance_ids, &collector);
   if (rc == REBATCH_OK) rc = add_tasks_of_instances(e, instances, &collector);
   cJSON_Delete(instances);

@@ -9,9 +9,9 @@
 
 #define JOB "job"
 
-static int append_id(rebatch_engine *e, rb_doc *doc, void *ids) {
-  cJSON *id = cJSON_CreateString(doc->id);
-  (void)e;
+static int append_id(rebatch_engine *e, const char *row_id, const char *json, int rev, void *ids) {
+  cJSON *id = cJSON_CreateString(row_id);
+  (void)e; (void)json; (void)rev;
   if (!id || !cJSON_AddItemToArray(ids, id)) {
     cJSON_Delete(id);
     return REBATCH_NOMEM;
@@ -21,7 +21,7 @@ static int append_id(rebatch_engine *e, rb_doc *doc, void *ids) {
 
 /* Runs a query DTO from a request body as that resource's query. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                       rb_visit visit, void *ctx, rb_response *res) {
+                       rb_row_visit visit, void *ctx, rb_response *res) {
   cJSON *request;
   int rc;
   if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
@@ -35,15 +35,20 @@ int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
   return rc;
 }
 
-/* Ids of the instances a query DTO selects. An explicitly empty
+/* The instances a query DTO selects. An explicitly empty
  * processInstanceIds set is Camunda's "Set of process instance ids is
  * empty". */
-int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                           cJSON *ids_out, rb_response *res) {
+int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                     rb_row_visit visit, void *ctx, rb_response *res) {
   const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
   if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
     return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
-  return rb_query_body_each(e, query, q, append_id, ids_out, res);
+  return rb_query_body_each(e, query, q, visit, ctx, res);
+}
+
+int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                           cJSON *ids_out, rb_response *res) {
+  return rb_each_instance(e, query, q, append_id, ids_out, res);
 }
 
 /* A job's group is its deploymentId, read from the row's text; the row is
@@ -68,6 +73,12 @@ static int add_job_row(rebatch_engine *e, const char *id, const char *json, int 
 
 static int add_jobs_of_instance(rebatch_engine *e, const char *instance_id, cJSON *groups) {
   return rb_find_all_rows(e, JOB, "processInstanceId", instance_id, add_job_row, groups);
+}
+
+/* A selected instance's jobs go in as the query yields it: no id list. */
+static int add_jobs_of_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
+  (void)json; (void)rev;
+  return add_jobs_of_instance(e, id, groups);
 }
 
 /* Operation parameters stored with the batch: retries, and the due date
@@ -135,7 +146,7 @@ static int by_process(rebatch_engine *e, const cJSON *request, const char *query
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(body, "processInstances");
   const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, query_field);
-  cJSON *selected, *groups;
+  cJSON *groups;
   long long retries;
   int rc;
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "setJobRetriesDto is null");
@@ -144,13 +155,9 @@ static int by_process(rebatch_engine *e, const cJSON *request, const char *query
   if (!q && cJSON_GetArraySize(explicit_ids) == 0)
     return rb_error(res, 500, "ProcessEngineException", 0,
                     "ENGINE-13051 You must specify at least one of or one of processInstanceIds, processInstanceQuery, or historicProcessInstanceQuery.");
-  selected = cJSON_CreateArray();
-  groups = cJSON_CreateArray();
-  rc = selected && groups ? REBATCH_OK : REBATCH_NOMEM;
-  if (rc == REBATCH_OK && q) rc = rb_select_instance_ids(e, query, q, selected, res);
-  if (rc == REBATCH_OK) rc = add_instances(e, selected, groups);
+  if (!(groups = cJSON_CreateArray())) return REBATCH_NOMEM;
+  if (q) rc = rb_each_instance(e, query, q, add_jobs_of_row, groups, res);
   if (rc == REBATCH_OK && cJSON_IsArray(explicit_ids)) rc = add_instances(e, explicit_ids, groups);
-  cJSON_Delete(selected);
   if (rc != REBATCH_OK) {
     cJSON_Delete(groups);
     return rc;
@@ -164,11 +171,6 @@ int rb_op_setJobRetriesAsyncByProcess(rebatch_engine *e, const cJSON *request, r
 
 int rb_op_setJobRetriesAsyncByHistoricQuery(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return by_process(e, request, "historicProcessInstanceQuery", &rb_history_query, res);
-}
-
-static int add_job(rebatch_engine *e, rb_doc *job, void *groups) {
-  (void)e;
-  return rb_batch_add_item(groups, rb_str(job->json, "deploymentId"), job->id) ? REBATCH_OK : REBATCH_NOMEM;
 }
 
 /* POST /job/retries: explicit job ids (unknown ones kept, failing at
@@ -187,14 +189,16 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
     return rb_error(res, 500, "ProcessEngineException", 0, "ENGINE-13050 You must specify at least one of jobIds or jobQuery.");
   if (!(groups = cJSON_CreateArray())) return REBATCH_NOMEM;
   cJSON_ArrayForEach(id, ids) {
-    rb_doc job;
+    char *text;
+    int rev;
     if (!cJSON_IsString(id)) continue;
-    if ((rc = rb_load(e, JOB, id->valuestring, &job)) != REBATCH_OK) break;
-    if (!rb_batch_add_item(groups, job.json ? rb_str(job.json, "deploymentId") : NULL, id->valuestring)) rc = REBATCH_NOMEM;
-    rb_doc_clear(&job);
+    rc = rb_load_text(e, JOB, id->valuestring, &text, &rev);
+    if (rc == REBATCH_OK && text) rc = add_job_row(e, id->valuestring, text, rev, groups);
+    else if (rc == REBATCH_OK && !rb_batch_add_item(groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    rb_free(text);
     if (rc != REBATCH_OK) break;
   }
-  if (rc == REBATCH_OK && q) rc = rb_query_body_each(e, &rb_job_query, q, add_job, groups, res);
+  if (rc == REBATCH_OK && q) rc = rb_query_body_each(e, &rb_job_query, q, add_job_row, groups, res);
   if (rc != REBATCH_OK) {
     cJSON_Delete(groups);
     return rc;

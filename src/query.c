@@ -360,33 +360,65 @@ static int variables_arg(const cJSON *request, const cJSON *conditions,
   return REBATCH_OK;
 }
 
-static int keep_matching(rebatch_engine *e, const rb_query *q,
-                         const cJSON *request, rb_docs *docs, rb_response *res) {
-  const cJSON *vars_arg = NULL;
-  cJSON *wrapped = NULL;
-  int kept = 0, rc = REBATCH_OK;
-  /* At most one RB_F_VARIABLES filter per query: they share the flags. */
-  for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++)
-    if (f->kind == RB_F_VARIABLES && active(f, rb_param(request, f->param)))
-      rc = variables_arg(request, rb_param(request, f->param), &vars_arg, &wrapped);
-  for (int i = 0; rc == REBATCH_OK && i < docs->count; i++) {
-    int ok = 1;
-    for (const rb_filter *f = q->filters; ok && f->param; f++) {
-      const cJSON *item = rb_param(request, f->param);
-      if (!active(f, item)) continue;
-      ok = passes(e, f, f->kind == RB_F_VARIABLES ? vars_arg : item, docs->items[i].json, res);
-      if (ok == RB_REJECTED) {
-        for (int j = i; j < docs->count; j++) docs->items[kept++] = docs->items[j];
-        docs->count = kept;
-        cJSON_Delete(wrapped);
-        return RB_REJECTED;
-      }
+/* The filters a request sets, read once per query rather than once per
+ * record: each with the argument its predicate gets. */
+typedef struct rb_active {
+  const rb_filter *f;
+  const cJSON *arg;
+} rb_active;
+
+typedef struct rb_plan {
+  rb_active *active;
+  int count;
+  cJSON *wrapped; /* owned: the variables argument when flags wrap it */
+} rb_plan;
+
+static void plan_clear(rb_plan *p) {
+  rb_free(p->active);
+  cJSON_Delete(p->wrapped);
+  memset(p, 0, sizeof *p);
+}
+
+static int plan_init(const rb_query *q, const cJSON *request, rb_plan *p) {
+  int total = 0, rc = REBATCH_OK;
+  memset(p, 0, sizeof *p);
+  for (const rb_filter *f = q->filters; f->param; f++) total++;
+  if (total && !(p->active = rb_malloc((size_t)total * sizeof *p->active))) return REBATCH_NOMEM;
+  for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++) {
+    const cJSON *item = rb_param(request, f->param);
+    if (!active(f, item)) continue;
+    /* At most one RB_F_VARIABLES filter per query: they share the flags. */
+    if (f->kind == RB_F_VARIABLES && !p->wrapped) rc = variables_arg(request, item, &item, &p->wrapped);
+    p->active[p->count].f = f;
+    p->active[p->count++].arg = item;
+  }
+  if (rc != REBATCH_OK) plan_clear(p);
+  return rc;
+}
+
+/* 1 when the record passes every filter, 0, or RB_REJECTED with res. */
+static int plan_matches(rebatch_engine *e, const rb_plan *p, const cJSON *record,
+                        rb_response *res) {
+  for (int i = 0; i < p->count; i++) {
+    int ok = passes(e, p->active[i].f, p->active[i].arg, record, res);
+    if (ok != 1) return ok;
+  }
+  return 1;
+}
+
+static int keep_matching(rebatch_engine *e, const rb_plan *p, rb_docs *docs,
+                         rb_response *res) {
+  int kept = 0;
+  for (int i = 0; i < docs->count; i++) {
+    int ok = plan_matches(e, p, docs->items[i].json, res);
+    if (ok == RB_REJECTED) {
+      for (int j = i; j < docs->count; j++) docs->items[kept++] = docs->items[j];
+      docs->count = kept;
+      return RB_REJECTED;
     }
     if (ok) docs->items[kept++] = docs->items[i];
     else rb_doc_clear(&docs->items[i]);
   }
-  cJSON_Delete(wrapped);
-  if (rc != REBATCH_OK) return rc;
   docs->count = kept;
   return REBATCH_OK;
 }
@@ -400,57 +432,154 @@ static int reject_unsupported(const rb_query *q, const cJSON *request,
   return REBATCH_OK;
 }
 
-/* Streams the matching records page by page, so a selection over 100,000
- * records never holds them all parsed at once (batch creation only needs
+/* A query's record filter for row visits: the rows come from a lookup on
+ * `index` (an indexed equality or the id list; NULL: a scan). */
+typedef struct rb_row_filter {
+  const rb_plan *plan;
+  const rb_filter *index;
+  const char *value;
+  int decided; /* lookup_decides, once per query */
+  rb_row_visit visit;
+  void *ctx;
+  rb_response *res;
+} rb_row_filter;
+
+/* Whether the rows need no further test: no filter is set, or the only one
+ * is the one the lookup answered: the id list loaded, or the indexed
+ * equality (a store's find returns the rows whose indexed field equals the
+ * value, and every save declares that field's value as the record holds
+ * it). Such rows are never parsed. */
+static int lookup_decides(const rb_row_filter *rf) {
+  return rf->plan->count == 0 ||
+         (rf->plan->count == 1 && rf->index && rf->plan->active[0].f == rf->index);
+}
+
+static int visit_matching(rebatch_engine *e, const char *id, const char *text, int rev,
+                          void *c) {
+  const rb_row_filter *rf = c;
+  int ok = 1;
+  if (!rf->decided) {
+    cJSON *record = cJSON_Parse(text);
+    if (!record) {
+      strcpy(e->store_error, "store returned a record that is not JSON");
+      return REBATCH_ERROR;
+    }
+    ok = plan_matches(e, rf->plan, record, rf->res);
+    cJSON_Delete(record);
+    if (ok == RB_REJECTED) return RB_REJECTED;
+  }
+  return ok ? rf->visit(e, id, text, rev, rf->ctx) : REBATCH_OK;
+}
+
+static int compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+typedef struct rb_id_list {
+  const char **ids;
+  int count;
+  int cap;
+} rb_id_list;
+
+static int push_id(rb_id_list *l, const char *id) {
+  if (!*id) return REBATCH_OK;
+  if (l->count == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 16;
+    const char **ids = rb_realloc(l->ids, (size_t)cap * sizeof *ids);
+    if (!ids) return REBATCH_NOMEM;
+    l->ids = ids;
+    l->cap = cap;
+  }
+  l->ids[l->count++] = id;
+  return REBATCH_OK;
+}
+
+/* The rows an id list names (array or comma separated), each once, in id
+ * order. */
+static int each_listed(rebatch_engine *e, const char *coll, const cJSON *list,
+                       rb_row_filter *rf) {
+  char *copy = cJSON_IsString(list) ? rb_strdup(list->valuestring) : NULL;
+  rb_id_list l = {NULL, 0, 0};
+  const char **ids;
+  int count, rc = REBATCH_OK;
+  if (cJSON_IsString(list) && !copy) return REBATCH_NOMEM;
+  if (copy) {
+    for (char *p = copy; rc == REBATCH_OK && p;) {
+      char *comma = strchr(p, ',');
+      if (comma) *comma++ = '\0';
+      rc = push_id(&l, p);
+      p = comma;
+    }
+  } else {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+      if (rc == REBATCH_OK && cJSON_IsString(item)) rc = push_id(&l, item->valuestring);
+  }
+  ids = l.ids;
+  count = l.count;
+  if (rc == REBATCH_OK && count > 1) qsort(ids, (size_t)count, sizeof *ids, compare_strings);
+  for (int i = 0; rc == REBATCH_OK && i < count; i++) {
+    char *text;
+    int rev;
+    if (i && strcmp(ids[i - 1], ids[i]) == 0) continue;
+    rc = rb_load_text(e, coll, ids[i], &text, &rev);
+    if (rc == REBATCH_OK && text) rc = visit_matching(e, ids[i], text, rev, rf);
+    rb_free(text);
+  }
+  rb_free(ids);
+  rb_free(copy);
+  return rc;
+}
+
+/* Streams the matching records a page of rows at a time, so a selection
+ * over 100,000 records never holds them all (batch creation only needs
  * each record once, in no particular order). */
 int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                  rb_visit visit, void *ctx, rb_response *res) {
+                  rb_row_visit visit, void *ctx, rb_response *res) {
   rb_sorting sorting[4];
-  const char *field = NULL, *value = NULL;
-  char buf[32], *after = NULL;
+  rb_plan plan;
+  rb_row_filter rf = {NULL, NULL, NULL, 0, visit, ctx, res};
+  char buf[32];
   int sort_count, rc = read_sorting(q, request, sorting, &sort_count, res);
   if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
+  if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
   if (rc != REBATCH_OK) return rc;
+  rf.plan = &plan;
   for (const rb_filter *f = q->filters; f->param; f++) {
     const cJSON *item = rb_param(request, f->param);
     if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
         (cJSON_IsArray(item) || cJSON_IsString(item))) {
-      rb_docs docs = {0};
-      rc = rb_query_select(e, q, request, &docs, res);
-      for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) rc = visit(e, &docs.items[i], ctx);
-      rb_docs_clear(&docs);
+      rf.index = f;
+      rf.decided = lookup_decides(&rf);
+      rc = each_listed(e, q->collection, item, &rf);
+      plan_clear(&plan);
       return rc;
     }
   }
-  for (const rb_filter *f = q->filters; !field && f->param; f++) {
+  for (const rb_filter *f = q->filters; !rf.index && f->param; f++) {
     const cJSON *item = rb_param(request, f->param);
-    if (f->indexed && item && (value = param_text(item, buf))) field = f->field;
+    if (f->indexed && item && (rf.value = param_text(item, buf))) rf.index = f;
   }
-  for (;;) {
-    rb_docs page = {0};
-    int fetched;
-    rc = rb_find_page(e, q->collection, field, value, after, RB_QUERY_PAGE, &page);
-    fetched = page.count;
-    rb_free(after);
-    after = fetched ? rb_strdup(page.items[fetched - 1].id) : NULL;
-    if (rc == REBATCH_OK && fetched && !after) rc = REBATCH_NOMEM;
-    if (rc == REBATCH_OK) rc = keep_matching(e, q, request, &page, res);
-    for (int i = 0; rc == REBATCH_OK && i < page.count; i++) rc = visit(e, &page.items[i], ctx);
-    rb_docs_clear(&page);
-    if (rc != REBATCH_OK || fetched < RB_QUERY_PAGE) break;
-  }
-  rb_free(after);
+  rf.decided = lookup_decides(&rf);
+  rc = rf.index ? rb_find_all_rows(e, q->collection, rf.index->field, rf.value, visit_matching, &rf)
+                : rb_scan_all_rows(e, q->collection, visit_matching, &rf);
+  plan_clear(&plan);
   return rc;
 }
 
 int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
                     rb_docs *out, rb_response *res) {
   rb_sorting sorting[4];
+  rb_plan plan;
   int sort_count, rc;
   rc = read_sorting(q, request, sorting, &sort_count, res);
   if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
   if (rc == REBATCH_OK) rc = load_candidates(e, q, request, out);
-  if (rc == REBATCH_OK) rc = keep_matching(e, q, request, out, res);
+  if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
+  if (rc == REBATCH_OK) {
+    rc = keep_matching(e, &plan, out, res);
+    plan_clear(&plan);
+  }
   if (rc == REBATCH_OK && sort_count) sort_docs(out, sorting, sort_count);
   return rc;
 }

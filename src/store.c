@@ -272,12 +272,12 @@ int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
   return rc;
 }
 
-int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
-                     const char *value, rb_row_visit visit, void *ctx) {
+/* Every row of a find (field set) or scan (field NULL), a page at a time. */
+static int each_row(rebatch_engine *e, const char *coll, const char *field,
+                    const char *value, rb_row_visit visit, void *ctx) {
   rebatch_rows rows = {0};
   char *after = NULL;
   int rc, more;
-  if (!field || !value) return REBATCH_MISUSE;
   do {
     rc = fetch_page(e, coll, field, value, after, RB_PAGE, &rows);
     for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
@@ -292,6 +292,16 @@ int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
     rows_clear(&rows);
   } while (more);
   return rc;
+}
+
+int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,
+                     const char *value, rb_row_visit visit, void *ctx) {
+  if (!field || !value) return REBATCH_MISUSE;
+  return each_row(e, coll, field, value, visit, ctx);
+}
+
+int rb_scan_all_rows(rebatch_engine *e, const char *coll, rb_row_visit visit, void *ctx) {
+  return each_row(e, coll, NULL, NULL, visit, ctx);
 }
 
 static int collect_all(rebatch_engine *e, const char *coll, const char *field,

@@ -168,3 +168,25 @@ test('retries-async: negative retries and unknown ids make a batch whose executi
     engine.close();
   }
 });
+
+test('retries-async selections: a query with filters beyond its indexed lookup applies them all; an id list is read once per id', async () => {
+  const { engine } = await newEngine();
+  try {
+    const { pis, tasks } = sixTasks(engine);
+    const sizeOf = (body) => engine.setExternalTaskRetriesAsync({ retries: 2, ...body }).totalJobs;
+    // the lookup alone (topicName, indexed) decides: every task
+    assert.equal(sizeOf({ externalTaskQuery: { topicName: tasks[0].topicName } }), 6);
+    // indexed topicName plus a filter the index does not answer
+    assert.equal(sizeOf({ externalTaskQuery: { topicName: tasks[0].topicName, processInstanceIdIn: [pis[2], pis[5]] } }), 2);
+    // an id list, repeated ids once, with and without another filter
+    const ids = [tasks[4].id, tasks[1].id, tasks[4].id];
+    assert.equal(sizeOf({ externalTaskQuery: { externalTaskIdIn: ids } }), 2);
+    assert.equal(sizeOf({ externalTaskQuery: { externalTaskIdIn: ids, processInstanceId: pis[1] } }), 1);
+    assert.equal(sizeOf({ processInstanceQuery: { processInstanceIds: [pis[3], pis[0], pis[3]] } }), 2);
+    assert.equal(sizeOf({ processInstanceQuery: { processInstanceIds: [pis[3], pis[0]], businessKey: 'bk0' } }), 1);
+    assert.equal(sizeOf({ processInstanceQuery: { processDefinitionKey: 'ext', businessKeyLike: 'bk%' } }), 6);
+    assert.equal(sizeOf({ processInstanceQuery: { processDefinitionKey: 'ext', businessKey: 'bk5' } }), 1);
+  } finally {
+    engine.close();
+  }
+});
