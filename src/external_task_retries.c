@@ -12,9 +12,13 @@
 
 /* Collected ids by deployment, with the last definition's deployment
  * remembered: tasks of one definition come in runs, and loading the
- * definition for each of 100,000 tasks would dominate batch creation. */
+ * definition for each of 100,000 tasks would dominate batch creation.
+ * Ungrouped (the synchronous endpoint, which makes no batch jobs) every id
+ * goes to one group and explicit ids are not even read: setting their
+ * retries reads them, and answers 404 for an unknown one. */
 typedef struct rb_collector {
   cJSON *groups;
+  int grouped;
   char definition_id[160];
   char deployment_id[REBATCH_ID_MAX + 1];
   int known;
@@ -23,6 +27,7 @@ typedef struct rb_collector {
 /* An external task's deployment is its process definition's. */
 static int add_task_of(rebatch_engine *e, const char *task_id, const char *definition, rb_collector *c) {
   int rc = REBATCH_OK;
+  if (!c->grouped) definition = NULL;
   if (definition && !(c->known && strcmp(definition, c->definition_id) == 0)) {
     rb_doc def;
     rc = rb_definition_load(e, definition, &def);
@@ -48,9 +53,11 @@ static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, r
  * is parsed only when that walk cannot tell. */
 static int add_task_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
   char definition[sizeof ((rb_collector *)0)->definition_id];
-  int got = rb_text_str(json, "processDefinitionId", definition, sizeof definition), rc;
+  int got, rc;
   cJSON *task;
   (void)rev;
+  if (!((rb_collector *)c)->grouped) return add_task_of(e, id, NULL, c);
+  got = rb_text_str(json, "processDefinitionId", definition, sizeof definition);
   if (got >= 0) return add_task_of(e, id, got ? definition : NULL, c);
   if (!(task = cJSON_Parse(json))) {
     strcpy(e->store_error, "store returned a record that is not JSON");
@@ -64,8 +71,8 @@ static int add_task_row(rebatch_engine *e, const char *id, const char *json, int
 static int add_explicit_tasks(rebatch_engine *e, const cJSON *ids, rb_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, ids) {
-    char *text;
-    int rev, rc = rb_load_text(e, EXTERNAL_TASK, id->valuestring, &text, &rev);
+    char *text = NULL;
+    int rev, rc = c->grouped ? rb_load_text(e, EXTERNAL_TASK, id->valuestring, &text, &rev) : REBATCH_OK;
     if (rc == REBATCH_OK)
       rc = text ? add_task_row(e, id->valuestring, text, rev, c) : add_task_of(e, id->valuestring, NULL, c);
     rb_free(text);
@@ -97,8 +104,8 @@ static const cJSON *query_of(const cJSON *body, const char *name) {
 
 /* Collects the union of every source the request names, in Camunda's
  * order of checks. Returns the groups in *out. */
-static int collect(rebatch_engine *e, const cJSON *body, long long *retries, cJSON **out,
-                   rb_response *res) {
+static int collect(rebatch_engine *e, const cJSON *body, int grouped, long long *retries,
+                   cJSON **out, rb_response *res) {
   const cJSON *task_ids = cJSON_GetObjectItemCaseSensitive(body, "externalTaskIds");
   const cJSON *instance_ids = cJSON_GetObjectItemCaseSensitive(body, "processInstanceIds");
   const cJSON *task_query = query_of(body, "externalTaskQuery");
@@ -118,6 +125,7 @@ static int collect(rebatch_engine *e, const cJSON *body, long long *retries, cJS
   if (rc == REBATCH_OK && has_null(instance_ids))
     rc = rb_error(res, 500, "NullValueException", 0, "processInstanceIdIn contains null value");
   collector.groups = groups;
+  collector.grouped = grouped;
   collector.known = 0;
   if (rc == REBATCH_OK) rc = add_explicit_tasks(e, task_ids, &collector);
   if (rc == REBATCH_OK && task_query)
@@ -140,7 +148,7 @@ int rb_op_setExternalTaskRetriesAsync(rebatch_engine *e, const cJSON *request, r
   long long retries;
   int rc;
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: the retries and a selection of external tasks are required");
-  if ((rc = collect(e, body, &retries, &groups, res)) != REBATCH_OK) return rc;
+  if ((rc = collect(e, body, 1, &retries, &groups, res)) != REBATCH_OK) return rc;
   params = cJSON_CreateObject();
   if (!params || !rb_put_num(params, "retries", (double)retries)) {
     cJSON_Delete(params);
@@ -174,7 +182,7 @@ int rb_op_setExternalTaskRetriesSync(rebatch_engine *e, const cJSON *request, rb
   long long retries;
   int rc;
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: the retries and a selection of external tasks are required");
-  if ((rc = collect(e, body, &retries, &groups, res)) != REBATCH_OK) return rc;
+  if ((rc = collect(e, body, 0, &retries, &groups, res)) != REBATCH_OK) return rc;
   if (rb_batch_item_count(groups) < 0) { /* sorts and deduplicates */
     cJSON_Delete(groups);
     return REBATCH_NOMEM;
