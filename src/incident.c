@@ -47,20 +47,24 @@ static cJSON *new_incident(rebatch_engine *e, const rb_incident_spec *s,
   return r;
 }
 
-static int insert(rebatch_engine *e, const char *coll, const char *id, cJSON *json) {
+static int insert(rebatch_engine *e, const char *coll, const char *id, cJSON *json, int *rev) {
   rb_doc doc;
   int rc;
   if (!json) return REBATCH_NOMEM;
   if ((rc = rb_doc_init(&doc, id, json)) != REBATCH_OK) return rc;
   rc = save(e, coll, &doc);
+  if (rev) *rev = doc.rev;
   rb_doc_clear(&doc);
   return rc;
 }
 
+/* The history is written first: the runtime incident keeps its revision
+ * (historyRevision), so ending the incident can write the history's last
+ * state from the runtime record without reading it back. */
 int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
   char id[REBATCH_ID_MAX + 1];
   cJSON *runtime, *history;
-  int rc = rb_new_id(e, id);
+  int hist_rev = 0, rc = rb_new_id(e, id);
   if (rc != REBATCH_OK) return rc;
   if (!(runtime = new_incident(e, spec, id))) return REBATCH_NOMEM;
   history = cJSON_Duplicate(runtime, 1);
@@ -73,9 +77,10 @@ int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
     rb_put_bool(history, "resolved", 0);
     rb_put_num(history, "incidentState", 0); /* Camunda's state: open 0, resolved 1, deleted 2 */
   }
-  rc = insert(e, INCIDENT, id, runtime);
-  if (rc == REBATCH_OK) rc = insert(e, HISTORIC_INCIDENT, id, history);
-  else cJSON_Delete(history);
+  rc = insert(e, HISTORIC_INCIDENT, id, history, &hist_rev);
+  if (rc == REBATCH_OK && !rb_put_num(runtime, "historyRevision", hist_rev)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = insert(e, INCIDENT, id, runtime, NULL);
+  else cJSON_Delete(runtime);
   return rc;
 }
 
@@ -138,13 +143,82 @@ typedef struct incident_end {
   int resolved;
 } incident_end;
 
-/* Ending needs only the incident's id, revision and type: the type is read
- * from the row's text, which is parsed only when that walk cannot tell. */
+/* The members of a runtime incident as new_incident writes them. */
+static const char *const runtime_keys[] = {
+    "id", "processDefinitionId", "processDefinitionKey", "processInstanceId", "executionId",
+    "rootProcessInstanceId", "incidentTimestamp", "incidentType", "activityId", "failedActivityId",
+    "causeIncidentId", "rootCauseIncidentId", "configuration", "historyConfiguration", "tenantId",
+    "incidentMessage", "jobDefinitionId", "annotation", "historyRevision"};
+enum {
+  RUNTIME_KEYS = sizeof runtime_keys / sizeof runtime_keys[0],
+  K_INSTANCE = 3, K_TIMESTAMP = 6, K_TYPE = 7, K_CONFIGURATION = 12, K_REVISION = 18
+};
+
+/* The ended history written from the runtime record's text (the history
+ * holds the same members, incidentTimestamp as createTime), into the
+ * engine's save buffer, with the revision the history was written with.
+ * *done is 0 when the text is not one this engine wrote: end_history reads
+ * the history then. */
+static int end_history_from(rebatch_engine *e, const char *id, const rb_text_field *f,
+                            int resolved, int *done) {
+  char now[32], config[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
+  double rev;
+  int c = rb_field_str(&f[K_CONFIGURATION], config, sizeof config);
+  int i = rb_field_str(&f[K_INSTANCE], instance, sizeof instance), hist_rev, rc;
+  rb_writer w;
+  const char *text;
+  *done = 0;
+  if (c < 0 || i < 0 || rb_field_num(&f[K_REVISION], &rev) <= 0 || rev < 1 || rev > 2147483647 ||
+      rev != (int)rev || !f[K_TIMESTAMP].value)
+    return REBATCH_OK;
+  hist_rev = (int)rev;
+  rb_format_number(rb_now(e), now);
+  rb_writer_open(&w, e->save_text, e->save_text_cap);
+  for (int k = 0; k < RUNTIME_KEYS; k++)
+    if (k != K_TIMESTAMP && k != K_REVISION) rb_writer_raw(&w, runtime_keys[k], f[k].value, f[k].len);
+  rb_writer_raw(&w, "createTime", f[K_TIMESTAMP].value, f[K_TIMESTAMP].len);
+  rb_writer_raw(&w, "endTime", now, strlen(now));
+  rb_writer_str(&w, "removalTime", NULL);
+  rb_writer_bool(&w, "open", 0);
+  rb_writer_bool(&w, "deleted", !resolved);
+  rb_writer_bool(&w, "resolved", resolved);
+  rb_writer_num(&w, "incidentState", resolved ? 1 : 2);
+  text = rb_writer_close(&w);
+  e->save_text = w.p;
+  e->save_text_cap = w.cap;
+  if (!text) return REBATCH_NOMEM;
+  {
+    rebatch_index_entry index[] = {{"configuration", c > 0 ? config : NULL},
+                                   {"processInstanceId", i > 0 ? instance : NULL}};
+    rc = rb_save_text(e, HISTORIC_INCIDENT, id, text, &hist_rev, index, 2);
+  }
+  /* a conflict: the history was deleted (or changed) meanwhile */
+  *done = rc != REBATCH_CONFLICT;
+  return *done ? rc : REBATCH_OK;
+}
+
+/* 1 when the walk found every member and the text holds no others (its
+ * length is theirs, written compactly as rb_print writes). */
+static int only_runtime_keys(const char *json, const rb_text_field *f) {
+  size_t len = 2 + RUNTIME_KEYS - 1;
+  for (int k = 0; k < RUNTIME_KEYS; k++) {
+    if (!f[k].value) return 0;
+    len += strlen(runtime_keys[k]) + 3 + f[k].len;
+  }
+  return len == strlen(json);
+}
+
+/* Ending needs the incident's id, revision and type; the history's ended
+ * state is written from the row's text when it is one this engine wrote,
+ * else the row is parsed for its type and the history read back. */
 static int end_row(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
   const incident_end *end = ctx;
+  rb_text_field f[RUNTIME_KEYS];
   char type[64];
-  int got = rb_text_str(json, "incidentType", type, sizeof type), rc;
+  int got = -1, rc, done = 0;
   rb_doc doc = {(char *)id, NULL, rev};
+  for (int k = 0; k < RUNTIME_KEYS; k++) f[k].key = runtime_keys[k];
+  if (rb_text_fields(json, f, RUNTIME_KEYS) > 0) got = rb_field_str(&f[K_TYPE], type, sizeof type);
   if (got < 0) {
     cJSON *parsed = cJSON_Parse(json);
     if (!parsed) {
@@ -154,9 +228,11 @@ static int end_row(rebatch_engine *e, const char *id, const char *json, int rev,
     got = rb_str(parsed, "incidentType") && strlen(rb_str(parsed, "incidentType")) < sizeof type;
     if (got) strcpy(type, rb_str(parsed, "incidentType"));
     cJSON_Delete(parsed);
+    f[0].value = NULL; /* not walked: no quick path */
   }
   if (!got || strcmp(type, end->type) != 0) return REBATCH_OK;
-  rc = end_history(e, id, end->resolved);
+  rc = f[0].value && only_runtime_keys(json, f) ? end_history_from(e, id, f, end->resolved, &done) : REBATCH_OK;
+  if (rc == REBATCH_OK && !done) rc = end_history(e, id, end->resolved);
   return rc == REBATCH_OK ? rb_delete(e, INCIDENT, &doc) : rc;
 }
 

@@ -321,10 +321,12 @@ static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   return REBATCH_OK;
 }
 
-static int run_job(rebatch_engine *e, rb_doc *job, rb_outcome *out) {
+/* Runs a batch's job (b->batch_id set) or a process job (parsed: job). */
+static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_outcome *out) {
   rb_response res = {0, NULL};
-  int handled = 0, rc = rb_batch_job_execute(e, job, &res, &handled);
-  if (!handled) {
+  int rc = REBATCH_OK;
+  if (b->batch_id) rc = rb_batch_job_execute(e, b, &res);
+  else {
     rc = ask_host(e, job->json, out);
     if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
   }
@@ -388,49 +390,71 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
 }
 
 /* A batch's job (seed, monitor or execution) is run from its batch, type,
- * items and retries alone: only those members of its text are parsed, and
- * its log entry is written from the text. Other jobs are parsed whole;
- * *text is then NULL. */
-/* The job's text is walked once, for what running it needs and for what
- * its success log entry copies (log, from the text, NULL when the text was
- * parsed instead; it points into *text). */
+ * items and retries alone, read from its text in one walk that also finds
+ * what its success log entry copies (log, pointing into *text); only its
+ * items are parsed. Other jobs are parsed whole (job->json; *text is then
+ * NULL). */
 typedef struct loaded_job {
   rb_text_field f[4 + RB_JOB_LOG_KEYS];
   rb_text_field *log;
   int log_count;
+  rb_batch_job batch;
+  char batch_id[REBATCH_ID_MAX + 1], type[128];
+  cJSON *items; /* owned */
+  int retries;
 } loaded_job;
+
+/* The quick reading of a batch's job: 0 when the text needs parsing. */
+static int read_batch_job(const char *id, int rev, loaded_job *l) {
+  rb_text_field *f = l->f;
+  double retries = 0;
+  if (rb_field_str(&f[0], l->batch_id, sizeof l->batch_id) <= 0 ||
+      rb_field_str(&f[1], l->type, sizeof l->type) <= 0)
+    return 0;
+  if (f[3].value && *f[3].value != 'n' && (rb_field_num(&f[3], &retries) <= 0 || retries == RB_NO_DATE))
+    return 0; /* not a number: rb_int's reading of it is the parsed one */
+  l->retries = (int)(long long)retries;
+  l->batch.id = id;
+  l->batch.rev = rev;
+  l->batch.batch_id = l->batch_id;
+  l->batch.type = l->type;
+  l->batch.items = l->items = f[2].value ? cJSON_ParseWithLength(f[2].value, f[2].len) : NULL;
+  return !f[2].value || l->items;
+}
 
 static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text, loaded_job *l) {
   rb_text_field *f = l->f;
-  rb_writer w;
-  cJSON *json;
   int rc = rb_load_text(e, JOB, id, text, &job->rev);
   l->log = NULL;
+  l->items = NULL;
+  memset(&l->batch, 0, sizeof l->batch);
   if (rc != REBATCH_OK || !*text) return rc;
   f[0].key = "batchId";
   f[1].key = "jobType";
   f[2].key = "batchItems";
   f[3].key = "retries";
   l->log_count = rb_job_log_keys(f + 4);
-  if (rb_text_fields(*text, f, 4 + l->log_count) > 0 && f[0].value && *f[0].value == '"') {
+  if (rb_text_fields(*text, f, 4 + l->log_count) > 0 && read_batch_job(id, job->rev, l)) {
     l->log = f + 4;
-    rb_writer_open(&w, NULL, 0);
-    for (int i = 0; i < 4; i++)
-      if (f[i].value) rb_writer_raw(&w, f[i].key, f[i].value, f[i].len);
-    json = rb_writer_close(&w) ? cJSON_Parse(w.p) : NULL;
-    rb_free(w.p);
-    if (w.failed) return REBATCH_NOMEM;
-  } else {
-    json = cJSON_Parse(*text);
-    rb_free(*text);
-    *text = NULL;
+    return REBATCH_OK;
   }
-  if (!json) {
+  cJSON_Delete(l->items);
+  l->items = NULL;
+  memset(&l->batch, 0, sizeof l->batch);
+  job->json = cJSON_Parse(*text);
+  rb_free(*text);
+  *text = NULL;
+  if (!job->json) {
     strcpy(e->store_error, "store returned a record that is not JSON");
     return REBATCH_ERROR;
   }
-  job->json = json;
   if (!(job->id = rb_strdup(id))) return REBATCH_NOMEM;
+  l->retries = retries_of(job->json);
+  l->batch.id = job->id;
+  l->batch.rev = job->rev;
+  l->batch.batch_id = rb_str(job->json, "batchId");
+  l->batch.type = rb_str(job->json, "jobType");
+  l->batch.items = cJSON_GetObjectItemCaseSensitive(job->json, "batchItems");
   return REBATCH_OK;
 }
 
@@ -442,16 +466,19 @@ static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *
   char *text = NULL;
   loaded_job l;
   int rc = rb_tx_begin(e);
+  l.log = NULL;
+  l.items = NULL;
   memset(out, 0, sizeof *out);
   *exists = 0;
   if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text, &l);
-  if (rc == REBATCH_OK && job.json) {
+  if (rc == REBATCH_OK && (l.log || job.json)) {
     *exists = 1;
-    rc = run_job(e, &job, out);
+    rc = run_job(e, &l.batch, &job, out);
     if (rc == REBATCH_OK && !out->failed)
-      rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, retries_of(job.json))
-                 : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
+      rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, l.retries)
+                 : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, l.retries, NULL);
   }
+  cJSON_Delete(l.items);
   rb_free(text);
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
@@ -506,6 +533,7 @@ typedef struct acquisition {
   double now;
   char *after; /* the last row's id: where the next page starts */
   size_t after_cap;
+  int skipped; /* rows seen that were not due */
 } acquisition;
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
@@ -533,7 +561,11 @@ static int acquire_row(rebatch_engine *e, const char *id, const char *json, int 
     due = rb_date(parsed, "dueDate");
     cJSON_Delete(parsed);
   }
-  if (a->due->count >= a->max || !(due < 0 || due <= a->now)) return REBATCH_OK;
+  if (a->due->count >= a->max) return REBATCH_OK;
+  if (!(due < 0 || due <= a->now)) {
+    a->skipped++;
+    return REBATCH_OK;
+  }
   if (!(doc.id = rb_strdup(id))) return REBATCH_NOMEM;
   if (rb_docs_push(a->due, &doc) != REBATCH_OK) {
     rb_free(doc.id);
@@ -544,12 +576,14 @@ static int acquire_row(rebatch_engine *e, const char *id, const char *json, int 
 
 /* Collects the ids of due, acquirable jobs in id order, at most max. */
 static int acquire(rebatch_engine *e, int max, rb_docs *due) {
-  acquisition a = {due, max, rb_now(e), NULL, 0};
+  acquisition a = {due, max, rb_now(e), NULL, 0, 0};
   int rc = rb_tx_begin(e);
   while (rc == REBATCH_OK && due->count < max) {
-    int count = 0;
-    rc = rb_find_page_rows(e, JOB, "acquirable", "1", a.after, 200, acquire_row, &a, &count);
-    if (rc == REBATCH_OK && count < 200) break;
+    /* A page no larger than what is still wanted (every row of a page is
+     * copied out of the store) until rows that are not due turn up. */
+    int count = 0, page = !a.skipped && max - due->count < 200 ? max - due->count : 200;
+    rc = rb_find_page_rows(e, JOB, "acquirable", "1", a.after, page, acquire_row, &a, &count);
+    if (rc == REBATCH_OK && count < page) break;
   }
   rb_free(a.after);
   if (rc == REBATCH_OK) rc = rb_tx_commit(e);
