@@ -510,15 +510,13 @@ int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response
   int rc;
   int borrowed = 0, execution;
   execution = strcmp(type, SEED_JOB) != 0 && strcmp(type, MONITOR_JOB) != 0;
+  /* Removed first: the job may have been read before this transaction, and
+   * its revision tells whether it is still the job that was read. */
+  if ((rc = rb_delete(e, JOB, &doc)) != REBATCH_OK) return rc;
   if ((rc = load_batch(e, batch_id, execution, &batch, &borrowed)) != REBATCH_OK) return rc;
   if (!batch.json) {
     rb_doc_clear(&batch);
     return rb_error(res, 500, "NullValueException", 0, "Batch with id '%s' cannot be found: batch is null", batch_id);
-  }
-  if ((rc = rb_delete(e, JOB, &doc)) != REBATCH_OK) {
-    if (borrowed) memset(&batch, 0, sizeof batch);
-    rb_doc_clear(&batch);
-    return rc;
   }
   if (strcmp(type, SEED_JOB) == 0) rc = run_seed(e, &batch);
   else if (strcmp(type, MONITOR_JOB) == 0) rc = run_monitor(e, &batch);

@@ -389,6 +389,16 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
   return rc;
 }
 
+/* A due job as acquisition read it. A batch's job is run from that text:
+ * its removal names the revision read then, so a job changed or deleted
+ * meanwhile fails it, and the job is read again (a process job is read
+ * again in any case: the host's code runs before anything is written). */
+typedef struct acquired {
+  char *id;
+  char *text; /* taken by the execution */
+  int rev;
+} acquired;
+
 /* A batch's job (seed, monitor or execution) is run from its batch, type,
  * items and retries alone, read from its text in one walk that also finds
  * what its success log entry copies (log, pointing into *text); only its
@@ -422,12 +432,20 @@ static int read_batch_job(const char *id, int rev, loaded_job *l) {
   return !f[2].value || l->items;
 }
 
-static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text, loaded_job *l) {
+static int load_job(rebatch_engine *e, const char *id, acquired *hint, rb_doc *job, char **text,
+                    loaded_job *l) {
   rb_text_field *f = l->f;
-  int rc = rb_load_text(e, JOB, id, text, &job->rev);
+  int rc = REBATCH_OK;
   l->log = NULL;
   l->items = NULL;
   memset(&l->batch, 0, sizeof l->batch);
+  if (hint) {
+    *text = hint->text;
+    hint->text = NULL;
+    job->rev = hint->rev;
+  } else {
+    rc = rb_load_text(e, JOB, id, text, &job->rev);
+  }
   if (rc != REBATCH_OK || !*text) return rc;
   f[0].key = "batchId";
   f[1].key = "jobType";
@@ -441,6 +459,11 @@ static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text,
   cJSON_Delete(l->items);
   l->items = NULL;
   memset(&l->batch, 0, sizeof l->batch);
+  if (hint) { /* not a batch's job: read it now */
+    rb_free(*text);
+    *text = NULL;
+    return load_job(e, id, NULL, job, text, l);
+  }
   job->json = cJSON_Parse(*text);
   rb_free(*text);
   *text = NULL;
@@ -460,17 +483,18 @@ static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text,
 
 /* Executes one job in its own transaction; a failure is then recorded in a
  * second one, as Camunda's failed job listener does. *exists is 0 when the
- * job is gone. */
-static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
+ * job is gone. hint: the job as acquisition read it, or NULL. */
+static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_outcome *out,
+                       int *exists) {
   rb_doc job = {NULL, NULL, 0};
   char *text = NULL;
   loaded_job l;
-  int rc = rb_tx_begin(e);
+  int rc = rb_tx_begin(e), stale;
   l.log = NULL;
   l.items = NULL;
   memset(out, 0, sizeof *out);
   *exists = 0;
-  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text, &l);
+  if (rc == REBATCH_OK) rc = load_job(e, id, hint, &job, &text, &l);
   if (rc == REBATCH_OK && (l.log || job.json)) {
     *exists = 1;
     rc = run_job(e, &l.batch, &job, out);
@@ -478,11 +502,13 @@ static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *
       rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, l.retries)
                  : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, l.retries, NULL);
   }
+  stale = hint && l.log && (rc == REBATCH_NOTFOUND || rc == REBATCH_CONFLICT);
   cJSON_Delete(l.items);
   rb_free(text);
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
   rb_tx_rollback(e);
+  if (stale) return execute_job(e, id, NULL, out, exists);
   if (rc != REBATCH_OK) return rc;
   if ((rc = rb_tx_begin(e)) != REBATCH_OK) return rc;
   rc = record_failure(e, id, out->message);
@@ -502,7 +528,7 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
    * exception (the host's job code) into a 500 RestException, both without
    * a code. */
   if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
-  rc = execute_job(e, id, &out, &exists);
+  rc = execute_job(e, id, NULL, &out, &exists);
   if (rc != REBATCH_OK) return rc;
   if (!exists) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
   if (out.failed && out.by_engine) return rb_not_found(res, "InvalidRequestException", "%s", out.message);
@@ -527,8 +553,44 @@ static int is_due(rebatch_engine *e, const cJSON *job, double now) {
   return due < 0 || due <= now;
 }
 
+typedef struct acquired_list {
+  acquired *items;
+  int count, cap;
+} acquired_list;
+
+static void acquired_clear(acquired_list *l) {
+  for (int i = 0; i < l->count; i++) {
+    rb_free(l->items[i].id);
+    rb_free(l->items[i].text);
+  }
+  rb_free(l->items);
+  memset(l, 0, sizeof *l);
+}
+
+static int acquired_push(acquired_list *l, const char *id, const char *text, int rev) {
+  acquired *a;
+  if (l->count == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 16;
+    acquired *items = rb_realloc(l->items, (size_t)cap * sizeof *items);
+    if (!items) return REBATCH_NOMEM;
+    l->items = items;
+    l->cap = cap;
+  }
+  a = &l->items[l->count];
+  a->id = rb_strdup(id);
+  a->text = rb_strdup(text);
+  a->rev = rev;
+  if (!a->id || !a->text) {
+    rb_free(a->id);
+    rb_free(a->text);
+    return REBATCH_NOMEM;
+  }
+  l->count++;
+  return REBATCH_OK;
+}
+
 typedef struct acquisition {
-  rb_docs *due;
+  acquired_list *due;
   int max;
   double now;
   char *after; /* the last row's id: where the next page starts */
@@ -537,14 +599,12 @@ typedef struct acquisition {
 } acquisition;
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
- * is parsed as rb_find_page would. Due rows are kept as ids only. */
+ * is parsed as rb_find_page would. */
 static int acquire_row(rebatch_engine *e, const char *id, const char *json, int rev,
                        void *ctx) {
   acquisition *a = ctx;
   double due;
-  rb_doc doc = {0};
   size_t len = strlen(id);
-  (void)rev;
   if (len >= a->after_cap) {
     char *grown = rb_realloc(a->after, len + 1);
     if (!grown) return REBATCH_NOMEM;
@@ -566,16 +626,11 @@ static int acquire_row(rebatch_engine *e, const char *id, const char *json, int 
     a->skipped++;
     return REBATCH_OK;
   }
-  if (!(doc.id = rb_strdup(id))) return REBATCH_NOMEM;
-  if (rb_docs_push(a->due, &doc) != REBATCH_OK) {
-    rb_free(doc.id);
-    return REBATCH_NOMEM;
-  }
-  return REBATCH_OK;
+  return acquired_push(a->due, id, json, rev);
 }
 
-/* Collects the ids of due, acquirable jobs in id order, at most max. */
-static int acquire(rebatch_engine *e, int max, rb_docs *due) {
+/* Collects due, acquirable jobs in id order, at most max. */
+static int acquire(rebatch_engine *e, int max, acquired_list *due) {
   acquisition a = {due, max, rb_now(e), NULL, 0, 0};
   int rc = rb_tx_begin(e);
   while (rc == REBATCH_OK && due->count < max) {
@@ -588,7 +643,7 @@ static int acquire(rebatch_engine *e, int max, rb_docs *due) {
   rb_free(a.after);
   if (rc == REBATCH_OK) rc = rb_tx_commit(e);
   else rb_tx_rollback(e);
-  if (rc != REBATCH_OK) rb_docs_clear(due);
+  if (rc != REBATCH_OK) acquired_clear(due);
   return rc;
 }
 
@@ -597,7 +652,7 @@ static int acquire(rebatch_engine *e, int max, rb_docs *due) {
 int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   long long max = 100;
-  rb_docs due = {0};
+  acquired_list due = {0};
   rb_text_cache batch_cache = {0};
   cJSON *summary, *list;
   int succeeded = 0, failed = 0, rc;
@@ -610,12 +665,12 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
   for (int i = 0; rc == REBATCH_OK && summary && list && i < due.count; i++) {
     rb_outcome out;
     int exists;
-    rc = execute_job(e, due.items[i].id, &out, &exists);
+    rc = execute_job(e, due.items[i].id, &due.items[i], &out, &exists);
     if (rc != REBATCH_OK || !exists) continue;
     out.failed ? failed++ : succeeded++;
     if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
   }
-  rb_docs_clear(&due);
+  acquired_clear(&due);
   e->batch_cache = NULL;
   rb_text_cache_clear(&batch_cache);
   if (rc == REBATCH_OK && summary && list && rb_put_num(summary, "executed", succeeded + failed) &&
