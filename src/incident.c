@@ -5,6 +5,7 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define INCIDENT "incident"
@@ -143,82 +144,102 @@ typedef struct incident_end {
   int resolved;
 } incident_end;
 
-/* The members of a runtime incident as new_incident writes them. */
-static const char *const runtime_keys[] = {
-    "id", "processDefinitionId", "processDefinitionKey", "processInstanceId", "executionId",
-    "rootProcessInstanceId", "incidentTimestamp", "incidentType", "activityId", "failedActivityId",
-    "causeIncidentId", "rootCauseIncidentId", "configuration", "historyConfiguration", "tenantId",
-    "incidentMessage", "jobDefinitionId", "annotation", "historyRevision"};
-enum {
-  RUNTIME_KEYS = sizeof runtime_keys / sizeof runtime_keys[0],
-  K_INSTANCE = 3, K_TIMESTAMP = 6, K_TYPE = 7, K_CONFIGURATION = 12, K_REVISION = 18
-};
+/* What ending an incident reads from the runtime record's text. */
+static const char *const end_keys[] = {"incidentType", "configuration", "processInstanceId",
+                                       "incidentTimestamp", "historyRevision"};
+enum { K_TYPE, K_CONFIGURATION, K_INSTANCE, K_TIMESTAMP, K_REVISION, END_KEYS };
 
-/* The ended history written from the runtime record's text (the history
- * holds the same members, incidentTimestamp as createTime), into the
- * engine's save buffer, with the revision the history was written with.
- * *done is 0 when the text is not one this engine wrote: end_history reads
- * the history then. */
-static int end_history_from(rebatch_engine *e, const char *id, const rb_text_field *f,
-                            int resolved, int *done) {
-  char now[32], config[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
+/* Where a member found by rb_text_fields starts and ends in compact text,
+ * with the comma that joins it to its neighbour: 0 when the text is not
+ * laid out that way. */
+static int member_span(const char *text, const rb_text_field *f, size_t *from, size_t *to) {
+  size_t key = strlen(f->key), at, end;
+  if (!f->value || (size_t)(f->value - text) < key + 4) return 0;
+  at = (size_t)(f->value - text) - key - 3;
+  end = (size_t)(f->value - text) + f->len;
+  if (text[at] != '"' || memcmp(text + at + 1, f->key, key) != 0 || text[at + key + 1] != '"' ||
+      text[at + key + 2] != ':')
+    return 0;
+  if (text[at - 1] == ',') at--;
+  else if (text[at - 1] == '{' && text[end] == ',') end++;
+  else return 0;
+  *from = at;
+  *to = end;
+  return 1;
+}
+
+/* The ended history written from the runtime record's text: the history
+ * holds the runtime's members (rb_incident_create duplicated them) without
+ * incidentTimestamp and historyRevision, then createTime and the state
+ * members, so the text is the runtime's with those two cut out and the
+ * rest appended. It goes into the engine's save buffer and is saved with
+ * the revision the history was written with. *done is 0 when the text is
+ * not laid out that way: end_history reads the history then. */
+static int end_history_from(rebatch_engine *e, const char *id, const char *json,
+                            const rb_text_field *f, int resolved, int *done) {
+  char now[32], config[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1], tail[160];
+  size_t cut[2][2], len = strlen(json), need, n = 0, from = 0;
   double rev;
   int c = rb_field_str(&f[K_CONFIGURATION], config, sizeof config);
-  int i = rb_field_str(&f[K_INSTANCE], instance, sizeof instance), hist_rev, rc;
-  rb_writer w;
-  const char *text;
+  int i = rb_field_str(&f[K_INSTANCE], instance, sizeof instance), hist_rev, rc, tail_len;
   *done = 0;
   if (c < 0 || i < 0 || rb_field_num(&f[K_REVISION], &rev) <= 0 || rev < 1 || rev > 2147483647 ||
-      rev != (int)rev || !f[K_TIMESTAMP].value)
+      rev != (int)rev || !f[K_TIMESTAMP].value || f[K_TIMESTAMP].len > 40 ||
+      !member_span(json, &f[K_TIMESTAMP], &cut[0][0], &cut[0][1]) ||
+      !member_span(json, &f[K_REVISION], &cut[1][0], &cut[1][1]) || json[len - 1] != '}')
     return REBATCH_OK;
+  if (cut[0][0] > cut[1][0]) { /* in text order */
+    size_t t0 = cut[0][0], t1 = cut[0][1];
+    cut[0][0] = cut[1][0], cut[0][1] = cut[1][1], cut[1][0] = t0, cut[1][1] = t1;
+  }
+  if (cut[0][1] > cut[1][0]) return REBATCH_OK;
   hist_rev = (int)rev;
   rb_format_number(rb_now(e), now);
-  rb_writer_open(&w, e->save_text, e->save_text_cap);
-  for (int k = 0; k < RUNTIME_KEYS; k++)
-    if (k != K_TIMESTAMP && k != K_REVISION) rb_writer_raw(&w, runtime_keys[k], f[k].value, f[k].len);
-  rb_writer_raw(&w, "createTime", f[K_TIMESTAMP].value, f[K_TIMESTAMP].len);
-  rb_writer_raw(&w, "endTime", now, strlen(now));
-  rb_writer_str(&w, "removalTime", NULL);
-  rb_writer_bool(&w, "open", 0);
-  rb_writer_bool(&w, "deleted", !resolved);
-  rb_writer_bool(&w, "resolved", resolved);
-  rb_writer_num(&w, "incidentState", resolved ? 1 : 2);
-  text = rb_writer_close(&w);
-  e->save_text = w.p;
-  e->save_text_cap = w.cap;
-  if (!text) return REBATCH_NOMEM;
+  tail_len = snprintf(tail, sizeof tail,
+                      "\"createTime\":%.*s,\"endTime\":%s,\"removalTime\":null,\"open\":false,"
+                      "\"deleted\":%s,\"resolved\":%s,\"incidentState\":%d}",
+                      (int)f[K_TIMESTAMP].len, f[K_TIMESTAMP].value, now, resolved ? "false" : "true",
+                      resolved ? "true" : "false", resolved ? 1 : 2);
+  need = len + (size_t)tail_len + 2;
+  if (e->save_text_cap < need) {
+    char *grown = rb_realloc(e->save_text, need);
+    if (!grown) return REBATCH_NOMEM;
+    e->save_text = grown;
+    e->save_text_cap = need;
+  }
+  for (int k = 0; k < 2; k++) {
+    memcpy(e->save_text + n, json + from, cut[k][0] - from);
+    n += cut[k][0] - from;
+    from = cut[k][1];
+  }
+  memcpy(e->save_text + n, json + from, len - 1 - from); /* without the closing brace */
+  n += len - 1 - from;
+  if (e->save_text[n - 1] != '{') e->save_text[n++] = ',';
+  memcpy(e->save_text + n, tail, (size_t)tail_len + 1);
   {
     rebatch_index_entry index[] = {{"configuration", c > 0 ? config : NULL},
                                    {"processInstanceId", i > 0 ? instance : NULL}};
-    rc = rb_save_text(e, HISTORIC_INCIDENT, id, text, &hist_rev, index, 2);
+    rc = rb_save_text(e, HISTORIC_INCIDENT, id, e->save_text, &hist_rev, index, 2);
   }
   /* a conflict: the history was deleted (or changed) meanwhile */
   *done = rc != REBATCH_CONFLICT;
   return *done ? rc : REBATCH_OK;
 }
 
-/* 1 when the walk found every member and the text holds no others (its
- * length is theirs, written compactly as rb_print writes). */
-static int only_runtime_keys(const char *json, const rb_text_field *f) {
-  size_t len = 2 + RUNTIME_KEYS - 1;
-  for (int k = 0; k < RUNTIME_KEYS; k++) {
-    if (!f[k].value) return 0;
-    len += strlen(runtime_keys[k]) + 3 + f[k].len;
-  }
-  return len == strlen(json);
-}
-
 /* Ending needs the incident's id, revision and type; the history's ended
- * state is written from the row's text when it is one this engine wrote,
- * else the row is parsed for its type and the history read back. */
+ * state is written from the row's text when it is laid out as this engine
+ * writes it, else the row is parsed for its type and the history read. */
 static int end_row(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
   const incident_end *end = ctx;
-  rb_text_field f[RUNTIME_KEYS];
+  rb_text_field f[END_KEYS];
   char type[64];
-  int got = -1, rc, done = 0;
+  int got = -1, rc, done = 0, walked = 0;
   rb_doc doc = {(char *)id, NULL, rev};
-  for (int k = 0; k < RUNTIME_KEYS; k++) f[k].key = runtime_keys[k];
-  if (rb_text_fields(json, f, RUNTIME_KEYS) > 0) got = rb_field_str(&f[K_TYPE], type, sizeof type);
+  for (int k = 0; k < END_KEYS; k++) f[k].key = end_keys[k];
+  if (rb_text_fields(json, f, END_KEYS) > 0) {
+    walked = 1;
+    got = rb_field_str(&f[K_TYPE], type, sizeof type);
+  }
   if (got < 0) {
     cJSON *parsed = cJSON_Parse(json);
     if (!parsed) {
@@ -228,10 +249,10 @@ static int end_row(rebatch_engine *e, const char *id, const char *json, int rev,
     got = rb_str(parsed, "incidentType") && strlen(rb_str(parsed, "incidentType")) < sizeof type;
     if (got) strcpy(type, rb_str(parsed, "incidentType"));
     cJSON_Delete(parsed);
-    f[0].value = NULL; /* not walked: no quick path */
+    walked = 0;
   }
   if (!got || strcmp(type, end->type) != 0) return REBATCH_OK;
-  rc = f[0].value && only_runtime_keys(json, f) ? end_history_from(e, id, f, end->resolved, &done) : REBATCH_OK;
+  rc = walked ? end_history_from(e, id, json, f, end->resolved, &done) : REBATCH_OK;
   if (rc == REBATCH_OK && !done) rc = end_history(e, id, end->resolved);
   return rc == REBATCH_OK ? rb_delete(e, INCIDENT, &doc) : rc;
 }
