@@ -207,23 +207,72 @@ int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
   return rc == REBATCH_OK ? rb_job_save(e, job) : rc;
 }
 
-/* What the text path reads before it writes anything. */
+/* What the text path reads before it writes anything, with where the
+ * members it writes are (f[3] retries, then the extra members). */
 typedef struct job_text {
   char instance[REBATCH_ID_MAX + 1];
   char definition[REBATCH_ID_MAX + 1];
   int got_instance, got_definition, suspended;
   double retries;
+  rb_text_field f[4 + 7];
 } job_text;
 
-static int read_job_text(const char *text, job_text *t) {
-  rb_text_field f[] = {{"processInstanceId", NULL, 0}, {"jobDefinitionId", NULL, 0},
-                       {"suspended", NULL, 0}, {"retries", NULL, 0}};
-  if (rb_text_fields(text, f, 4) < 0) return 0;
+static int read_job_text(const char *text, job_text *t, const rb_member *extra, int extra_count) {
+  rb_text_field *f = t->f;
+  f[0].key = "processInstanceId";
+  f[1].key = "jobDefinitionId";
+  f[2].key = "suspended";
+  f[3].key = "retries";
+  for (int i = 0; i < extra_count; i++) f[4 + i].key = extra[i].key;
+  if (rb_text_fields(text, f, 4 + extra_count) < 0) return 0;
   t->got_instance = rb_field_str(&f[0], t->instance, sizeof t->instance);
   t->got_definition = rb_field_str(&f[1], t->definition, sizeof t->definition);
   t->suspended = rb_field_flag(&f[2]);
   return t->got_instance >= 0 && t->got_definition >= 0 && rb_field_num(&f[3], &t->retries) > 0 &&
          t->retries == floor(t->retries);
+}
+
+/* 1 when no key is asked for twice (the walk gives a repeated key the
+ * member's next occurrence). */
+static int reads_apart(const rb_text_field *f, int count) {
+  for (int i = 0; i < count; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(f[i].key, f[j].key) == 0) return 0;
+  return 1;
+}
+
+static int by_position(const void *a, const void *b) {
+  const char *x = ((const rb_text_field *)a)->value, *y = ((const rb_text_field *)b)->value;
+  return x < y ? -1 : x > y;
+}
+
+/* rb_text_patch when every member is there already (the usual case):
+ * their values replaced where the walk found them (found, in members'
+ * order), without walking the text again. */
+static int replace_values(const char *text, const rb_text_field *found, const rb_member *members,
+                          int count, char **out) {
+  rb_text_field spans[8];
+  size_t len = strlen(text), need = len + 1, at = 0, n = 0;
+  char *p;
+  for (int i = 0; i < count; i++) {
+    if (!found[i].value) return rb_text_patch(text, members, count, out);
+    spans[i] = found[i];
+    spans[i].key = members[i].json; /* the new value travels with its span */
+    need += strlen(members[i].json);
+  }
+  qsort(spans, (size_t)count, sizeof spans[0], by_position);
+  if (!(p = rb_malloc(need))) return -1;
+  for (int i = 0; i < count; i++) {
+    size_t from = (size_t)(spans[i].value - text), v = strlen(spans[i].key);
+    memcpy(p + n, text + at, from - at);
+    n += from - at;
+    memcpy(p + n, spans[i].key, v);
+    n += v;
+    at = from + spans[i].len;
+  }
+  memcpy(p + n, text + at, len - at + 1);
+  *out = p;
+  return 1;
 }
 
 int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
@@ -243,7 +292,9 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
   members[0].key = "retries";
   members[0].json = value;
   memcpy(members + 1, extra, (size_t)extra_count * sizeof *extra);
-  if (read_job_text(text, &t)) got = rb_text_patch(text, members, 1 + extra_count, &patched);
+  if (read_job_text(text, &t, extra, extra_count))
+    got = reads_apart(t.f, 4 + extra_count) ? replace_values(text, t.f + 3, members, 1 + extra_count, &patched)
+                                            : rb_text_patch(text, members, 1 + extra_count, &patched);
   rb_free(text);
   old = got > 0 && t.retries > 0 ? 1 : 0; /* null retries read as 0, as retries_of */
   if (got == 0 || (old && retries == 0)) { /* an incident to create: parse */
