@@ -5,7 +5,6 @@
  */
 #include "core.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define INCIDENT "incident"
@@ -168,6 +167,11 @@ static int member_span(const char *text, const rb_text_field *f, size_t *from, s
   return 1;
 }
 
+static int put(char *to, const char *from, size_t n) {
+  memcpy(to, from, n);
+  return (int)n;
+}
+
 /* The ended history written from the runtime record's text: the history
  * holds the runtime's members (rb_incident_create duplicated them) without
  * incidentTimestamp and historyRevision, then createTime and the state
@@ -195,11 +199,15 @@ static int end_history_from(rebatch_engine *e, const char *id, const char *json,
   if (cut[0][1] > cut[1][0]) return REBATCH_OK;
   hist_rev = (int)rev;
   rb_format_number(rb_now(e), now);
-  tail_len = snprintf(tail, sizeof tail,
-                      "\"createTime\":%.*s,\"endTime\":%s,\"removalTime\":null,\"open\":false,"
-                      "\"deleted\":%s,\"resolved\":%s,\"incidentState\":%d}",
-                      (int)f[K_TIMESTAMP].len, f[K_TIMESTAMP].value, now, resolved ? "false" : "true",
-                      resolved ? "true" : "false", resolved ? 1 : 2);
+  tail_len = 0; /* pieces of known length: no printf per incident */
+  tail_len += put(tail + tail_len, "\"createTime\":", 13);
+  tail_len += put(tail + tail_len, f[K_TIMESTAMP].value, f[K_TIMESTAMP].len);
+  tail_len += put(tail + tail_len, ",\"endTime\":", 11);
+  tail_len += put(tail + tail_len, now, strlen(now));
+  tail_len += put(tail + tail_len, ",\"removalTime\":null,\"open\":false,\"deleted\":", 43);
+  tail_len += resolved ? put(tail + tail_len, "false,\"resolved\":true,\"incidentState\":1}", 40)
+                       : put(tail + tail_len, "true,\"resolved\":false,\"incidentState\":2}", 40);
+  tail[tail_len] = '\0';
   need = len + (size_t)tail_len + 2;
   if (e->save_text_cap < need) {
     char *grown = rb_realloc(e->save_text, need);
