@@ -445,11 +445,11 @@ static int mark_execution_start(rebatch_engine *e, rb_doc *batch) {
   return rc;
 }
 
-static int run_items(rebatch_engine *e, rb_doc *batch, const cJSON *job, rb_response *res) {
+static int run_items(rebatch_engine *e, rb_doc *batch, const cJSON *items, rb_response *res) {
   const char *type = rb_str(batch->json, "type");
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(batch->json, "params"), *item;
   int rc = mark_execution_start(e, batch);
-  cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(job, "batchItems")) {
+  cJSON_ArrayForEach(item, items) {
     if (rc != REBATCH_OK) break;
     if (strcmp(type, "set-job-retries") == 0) rc = rb_job_retries_item(e, item->valuestring, params, res);
     else if (strcmp(type, "set-external-task-retries") == 0) rc = rb_external_task_retries_item(e, item->valuestring, params, res);
@@ -503,29 +503,24 @@ static int load_batch(rebatch_engine *e, const char *id, int execution, rb_doc *
   return REBATCH_OK;
 }
 
-/* Executes a job that belongs to a batch (seed, monitor or execution).
- * *handled is 0 for jobs of process instances. */
-int rb_batch_job_execute(rebatch_engine *e, rb_doc *job, rb_response *res, int *handled) {
-  const char *batch_id = rb_str(job->json, "batchId"), *type = rb_str(job->json, "jobType");
-  rb_doc batch;
+/* Executes a job that belongs to a batch (seed, monitor or execution). */
+int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response *res) {
+  const char *batch_id = job->batch_id, *type = job->type;
+  rb_doc batch, doc = {(char *)job->id, NULL, job->rev};
   int rc;
   int borrowed = 0, execution;
-  *handled = batch_id != NULL;
-  if (!*handled) return REBATCH_OK;
   execution = strcmp(type, SEED_JOB) != 0 && strcmp(type, MONITOR_JOB) != 0;
+  /* Removed first: the job may have been read before this transaction, and
+   * its revision tells whether it is still the job that was read. */
+  if ((rc = rb_delete(e, JOB, &doc)) != REBATCH_OK) return rc;
   if ((rc = load_batch(e, batch_id, execution, &batch, &borrowed)) != REBATCH_OK) return rc;
   if (!batch.json) {
     rb_doc_clear(&batch);
     return rb_error(res, 500, "NullValueException", 0, "Batch with id '%s' cannot be found: batch is null", batch_id);
   }
-  if ((rc = rb_delete(e, JOB, job)) != REBATCH_OK) {
-    if (borrowed) memset(&batch, 0, sizeof batch);
-    rb_doc_clear(&batch);
-    return rc;
-  }
   if (strcmp(type, SEED_JOB) == 0) rc = run_seed(e, &batch);
   else if (strcmp(type, MONITOR_JOB) == 0) rc = run_monitor(e, &batch);
-  else rc = run_items(e, &batch, job->json, res);
+  else rc = run_items(e, &batch, job->items, res);
   if (borrowed) memset(&batch, 0, sizeof batch);
   rb_doc_clear(&batch);
   return rc;

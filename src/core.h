@@ -548,9 +548,16 @@ int rb_batch_item_count(cJSON *groups);
 int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
                     cJSON *groups, cJSON *params, cJSON **dto);
 cJSON *rb_batch_to_dto(rebatch_engine *e, const cJSON *batch);
-/* Runs a seed, monitor or execution job; *handled is 0 for other jobs. */
-int rb_batch_job_execute(rebatch_engine *e, rb_doc *job, rb_response *res,
-                         int *handled);
+/* A batch's job as running it needs it (the strings and items borrowed). */
+typedef struct rb_batch_job {
+  const char *id;
+  int rev;
+  const char *batch_id;
+  const char *type;       /* seed, monitor or the batch's type */
+  const cJSON *items;     /* an execution job's ids, else NULL */
+} rb_batch_job;
+/* Runs (and deletes) a seed, monitor or execution job. */
+int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response *res);
 /* What an execution job does to one item, per batch type. */
 int rb_job_retries_item(rebatch_engine *e, const char *job_id,
                         const cJSON *params, rb_response *res);

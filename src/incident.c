@@ -47,20 +47,24 @@ static cJSON *new_incident(rebatch_engine *e, const rb_incident_spec *s,
   return r;
 }
 
-static int insert(rebatch_engine *e, const char *coll, const char *id, cJSON *json) {
+static int insert(rebatch_engine *e, const char *coll, const char *id, cJSON *json, int *rev) {
   rb_doc doc;
   int rc;
   if (!json) return REBATCH_NOMEM;
   if ((rc = rb_doc_init(&doc, id, json)) != REBATCH_OK) return rc;
   rc = save(e, coll, &doc);
+  if (rev) *rev = doc.rev;
   rb_doc_clear(&doc);
   return rc;
 }
 
+/* The history is written first: the runtime incident keeps its revision
+ * (historyRevision), so ending the incident can write the history's last
+ * state from the runtime record without reading it back. */
 int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
   char id[REBATCH_ID_MAX + 1];
   cJSON *runtime, *history;
-  int rc = rb_new_id(e, id);
+  int hist_rev = 0, rc = rb_new_id(e, id);
   if (rc != REBATCH_OK) return rc;
   if (!(runtime = new_incident(e, spec, id))) return REBATCH_NOMEM;
   history = cJSON_Duplicate(runtime, 1);
@@ -73,9 +77,10 @@ int rb_incident_create(rebatch_engine *e, const rb_incident_spec *spec) {
     rb_put_bool(history, "resolved", 0);
     rb_put_num(history, "incidentState", 0); /* Camunda's state: open 0, resolved 1, deleted 2 */
   }
-  rc = insert(e, INCIDENT, id, runtime);
-  if (rc == REBATCH_OK) rc = insert(e, HISTORIC_INCIDENT, id, history);
-  else cJSON_Delete(history);
+  rc = insert(e, HISTORIC_INCIDENT, id, history, &hist_rev);
+  if (rc == REBATCH_OK && !rb_put_num(runtime, "historyRevision", hist_rev)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = insert(e, INCIDENT, id, runtime, NULL);
+  else cJSON_Delete(runtime);
   return rc;
 }
 
@@ -138,13 +143,111 @@ typedef struct incident_end {
   int resolved;
 } incident_end;
 
-/* Ending needs only the incident's id, revision and type: the type is read
- * from the row's text, which is parsed only when that walk cannot tell. */
+/* What ending an incident reads from the runtime record's text. */
+static const char *const end_keys[] = {"incidentType", "configuration", "processInstanceId",
+                                       "incidentTimestamp", "historyRevision"};
+enum { K_TYPE, K_CONFIGURATION, K_INSTANCE, K_TIMESTAMP, K_REVISION, END_KEYS };
+
+/* Where a member found by rb_text_fields starts and ends in compact text,
+ * with the comma that joins it to its neighbour: 0 when the text is not
+ * laid out that way. */
+static int member_span(const char *text, const rb_text_field *f, size_t *from, size_t *to) {
+  size_t key = strlen(f->key), at, end;
+  if (!f->value || (size_t)(f->value - text) < key + 4) return 0;
+  at = (size_t)(f->value - text) - key - 3;
+  end = (size_t)(f->value - text) + f->len;
+  if (text[at] != '"' || memcmp(text + at + 1, f->key, key) != 0 || text[at + key + 1] != '"' ||
+      text[at + key + 2] != ':')
+    return 0;
+  if (text[at - 1] == ',') at--;
+  else if (text[at - 1] == '{' && text[end] == ',') end++;
+  else return 0;
+  *from = at;
+  *to = end;
+  return 1;
+}
+
+static int put(char *to, const char *from, size_t n) {
+  memcpy(to, from, n);
+  return (int)n;
+}
+
+/* The ended history written from the runtime record's text: the history
+ * holds the runtime's members (rb_incident_create duplicated them) without
+ * incidentTimestamp and historyRevision, then createTime and the state
+ * members, so the text is the runtime's with those two cut out and the
+ * rest appended. It goes into the engine's save buffer and is saved with
+ * the revision the history was written with. *done is 0 when the text is
+ * not laid out that way: end_history reads the history then. */
+static int end_history_from(rebatch_engine *e, const char *id, const char *json,
+                            const rb_text_field *f, int resolved, int *done) {
+  char now[32], config[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1], tail[160];
+  size_t cut[2][2], len = strlen(json), need, n = 0, from = 0;
+  double rev;
+  int c = rb_field_str(&f[K_CONFIGURATION], config, sizeof config);
+  int i = rb_field_str(&f[K_INSTANCE], instance, sizeof instance), hist_rev, rc, tail_len;
+  *done = 0;
+  if (c < 0 || i < 0 || rb_field_num(&f[K_REVISION], &rev) <= 0 || rev < 1 || rev > 2147483647 ||
+      rev != (int)rev || !f[K_TIMESTAMP].value || f[K_TIMESTAMP].len > 40 ||
+      !member_span(json, &f[K_TIMESTAMP], &cut[0][0], &cut[0][1]) ||
+      !member_span(json, &f[K_REVISION], &cut[1][0], &cut[1][1]) || json[len - 1] != '}')
+    return REBATCH_OK;
+  if (cut[0][0] > cut[1][0]) { /* in text order */
+    size_t t0 = cut[0][0], t1 = cut[0][1];
+    cut[0][0] = cut[1][0], cut[0][1] = cut[1][1], cut[1][0] = t0, cut[1][1] = t1;
+  }
+  if (cut[0][1] > cut[1][0]) return REBATCH_OK;
+  hist_rev = (int)rev;
+  rb_format_number(rb_now(e), now);
+  tail_len = 0; /* pieces of known length: no printf per incident */
+  tail_len += put(tail + tail_len, "\"createTime\":", 13);
+  tail_len += put(tail + tail_len, f[K_TIMESTAMP].value, f[K_TIMESTAMP].len);
+  tail_len += put(tail + tail_len, ",\"endTime\":", 11);
+  tail_len += put(tail + tail_len, now, strlen(now));
+  tail_len += put(tail + tail_len, ",\"removalTime\":null,\"open\":false,\"deleted\":", 43);
+  tail_len += resolved ? put(tail + tail_len, "false,\"resolved\":true,\"incidentState\":1}", 40)
+                       : put(tail + tail_len, "true,\"resolved\":false,\"incidentState\":2}", 40);
+  tail[tail_len] = '\0';
+  need = len + (size_t)tail_len + 2;
+  if (e->save_text_cap < need) {
+    char *grown = rb_realloc(e->save_text, need);
+    if (!grown) return REBATCH_NOMEM;
+    e->save_text = grown;
+    e->save_text_cap = need;
+  }
+  for (int k = 0; k < 2; k++) {
+    memcpy(e->save_text + n, json + from, cut[k][0] - from);
+    n += cut[k][0] - from;
+    from = cut[k][1];
+  }
+  memcpy(e->save_text + n, json + from, len - 1 - from); /* without the closing brace */
+  n += len - 1 - from;
+  if (e->save_text[n - 1] != '{') e->save_text[n++] = ',';
+  memcpy(e->save_text + n, tail, (size_t)tail_len + 1);
+  {
+    rebatch_index_entry index[] = {{"configuration", c > 0 ? config : NULL},
+                                   {"processInstanceId", i > 0 ? instance : NULL}};
+    rc = rb_save_text(e, HISTORIC_INCIDENT, id, e->save_text, &hist_rev, index, 2);
+  }
+  /* a conflict: the history was deleted (or changed) meanwhile */
+  *done = rc != REBATCH_CONFLICT;
+  return *done ? rc : REBATCH_OK;
+}
+
+/* Ending needs the incident's id, revision and type; the history's ended
+ * state is written from the row's text when it is laid out as this engine
+ * writes it, else the row is parsed for its type and the history read. */
 static int end_row(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
   const incident_end *end = ctx;
+  rb_text_field f[END_KEYS];
   char type[64];
-  int got = rb_text_str(json, "incidentType", type, sizeof type), rc;
+  int got = -1, rc, done = 0, walked = 0;
   rb_doc doc = {(char *)id, NULL, rev};
+  for (int k = 0; k < END_KEYS; k++) f[k].key = end_keys[k];
+  if (rb_text_fields(json, f, END_KEYS) > 0) {
+    walked = 1;
+    got = rb_field_str(&f[K_TYPE], type, sizeof type);
+  }
   if (got < 0) {
     cJSON *parsed = cJSON_Parse(json);
     if (!parsed) {
@@ -154,9 +257,11 @@ static int end_row(rebatch_engine *e, const char *id, const char *json, int rev,
     got = rb_str(parsed, "incidentType") && strlen(rb_str(parsed, "incidentType")) < sizeof type;
     if (got) strcpy(type, rb_str(parsed, "incidentType"));
     cJSON_Delete(parsed);
+    walked = 0;
   }
   if (!got || strcmp(type, end->type) != 0) return REBATCH_OK;
-  rc = end_history(e, id, end->resolved);
+  rc = walked ? end_history_from(e, id, json, f, end->resolved, &done) : REBATCH_OK;
+  if (rc == REBATCH_OK && !done) rc = end_history(e, id, end->resolved);
   return rc == REBATCH_OK ? rb_delete(e, INCIDENT, &doc) : rc;
 }
 

@@ -207,23 +207,72 @@ int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
   return rc == REBATCH_OK ? rb_job_save(e, job) : rc;
 }
 
-/* What the text path reads before it writes anything. */
+/* What the text path reads before it writes anything, with where the
+ * members it writes are (f[3] retries, then the extra members). */
 typedef struct job_text {
   char instance[REBATCH_ID_MAX + 1];
   char definition[REBATCH_ID_MAX + 1];
   int got_instance, got_definition, suspended;
   double retries;
+  rb_text_field f[4 + 7];
 } job_text;
 
-static int read_job_text(const char *text, job_text *t) {
-  rb_text_field f[] = {{"processInstanceId", NULL, 0}, {"jobDefinitionId", NULL, 0},
-                       {"suspended", NULL, 0}, {"retries", NULL, 0}};
-  if (rb_text_fields(text, f, 4) < 0) return 0;
+static int read_job_text(const char *text, job_text *t, const rb_member *extra, int extra_count) {
+  rb_text_field *f = t->f;
+  f[0].key = "processInstanceId";
+  f[1].key = "jobDefinitionId";
+  f[2].key = "suspended";
+  f[3].key = "retries";
+  for (int i = 0; i < extra_count; i++) f[4 + i].key = extra[i].key;
+  if (rb_text_fields(text, f, 4 + extra_count) < 0) return 0;
   t->got_instance = rb_field_str(&f[0], t->instance, sizeof t->instance);
   t->got_definition = rb_field_str(&f[1], t->definition, sizeof t->definition);
   t->suspended = rb_field_flag(&f[2]);
   return t->got_instance >= 0 && t->got_definition >= 0 && rb_field_num(&f[3], &t->retries) > 0 &&
          t->retries == floor(t->retries);
+}
+
+/* 1 when no key is asked for twice (the walk gives a repeated key the
+ * member's next occurrence). */
+static int reads_apart(const rb_text_field *f, int count) {
+  for (int i = 0; i < count; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(f[i].key, f[j].key) == 0) return 0;
+  return 1;
+}
+
+static int by_position(const void *a, const void *b) {
+  const char *x = ((const rb_text_field *)a)->value, *y = ((const rb_text_field *)b)->value;
+  return x < y ? -1 : x > y;
+}
+
+/* rb_text_patch when every member is there already (the usual case):
+ * their values replaced where the walk found them (found, in members'
+ * order), without walking the text again. */
+static int replace_values(const char *text, const rb_text_field *found, const rb_member *members,
+                          int count, char **out) {
+  rb_text_field spans[8];
+  size_t len = strlen(text), need = len + 1, at = 0, n = 0;
+  char *p;
+  for (int i = 0; i < count; i++) {
+    if (!found[i].value) return rb_text_patch(text, members, count, out);
+    spans[i] = found[i];
+    spans[i].key = members[i].json; /* the new value travels with its span */
+    need += strlen(members[i].json);
+  }
+  qsort(spans, (size_t)count, sizeof spans[0], by_position);
+  if (!(p = rb_malloc(need))) return -1;
+  for (int i = 0; i < count; i++) {
+    size_t from = (size_t)(spans[i].value - text), v = strlen(spans[i].key);
+    memcpy(p + n, text + at, from - at);
+    n += from - at;
+    memcpy(p + n, spans[i].key, v);
+    n += v;
+    at = from + spans[i].len;
+  }
+  memcpy(p + n, text + at, len - at + 1);
+  *out = p;
+  return 1;
 }
 
 int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
@@ -243,7 +292,9 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
   members[0].key = "retries";
   members[0].json = value;
   memcpy(members + 1, extra, (size_t)extra_count * sizeof *extra);
-  if (read_job_text(text, &t)) got = rb_text_patch(text, members, 1 + extra_count, &patched);
+  if (read_job_text(text, &t, extra, extra_count))
+    got = reads_apart(t.f, 4 + extra_count) ? replace_values(text, t.f + 3, members, 1 + extra_count, &patched)
+                                            : rb_text_patch(text, members, 1 + extra_count, &patched);
   rb_free(text);
   old = got > 0 && t.retries > 0 ? 1 : 0; /* null retries read as 0, as retries_of */
   if (got == 0 || (old && retries == 0)) { /* an incident to create: parse */
@@ -321,10 +372,12 @@ static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   return REBATCH_OK;
 }
 
-static int run_job(rebatch_engine *e, rb_doc *job, rb_outcome *out) {
+/* Runs a batch's job (b->batch_id set) or a process job (parsed: job). */
+static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_outcome *out) {
   rb_response res = {0, NULL};
-  int handled = 0, rc = rb_batch_job_execute(e, job, &res, &handled);
-  if (!handled) {
+  int rc = REBATCH_OK;
+  if (b->batch_id) rc = rb_batch_job_execute(e, b, &res);
+  else {
     rc = ask_host(e, job->json, out);
     if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
   }
@@ -387,75 +440,126 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
   return rc;
 }
 
+/* A due job as acquisition read it. A batch's job is run from that text:
+ * its removal names the revision read then, so a job changed or deleted
+ * meanwhile fails it, and the job is read again (a process job is read
+ * again in any case: the host's code runs before anything is written). */
+typedef struct acquired {
+  char *id;
+  char *text; /* taken by the execution */
+  int rev;
+} acquired;
+
 /* A batch's job (seed, monitor or execution) is run from its batch, type,
- * items and retries alone: only those members of its text are parsed, and
- * its log entry is written from the text. Other jobs are parsed whole;
- * *text is then NULL. */
-/* The job's text is walked once, for what running it needs and for what
- * its success log entry copies (log, from the text, NULL when the text was
- * parsed instead; it points into *text). */
+ * items and retries alone, read from its text in one walk that also finds
+ * what its success log entry copies (log, pointing into *text); only its
+ * items are parsed. Other jobs are parsed whole (job->json; *text is then
+ * NULL). */
 typedef struct loaded_job {
   rb_text_field f[4 + RB_JOB_LOG_KEYS];
   rb_text_field *log;
   int log_count;
+  rb_batch_job batch;
+  char batch_id[REBATCH_ID_MAX + 1], type[128];
+  cJSON *items; /* owned */
+  int retries;
 } loaded_job;
 
-static int load_job(rebatch_engine *e, const char *id, rb_doc *job, char **text, loaded_job *l) {
+/* The quick reading of a batch's job: 0 when the text needs parsing. */
+static int read_batch_job(const char *id, int rev, loaded_job *l) {
   rb_text_field *f = l->f;
-  rb_writer w;
-  cJSON *json;
-  int rc = rb_load_text(e, JOB, id, text, &job->rev);
+  double retries = 0;
+  if (rb_field_str(&f[0], l->batch_id, sizeof l->batch_id) <= 0 ||
+      rb_field_str(&f[1], l->type, sizeof l->type) <= 0)
+    return 0;
+  if (f[3].value && *f[3].value != 'n' && (rb_field_num(&f[3], &retries) <= 0 || retries == RB_NO_DATE))
+    return 0; /* not a number: rb_int's reading of it is the parsed one */
+  l->retries = (int)(long long)retries;
+  l->batch.id = id;
+  l->batch.rev = rev;
+  l->batch.batch_id = l->batch_id;
+  l->batch.type = l->type;
+  l->batch.items = l->items = f[2].value ? cJSON_ParseWithLength(f[2].value, f[2].len) : NULL;
+  return !f[2].value || l->items;
+}
+
+static int load_job(rebatch_engine *e, const char *id, acquired *hint, rb_doc *job, char **text,
+                    loaded_job *l) {
+  rb_text_field *f = l->f;
+  int rc = REBATCH_OK;
   l->log = NULL;
+  l->items = NULL;
+  memset(&l->batch, 0, sizeof l->batch);
+  if (hint) {
+    *text = hint->text;
+    hint->text = NULL;
+    job->rev = hint->rev;
+  } else {
+    rc = rb_load_text(e, JOB, id, text, &job->rev);
+  }
   if (rc != REBATCH_OK || !*text) return rc;
   f[0].key = "batchId";
   f[1].key = "jobType";
   f[2].key = "batchItems";
   f[3].key = "retries";
   l->log_count = rb_job_log_keys(f + 4);
-  if (rb_text_fields(*text, f, 4 + l->log_count) > 0 && f[0].value && *f[0].value == '"') {
+  if (rb_text_fields(*text, f, 4 + l->log_count) > 0 && read_batch_job(id, job->rev, l)) {
     l->log = f + 4;
-    rb_writer_open(&w, NULL, 0);
-    for (int i = 0; i < 4; i++)
-      if (f[i].value) rb_writer_raw(&w, f[i].key, f[i].value, f[i].len);
-    json = rb_writer_close(&w) ? cJSON_Parse(w.p) : NULL;
-    rb_free(w.p);
-    if (w.failed) return REBATCH_NOMEM;
-  } else {
-    json = cJSON_Parse(*text);
+    return REBATCH_OK;
+  }
+  cJSON_Delete(l->items);
+  l->items = NULL;
+  memset(&l->batch, 0, sizeof l->batch);
+  if (hint) { /* not a batch's job: read it now */
     rb_free(*text);
     *text = NULL;
+    return load_job(e, id, NULL, job, text, l);
   }
-  if (!json) {
+  job->json = cJSON_Parse(*text);
+  rb_free(*text);
+  *text = NULL;
+  if (!job->json) {
     strcpy(e->store_error, "store returned a record that is not JSON");
     return REBATCH_ERROR;
   }
-  job->json = json;
   if (!(job->id = rb_strdup(id))) return REBATCH_NOMEM;
+  l->retries = retries_of(job->json);
+  l->batch.id = job->id;
+  l->batch.rev = job->rev;
+  l->batch.batch_id = rb_str(job->json, "batchId");
+  l->batch.type = rb_str(job->json, "jobType");
+  l->batch.items = cJSON_GetObjectItemCaseSensitive(job->json, "batchItems");
   return REBATCH_OK;
 }
 
 /* Executes one job in its own transaction; a failure is then recorded in a
  * second one, as Camunda's failed job listener does. *exists is 0 when the
- * job is gone. */
-static int execute_job(rebatch_engine *e, const char *id, rb_outcome *out, int *exists) {
+ * job is gone. hint: the job as acquisition read it, or NULL. */
+static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_outcome *out,
+                       int *exists) {
   rb_doc job = {NULL, NULL, 0};
   char *text = NULL;
   loaded_job l;
-  int rc = rb_tx_begin(e);
+  int rc = rb_tx_begin(e), stale;
+  l.log = NULL;
+  l.items = NULL;
   memset(out, 0, sizeof *out);
   *exists = 0;
-  if (rc == REBATCH_OK) rc = load_job(e, id, &job, &text, &l);
-  if (rc == REBATCH_OK && job.json) {
+  if (rc == REBATCH_OK) rc = load_job(e, id, hint, &job, &text, &l);
+  if (rc == REBATCH_OK && (l.log || job.json)) {
     *exists = 1;
-    rc = run_job(e, &job, out);
+    rc = run_job(e, &l.batch, &job, out);
     if (rc == REBATCH_OK && !out->failed)
-      rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, retries_of(job.json))
-                 : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries_of(job.json), NULL);
+      rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, l.retries)
+                 : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, l.retries, NULL);
   }
+  stale = hint && l.log && (rc == REBATCH_NOTFOUND || rc == REBATCH_CONFLICT);
+  cJSON_Delete(l.items);
   rb_free(text);
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
   rb_tx_rollback(e);
+  if (stale) return execute_job(e, id, NULL, out, exists);
   if (rc != REBATCH_OK) return rc;
   if ((rc = rb_tx_begin(e)) != REBATCH_OK) return rc;
   rc = record_failure(e, id, out->message);
@@ -475,7 +579,7 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
    * exception (the host's job code) into a 500 RestException, both without
    * a code. */
   if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
-  rc = execute_job(e, id, &out, &exists);
+  rc = execute_job(e, id, NULL, &out, &exists);
   if (rc != REBATCH_OK) return rc;
   if (!exists) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
   if (out.failed && out.by_engine) return rb_not_found(res, "InvalidRequestException", "%s", out.message);
@@ -500,23 +604,58 @@ static int is_due(rebatch_engine *e, const cJSON *job, double now) {
   return due < 0 || due <= now;
 }
 
+typedef struct acquired_list {
+  acquired *items;
+  int count, cap;
+} acquired_list;
+
+static void acquired_clear(acquired_list *l) {
+  for (int i = 0; i < l->count; i++) {
+    rb_free(l->items[i].id);
+    rb_free(l->items[i].text);
+  }
+  rb_free(l->items);
+  memset(l, 0, sizeof *l);
+}
+
+static int acquired_push(acquired_list *l, const char *id, const char *text, int rev) {
+  acquired *a;
+  if (l->count == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 16;
+    acquired *items = rb_realloc(l->items, (size_t)cap * sizeof *items);
+    if (!items) return REBATCH_NOMEM;
+    l->items = items;
+    l->cap = cap;
+  }
+  a = &l->items[l->count];
+  a->id = rb_strdup(id);
+  a->text = rb_strdup(text);
+  a->rev = rev;
+  if (!a->id || !a->text) {
+    rb_free(a->id);
+    rb_free(a->text);
+    return REBATCH_NOMEM;
+  }
+  l->count++;
+  return REBATCH_OK;
+}
+
 typedef struct acquisition {
-  rb_docs *due;
+  acquired_list *due;
   int max;
   double now;
   char *after; /* the last row's id: where the next page starts */
   size_t after_cap;
+  int skipped; /* rows seen that were not due */
 } acquisition;
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
- * is parsed as rb_find_page would. Due rows are kept as ids only. */
+ * is parsed as rb_find_page would. */
 static int acquire_row(rebatch_engine *e, const char *id, const char *json, int rev,
                        void *ctx) {
   acquisition *a = ctx;
   double due;
-  rb_doc doc = {0};
   size_t len = strlen(id);
-  (void)rev;
   if (len >= a->after_cap) {
     char *grown = rb_realloc(a->after, len + 1);
     if (!grown) return REBATCH_NOMEM;
@@ -533,28 +672,29 @@ static int acquire_row(rebatch_engine *e, const char *id, const char *json, int 
     due = rb_date(parsed, "dueDate");
     cJSON_Delete(parsed);
   }
-  if (a->due->count >= a->max || !(due < 0 || due <= a->now)) return REBATCH_OK;
-  if (!(doc.id = rb_strdup(id))) return REBATCH_NOMEM;
-  if (rb_docs_push(a->due, &doc) != REBATCH_OK) {
-    rb_free(doc.id);
-    return REBATCH_NOMEM;
+  if (a->due->count >= a->max) return REBATCH_OK;
+  if (!(due < 0 || due <= a->now)) {
+    a->skipped++;
+    return REBATCH_OK;
   }
-  return REBATCH_OK;
+  return acquired_push(a->due, id, json, rev);
 }
 
-/* Collects the ids of due, acquirable jobs in id order, at most max. */
-static int acquire(rebatch_engine *e, int max, rb_docs *due) {
-  acquisition a = {due, max, rb_now(e), NULL, 0};
+/* Collects due, acquirable jobs in id order, at most max. */
+static int acquire(rebatch_engine *e, int max, acquired_list *due) {
+  acquisition a = {due, max, rb_now(e), NULL, 0, 0};
   int rc = rb_tx_begin(e);
   while (rc == REBATCH_OK && due->count < max) {
-    int count = 0;
-    rc = rb_find_page_rows(e, JOB, "acquirable", "1", a.after, 200, acquire_row, &a, &count);
-    if (rc == REBATCH_OK && count < 200) break;
+    /* A page no larger than what is still wanted (every row of a page is
+     * copied out of the store) until rows that are not due turn up. */
+    int count = 0, page = !a.skipped && max - due->count < 200 ? max - due->count : 200;
+    rc = rb_find_page_rows(e, JOB, "acquirable", "1", a.after, page, acquire_row, &a, &count);
+    if (rc == REBATCH_OK && count < page) break;
   }
   rb_free(a.after);
   if (rc == REBATCH_OK) rc = rb_tx_commit(e);
   else rb_tx_rollback(e);
-  if (rc != REBATCH_OK) rb_docs_clear(due);
+  if (rc != REBATCH_OK) acquired_clear(due);
   return rc;
 }
 
@@ -563,7 +703,7 @@ static int acquire(rebatch_engine *e, int max, rb_docs *due) {
 int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   long long max = 100;
-  rb_docs due = {0};
+  acquired_list due = {0};
   rb_text_cache batch_cache = {0};
   cJSON *summary, *list;
   int succeeded = 0, failed = 0, rc;
@@ -576,12 +716,12 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
   for (int i = 0; rc == REBATCH_OK && summary && list && i < due.count; i++) {
     rb_outcome out;
     int exists;
-    rc = execute_job(e, due.items[i].id, &out, &exists);
+    rc = execute_job(e, due.items[i].id, &due.items[i], &out, &exists);
     if (rc != REBATCH_OK || !exists) continue;
     out.failed ? failed++ : succeeded++;
     if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
   }
-  rb_docs_clear(&due);
+  acquired_clear(&due);
   e->batch_cache = NULL;
   rb_text_cache_clear(&batch_cache);
   if (rc == REBATCH_OK && summary && list && rb_put_num(summary, "executed", succeeded + failed) &&
