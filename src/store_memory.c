@@ -115,8 +115,32 @@ static void htab_unlink(htab *t, hnode *n) {
 typedef struct tnode {
   struct tnode *left, *right;
   const char *key;
+  /* the key's first 8 bytes, big-endian, zero padded (t_key_prefix): most
+   * comparisons end there, without reading the key, which for index
+   * entries lives in another allocation */
+  unsigned long long prefix;
   int height;
 } tnode;
+
+static unsigned long long t_key_prefix(const char *key) {
+  unsigned long long prefix = 0;
+  int i = 0;
+  for (; i < 8 && key[i]; i++) prefix = prefix << 8 | (unsigned char)key[i];
+  return i ? prefix << 8 * (8 - i) : 0; /* a shift by 64 would be undefined */
+}
+
+static void t_set_key(tnode *n, const char *key) {
+  n->key = key;
+  n->prefix = t_key_prefix(key);
+}
+
+/* strcmp order. Equal prefixes with a zero last byte mean the keys ended
+ * within them, equally. */
+static int t_compare(const tnode *a, const tnode *b) {
+  if (a->prefix != b->prefix) return a->prefix < b->prefix ? -1 : 1;
+  if (!(a->prefix & 0xff)) return 0;
+  return strcmp(a->key + 8, b->key + 8);
+}
 
 static int t_height(const tnode *n) { return n ? n->height : 0; }
 
@@ -166,7 +190,7 @@ static tnode *t_insert(tnode *root, tnode *n) {
     n->height = 1;
     return n;
   }
-  if (strcmp(n->key, root->key) < 0)
+  if (t_compare(n, root) < 0)
     root->left = t_insert(root->left, n);
   else
     root->right = t_insert(root->right, n);
@@ -189,7 +213,7 @@ static tnode *t_remove(tnode *root, const tnode *n) {
   tnode *min, *right;
   if (!root) return NULL;
   if (root != n) {
-    if (strcmp(n->key, root->key) < 0)
+    if (t_compare(n, root) < 0)
       root->left = t_remove(root->left, n);
     else
       root->right = t_remove(root->right, n);
@@ -208,10 +232,11 @@ static tnode *t_remove(tnode *root, const tnode *n) {
 static tnode *t_replace(tnode *root, const tnode *old, tnode *n) {
   tnode **link = &root;
   while (*link != old)
-    link = strcmp(old->key, (*link)->key) < 0 ? &(*link)->left : &(*link)->right;
+    link = t_compare(old, *link) < 0 ? &(*link)->left : &(*link)->right;
   n->left = old->left;
   n->right = old->right;
   n->height = old->height;
+  n->prefix = old->prefix;
   *link = n;
   return root;
 }
@@ -227,9 +252,11 @@ typedef struct tcursor {
 } tcursor;
 
 static void t_seek(tcursor *c, tnode *root, const char *after) {
+  tnode bound;
+  if (after) t_set_key(&bound, after);
   c->depth = 0;
   while (root) {
-    if (!after || strcmp(root->key, after) > 0) {
+    if (!after || t_compare(root, &bound) > 0) {
       c->stack[c->depth++] = root;
       root = root->left;
     } else {
@@ -509,6 +536,7 @@ static void iset_link(mem_iset *set, mem_record *r) {
     mem_entry *e = &set->entries[i];
     e->rec = r;
     e->node.key = r->id;
+    e->node.prefix = r->node.prefix;
     e->posting->entries = t_insert(e->posting->entries, &e->node);
   }
 }
@@ -537,6 +565,7 @@ static void iset_swap(mem_iset *from, mem_iset *to, mem_record *r) {
     mem_entry *e = &to->entries[i];
     e->rec = r;
     e->node.key = r->id;
+    e->node.prefix = r->node.prefix;
     for (k = 0; k < from_count && from->entries[k].posting != e->posting; k++) {}
     if (k < from_count) {
       e->posting->entries = t_replace(e->posting->entries, &from->entries[k].node, &e->node);
@@ -726,7 +755,7 @@ static int put_prepare(mem_store *s, mem_coll *c, const char *id,
   if (plan->json && insert) {
     plan->rec = named_new(offsetof(mem_record, id), offsetof(mem_record, h),
                           id, hash_str(id));
-    if (plan->rec) plan->rec->node.key = plan->rec->h.key;
+    if (plan->rec) t_set_key(&plan->rec->node, plan->rec->h.key);
   }
   if (!plan->json || (insert && !plan->rec)) {
     rb_free(plan->json);

@@ -582,6 +582,41 @@ TEST(a_failed_write_inside_a_transaction_leaves_the_others) {
  * tree, in place) or all of them (the entries are not touched at all), over
  * postings large enough to have deep trees: finds stay complete and
  * ordered, and rollback brings back every value and text. */
+static int by_strcmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Ids of every length around the trees' 8-byte key prefixes, sharing
+ * prefixes, and with bytes above 0x7f: scans, finds and seeks follow strcmp
+ * (byte-wise, unsigned) order exactly. */
+TEST(ids_order_byte_wise_across_lengths_and_prefixes) {
+  const char *ids[] = {"abcdefgh", "a", "abcdefghi", "ab", "abcdefgh0", "abcdefg",
+                       "abcdefgz", "b", "\xc3\xa9t\xc3\xa9", "zz", "abcdefghij",
+                       "abcdefgh\x7f", "abcdefgi", "abcdefgh\xff", "A", "abcdefghi0"};
+  const int n = (int)(sizeof ids / sizeof ids[0]);
+  const char *sorted[sizeof ids / sizeof ids[0]];
+  char buf[512], want[512];
+  size_t len = 0;
+  rebatch_store *st = open_store();
+  REQUIRE(st != NULL);
+  for (int i = 0; i < n; i++) CHECK_EQ_INT(put1(st, "c", ids[i], "f", "v"), REBATCH_OK);
+  memcpy(sorted, ids, sizeof ids);
+  qsort(sorted, (size_t)n, sizeof sorted[0], by_strcmp);
+  for (int i = 0; i < n; i++) len += (size_t)snprintf(want + len, sizeof want - len, "%s%s", i ? "," : "", sorted[i]);
+  CHECK_EQ_STR(SCAN(st, "c"), want);
+  CHECK_EQ_STR(FIND(st, "c", "f", "v"), want);
+  for (int i = 0; i + 1 < n; i++) {
+    CHECK_EQ_STR(page(st, "c", NULL, NULL, sorted[i], 1, buf, sizeof buf), sorted[i + 1]);
+    CHECK_EQ_STR(page(st, "c", "f", "v", sorted[i], 1, buf, sizeof buf), sorted[i + 1]);
+  }
+  CHECK_EQ_STR(page(st, "c", NULL, NULL, sorted[n - 1], 1, buf, sizeof buf), "");
+  /* every record can be removed again by identity through the same order */
+  for (int i = 0; i < n; i++) CHECK_EQ_INT(st->remove(st->ctx, "c", ids[i], 1), REBATCH_OK);
+  CHECK_EQ_STR(SCAN(st, "c"), "");
+  CHECK_EQ_STR(FIND(st, "c", "f", "v"), "");
+  close_store(st);
+}
+
 TEST(updates_keeping_indexed_values_keep_finds_exact) {
   rebatch_store *st = open_store();
   char *before, *after, id[32], json[32], buf[64];
