@@ -97,14 +97,18 @@ int rb_scan_all(rebatch_engine *e, const char *coll, rb_docs *out);
 int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
                  const char *value, const char *after_id, int limit,
                  rb_docs *out);
-/* The same page as rb_find_page, each row handed to visit as its id and
- * JSON text (borrowed) instead of being parsed; visit returns REBATCH_OK to
- * go on. *count is the number of rows the page had. */
+/* A row handed to a visitor as its id and JSON text (borrowed) instead of
+ * being parsed; visit returns REBATCH_OK to go on. */
 typedef int (*rb_row_visit)(rebatch_engine *e, const char *id, const char *json,
                             int rev, void *ctx);
-int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
+/* The same page as rb_find_page, each row handed to visit, which may keep
+ * it instead of copying it: it takes the id or text by setting *id or *json
+ * to NULL, and then owns it (rb_free). *count is the number of rows the
+ * page had. */
+typedef int (*rb_row_take)(rebatch_engine *e, char **id, char **json, int rev, void *ctx);
+int rb_find_page_take(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
-                      rb_row_visit visit, void *ctx, int *count);
+                      rb_row_take visit, void *ctx, int *count);
 /* Every row whose indexed field equals value, the same way, a page at a
  * time; visit may write to the store (each page is a copy). */
 int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,

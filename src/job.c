@@ -618,7 +618,8 @@ static void acquired_clear(acquired_list *l) {
   memset(l, 0, sizeof *l);
 }
 
-static int acquired_push(acquired_list *l, const char *id, const char *text, int rev) {
+/* Takes the row's id and text (the page's copies) into the list. */
+static int acquired_push(acquired_list *l, char **id, char **text, int rev) {
   acquired *a;
   if (l->count == l->cap) {
     int cap = l->cap ? l->cap * 2 : 16;
@@ -627,16 +628,11 @@ static int acquired_push(acquired_list *l, const char *id, const char *text, int
     l->items = items;
     l->cap = cap;
   }
-  a = &l->items[l->count];
-  a->id = rb_strdup(id);
-  a->text = rb_strdup(text);
+  a = &l->items[l->count++];
+  a->id = *id;
+  a->text = *text;
   a->rev = rev;
-  if (!a->id || !a->text) {
-    rb_free(a->id);
-    rb_free(a->text);
-    return REBATCH_NOMEM;
-  }
-  l->count++;
+  *id = *text = NULL;
   return REBATCH_OK;
 }
 
@@ -651,9 +647,10 @@ typedef struct acquisition {
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
  * is parsed as rb_find_page would. */
-static int acquire_row(rebatch_engine *e, const char *id, const char *json, int rev,
+static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int rev,
                        void *ctx) {
   acquisition *a = ctx;
+  const char *id = *row_id, *json = *row_json;
   double due;
   size_t len = strlen(id);
   if (len >= a->after_cap) {
@@ -677,7 +674,7 @@ static int acquire_row(rebatch_engine *e, const char *id, const char *json, int 
     a->skipped++;
     return REBATCH_OK;
   }
-  return acquired_push(a->due, id, json, rev);
+  return acquired_push(a->due, row_id, row_json, rev);
 }
 
 /* Collects due, acquirable jobs in id order, at most max. */
@@ -688,7 +685,7 @@ static int acquire(rebatch_engine *e, int max, acquired_list *due) {
     /* A page no larger than what is still wanted (every row of a page is
      * copied out of the store) until rows that are not due turn up. */
     int count = 0, page = !a.skipped && max - due->count < 200 ? max - due->count : 200;
-    rc = rb_find_page_rows(e, JOB, "acquirable", "1", a.after, page, acquire_row, &a, &count);
+    rc = rb_find_page_take(e, JOB, "acquirable", "1", a.after, page, acquire_row, &a, &count);
     if (rc == REBATCH_OK && count < page) break;
   }
   rb_free(a.after);

@@ -558,7 +558,8 @@ static int buf_room(print_buf *b, size_t n) {
   char *grown;
   if (b->failed) return 0;
   if (b->len + n < b->cap) return 1;
-  for (cap = b->cap ? b->cap : 256; cap <= b->len + n; cap *= 2) {}
+  /* 1 KiB from the start holds most records whole, without regrowing */
+  for (cap = b->cap ? b->cap : 1024; cap <= b->len + n; cap *= 2) {}
   if (!(grown = rb_realloc(b->p, cap))) {
     b->failed = 1;
     return 0;
@@ -576,10 +577,9 @@ static void buf_put(print_buf *b, const char *s, size_t n) {
 
 /* cJSON's escaping: the two JSON specials, the five short control escapes,
  * \u00xx for the other control characters, everything else verbatim. */
-static void print_text(print_buf *b, const char *s) {
+static void print_escaped(print_buf *b, const char *s) {
   static const char hex[] = "0123456789abcdef";
   const char *run = s;
-  if (!s) s = run = "";
   buf_put(b, "\"", 1);
   for (;; s++) {
     unsigned char c;
@@ -608,6 +608,38 @@ static void print_text(print_buf *b, const char *s) {
   buf_put(b, run, (size_t)(s - run));
   buf_put(b, "\"", 1);
 }
+
+/* The length of s when it prints as it is (no byte to escape), else -1. */
+static long plain_length(const char *s) {
+  const char *end = s;
+  while (!string_stop[(unsigned char)*end]) end++;
+  return *end ? -1 : (long)(end - s);
+}
+
+/* Most strings (ids, names, dates) need no escape: one reservation and one
+ * copy for the quoted text. `before` and `after` are punctuation to print
+ * around it (a comma, a colon), or 0. */
+static void print_plain_or_escaped(print_buf *b, char before, const char *s, char after) {
+  long n = plain_length(s ? s : "");
+  char *p;
+  if (n < 0) {
+    if (before) buf_put(b, &before, 1);
+    print_escaped(b, s);
+    if (after) buf_put(b, &after, 1);
+    return;
+  }
+  if (!buf_room(b, (size_t)n + 4)) return;
+  p = b->p + b->len;
+  if (before) *p++ = before;
+  *p++ = '"';
+  memcpy(p, s ? s : "", (size_t)n);
+  p += n;
+  *p++ = '"';
+  if (after) *p++ = after;
+  b->len = (size_t)(p - b->p);
+}
+
+static void print_text(print_buf *b, const char *s) { print_plain_or_escaped(b, 0, s, 0); }
 
 /* cJSON prints %1.15g, or %1.17g when that does not read back within a
  * relative epsilon, which loses the last digits of large integers (2^53
@@ -660,11 +692,9 @@ static void print_item(print_buf *b, const cJSON *item) {
     int object = (item->type & 0xFF) == cJSON_Object;
     buf_put(b, object ? "{" : "[", 1);
     for (child = item->child; child && !b->failed; child = child->next) {
-      if (child != item->child) buf_put(b, ",", 1);
-      if (object) {
-        print_text(b, child->string);
-        buf_put(b, ":", 1);
-      }
+      char comma = child != item->child ? ',' : 0;
+      if (object) print_plain_or_escaped(b, comma, child->string, ':');
+      else if (comma) buf_put(b, &comma, 1);
       print_item(b, child);
     }
     buf_put(b, object ? "}" : "]", 1);
@@ -702,9 +732,8 @@ void rb_writer_open(rb_writer *w, char *buf, size_t cap) {
 /* A member follows another unless the text is still just the brace (no
  * value ends in '{'). */
 static void writer_key(rb_writer *w, const char *key) {
-  if (!w->failed && w->p[w->len - 1] != '{') buf_put(w, ",", 1);
-  print_text(w, key);
-  buf_put(w, ":", 1);
+  if (w->failed) return;
+  print_plain_or_escaped(w, w->p[w->len - 1] != '{' ? ',' : 0, key, ':');
 }
 
 void rb_writer_item(rb_writer *w, const char *key, const cJSON *value) {

@@ -259,14 +259,14 @@ int rb_find_page(rebatch_engine *e, const char *coll, const char *field,
   return rc;
 }
 
-int rb_find_page_rows(rebatch_engine *e, const char *coll, const char *field,
+int rb_find_page_take(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
-                      rb_row_visit visit, void *ctx, int *count) {
+                      rb_row_take visit, void *ctx, int *count) {
   rebatch_rows rows = {0};
   int rc = fetch_page(e, coll, field, value, after_id, limit, &rows);
   *count = 0;
   for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
-    rc = visit(e, rows.items[i].id, rows.items[i].json, rows.items[i].rev, ctx);
+    rc = visit(e, &rows.items[i].id, &rows.items[i].json, rows.items[i].rev, ctx);
   if (rc == REBATCH_OK) *count = rows.count;
   rows_clear(&rows);
   return rc;
