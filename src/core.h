@@ -176,6 +176,13 @@ typedef struct rb_member {
  * parsing: 1 with *out rb_malloc'd, 0 when the text is not a strict JSON
  * object (parse it then), -1 on NOMEM. At most 16 members. */
 int rb_text_patch(const char *text, const rb_member *members, int count, char **out);
+/* rb_text_patch for a text rb_text_fields has just walked: members[i]
+ * replaces the value found[i] holds, where the walk found it, without
+ * walking the text again. found must come from a walk that asked for no key
+ * twice (each then holds its first occurrence, the one rb_text_patch would
+ * replace). A member not found falls back to rb_text_patch. Same returns. */
+int rb_text_replace(const char *text, const rb_text_field *found, const rb_member *members,
+                    int count, char **out);
 /* A number as rb_print writes it, into buf[32]. */
 void rb_format_number(double value, char *buf);
 /* Parses a Camunda date (yyyy-MM-dd'T'HH:mm:ss[.SSS][Z|+hhmm|+hh:mm]) or

@@ -7,7 +7,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define JOB "job"
@@ -241,40 +240,6 @@ static int reads_apart(const rb_text_field *f, int count) {
   return 1;
 }
 
-static int by_position(const void *a, const void *b) {
-  const char *x = ((const rb_text_field *)a)->value, *y = ((const rb_text_field *)b)->value;
-  return x < y ? -1 : x > y;
-}
-
-/* rb_text_patch when every member is there already (the usual case):
- * their values replaced where the walk found them (found, in members'
- * order), without walking the text again. */
-static int replace_values(const char *text, const rb_text_field *found, const rb_member *members,
-                          int count, char **out) {
-  rb_text_field spans[8];
-  size_t len = strlen(text), need = len + 1, at = 0, n = 0;
-  char *p;
-  for (int i = 0; i < count; i++) {
-    if (!found[i].value) return rb_text_patch(text, members, count, out);
-    spans[i] = found[i];
-    spans[i].key = members[i].json; /* the new value travels with its span */
-    need += strlen(members[i].json);
-  }
-  qsort(spans, (size_t)count, sizeof spans[0], by_position);
-  if (!(p = rb_malloc(need))) return -1;
-  for (int i = 0; i < count; i++) {
-    size_t from = (size_t)(spans[i].value - text), v = strlen(spans[i].key);
-    memcpy(p + n, text + at, from - at);
-    n += from - at;
-    memcpy(p + n, spans[i].key, v);
-    n += v;
-    at = from + spans[i].len;
-  }
-  memcpy(p + n, text + at, len - at + 1);
-  *out = p;
-  return 1;
-}
-
 int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
                             const rb_member *extra, int extra_count, int *done) {
   char *text, *patched = NULL, value[32];
@@ -293,7 +258,7 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
   members[0].json = value;
   memcpy(members + 1, extra, (size_t)extra_count * sizeof *extra);
   if (read_job_text(text, &t, extra, extra_count))
-    got = reads_apart(t.f, 4 + extra_count) ? replace_values(text, t.f + 3, members, 1 + extra_count, &patched)
+    got = reads_apart(t.f, 4 + extra_count) ? rb_text_replace(text, t.f + 3, members, 1 + extra_count, &patched)
                                             : rb_text_patch(text, members, 1 + extra_count, &patched);
   rb_free(text);
   old = got > 0 && t.retries > 0 ? 1 : 0; /* null retries read as 0, as retries_of */

@@ -855,3 +855,35 @@ int rb_text_patch(const char *text, const rb_member *members, int count, char **
   *out = b.p;
   return 1;
 }
+
+static int by_position(const void *a, const void *b) {
+  const char *x = ((const rb_text_field *)a)->value, *y = ((const rb_text_field *)b)->value;
+  return x < y ? -1 : x > y;
+}
+
+int rb_text_replace(const char *text, const rb_text_field *found, const rb_member *members,
+                    int count, char **out) {
+  rb_text_field spans[8];
+  size_t len = strlen(text), need = len + 1, at = 0, n = 0;
+  char *p;
+  if (count > 8) return rb_text_patch(text, members, count, out);
+  for (int i = 0; i < count; i++) {
+    if (!found[i].value) return rb_text_patch(text, members, count, out);
+    spans[i] = found[i];
+    spans[i].key = members[i].json; /* the new value travels with its span */
+    need += strlen(members[i].json);
+  }
+  qsort(spans, (size_t)count, sizeof spans[0], by_position);
+  if (!(p = rb_malloc(need))) return -1;
+  for (int i = 0; i < count; i++) {
+    size_t from = (size_t)(spans[i].value - text), v = strlen(spans[i].key);
+    memcpy(p + n, text + at, from - at);
+    n += from - at;
+    memcpy(p + n, spans[i].key, v);
+    n += v;
+    at = from + spans[i].len;
+  }
+  memcpy(p + n, text + at, len - at + 1);
+  *out = p;
+  return 1;
+}

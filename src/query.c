@@ -178,49 +178,71 @@ static int active(const rb_filter *f, const cJSON *item) {
   return 1;
 }
 
-static int compare_ids(const void *a, const void *b) {
-  return strcmp(((const rb_doc *)a)->id, ((const rb_doc *)b)->id);
+static int compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Store order (ascending id) without the duplicates a list may name. */
-static void unique_by_id(rb_docs *docs) {
-  int kept = 0;
-  if (docs->count > 1) qsort(docs->items, (size_t)docs->count, sizeof *docs->items, compare_ids);
-  for (int i = 0; i < docs->count; i++) {
-    if (kept && strcmp(docs->items[kept - 1].id, docs->items[i].id) == 0) rb_doc_clear(&docs->items[i]);
-    else docs->items[kept++] = docs->items[i];
+typedef struct rb_id_list {
+  const char **ids;
+  int count;
+  int cap;
+} rb_id_list;
+
+static int push_id(rb_id_list *l, const char *id) {
+  if (!*id) return REBATCH_OK;
+  if (l->count == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 16;
+    const char **ids = rb_realloc(l->ids, (size_t)cap * sizeof *ids);
+    if (!ids) return REBATCH_NOMEM;
+    l->ids = ids;
+    l->cap = cap;
   }
-  docs->count = kept;
+  l->ids[l->count++] = id;
+  return REBATCH_OK;
 }
 
-/* Loads the records named by an id list (array or comma separated),
- * each once, in id order after sorting. */
+/* The ids an id list names (array or comma separated), in id order (store
+ * order), each once. They point into list or into *copy; the caller frees
+ * l->ids and *copy. */
+static int listed_ids(const cJSON *list, rb_id_list *l, char **copy) {
+  int rc = REBATCH_OK, kept = 0;
+  memset(l, 0, sizeof *l);
+  *copy = cJSON_IsString(list) ? rb_strdup(list->valuestring) : NULL;
+  if (cJSON_IsString(list) && !*copy) return REBATCH_NOMEM;
+  if (*copy) {
+    for (char *p = *copy; rc == REBATCH_OK && p;) {
+      char *comma = strchr(p, ',');
+      if (comma) *comma++ = '\0';
+      rc = push_id(l, p);
+      p = comma;
+    }
+  } else {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+      if (rc == REBATCH_OK && cJSON_IsString(item)) rc = push_id(l, item->valuestring);
+  }
+  if (rc != REBATCH_OK) return rc;
+  if (l->count > 1) qsort(l->ids, (size_t)l->count, sizeof *l->ids, compare_strings);
+  for (int i = 0; i < l->count; i++)
+    if (!kept || strcmp(l->ids[kept - 1], l->ids[i]) != 0) l->ids[kept++] = l->ids[i];
+  l->count = kept;
+  return REBATCH_OK;
+}
+
+/* Loads the records named by an id list, each once, in id order. */
 static int load_by_ids(rebatch_engine *e, const char *coll, const cJSON *list,
                        rb_docs *out) {
-  char *copy = cJSON_IsString(list) ? rb_strdup(list->valuestring) : NULL;
-  const cJSON *item = cJSON_IsArray(list) ? list->child : NULL;
-  char *next = copy;
-  int rc = REBATCH_OK;
-  if (cJSON_IsString(list) && !copy) return REBATCH_NOMEM;
-  while (rc == REBATCH_OK && (item || (next && *next))) {
-    const char *id;
+  rb_id_list l;
+  char *copy;
+  int rc = listed_ids(list, &l, &copy);
+  for (int i = 0; rc == REBATCH_OK && i < l.count; i++) {
     rb_doc doc;
-    if (copy) {
-      char *comma = strchr(next, ',');
-      id = next;
-      if (comma) *comma++ = '\0';
-      next = comma;
-    } else {
-      id = cJSON_IsString(item) ? item->valuestring : NULL;
-      item = item->next;
-    }
-    if (!id || !*id) continue;
-    rc = rb_load(e, coll, id, &doc);
+    rc = rb_load(e, coll, l.ids[i], &doc);
     if (rc == REBATCH_OK && doc.json) rc = rb_docs_push(out, &doc);
     rb_doc_clear(&doc);
   }
+  rb_free(l.ids);
   rb_free(copy);
-  if (rc == REBATCH_OK) unique_by_id(out);
   return rc;
 }
 
@@ -471,62 +493,20 @@ static int visit_matching(rebatch_engine *e, const char *id, const char *text, i
   return ok ? rf->visit(e, id, text, rev, rf->ctx) : REBATCH_OK;
 }
 
-static int compare_strings(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-typedef struct rb_id_list {
-  const char **ids;
-  int count;
-  int cap;
-} rb_id_list;
-
-static int push_id(rb_id_list *l, const char *id) {
-  if (!*id) return REBATCH_OK;
-  if (l->count == l->cap) {
-    int cap = l->cap ? l->cap * 2 : 16;
-    const char **ids = rb_realloc(l->ids, (size_t)cap * sizeof *ids);
-    if (!ids) return REBATCH_NOMEM;
-    l->ids = ids;
-    l->cap = cap;
-  }
-  l->ids[l->count++] = id;
-  return REBATCH_OK;
-}
-
-/* The rows an id list names (array or comma separated), each once, in id
- * order. */
+/* The rows an id list names, each once, in id order. */
 static int each_listed(rebatch_engine *e, const char *coll, const cJSON *list,
                        rb_row_filter *rf) {
-  char *copy = cJSON_IsString(list) ? rb_strdup(list->valuestring) : NULL;
-  rb_id_list l = {NULL, 0, 0};
-  const char **ids;
-  int count, rc = REBATCH_OK;
-  if (cJSON_IsString(list) && !copy) return REBATCH_NOMEM;
-  if (copy) {
-    for (char *p = copy; rc == REBATCH_OK && p;) {
-      char *comma = strchr(p, ',');
-      if (comma) *comma++ = '\0';
-      rc = push_id(&l, p);
-      p = comma;
-    }
-  } else {
-    const cJSON *item;
-    cJSON_ArrayForEach(item, list)
-      if (rc == REBATCH_OK && cJSON_IsString(item)) rc = push_id(&l, item->valuestring);
-  }
-  ids = l.ids;
-  count = l.count;
-  if (rc == REBATCH_OK && count > 1) qsort(ids, (size_t)count, sizeof *ids, compare_strings);
-  for (int i = 0; rc == REBATCH_OK && i < count; i++) {
+  rb_id_list l;
+  char *copy;
+  int rc = listed_ids(list, &l, &copy);
+  for (int i = 0; rc == REBATCH_OK && i < l.count; i++) {
     char *text;
     int rev;
-    if (i && strcmp(ids[i - 1], ids[i]) == 0) continue;
-    rc = rb_load_text(e, coll, ids[i], &text, &rev);
-    if (rc == REBATCH_OK && text) rc = visit_matching(e, ids[i], text, rev, rf);
+    rc = rb_load_text(e, coll, l.ids[i], &text, &rev);
+    if (rc == REBATCH_OK && text) rc = visit_matching(e, l.ids[i], text, rev, rf);
     rb_free(text);
   }
-  rb_free(ids);
+  rb_free(l.ids);
   rb_free(copy);
   return rc;
 }

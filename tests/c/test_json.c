@@ -372,6 +372,30 @@ TEST(set_replaces_members_and_put_adds_nulls) {
   cJSON_Delete(obj);
 }
 
+/* Replacing the values one walk found gives rb_text_patch's text, in any
+ * order of the members; a member the walk did not find is appended. */
+TEST(text_replace_matches_text_patch) {
+  const char *text = "{\"a\":1,\"retries\":0,\"s\":\"x,\\\"y\\\"\",\"dueDate\":null,\"z\":[1,{\"retries\":9}]}";
+  rb_member members[] = {{"dueDate", "5"}, {"retries", "3"}};
+  rb_text_field found[] = {{"dueDate", NULL, 0}, {"retries", NULL, 0}};
+  char *replaced = NULL, *patched = NULL;
+  CHECK_EQ_INT(rb_text_fields(text, found, 2), 1);
+  CHECK_EQ_INT(rb_text_replace(text, found, members, 2, &replaced), 1);
+  CHECK_EQ_INT(rb_text_patch(text, members, 2, &patched), 1);
+  CHECK_EQ_STR(replaced, "{\"a\":1,\"retries\":3,\"s\":\"x,\\\"y\\\"\",\"dueDate\":5,\"z\":[1,{\"retries\":9}]}");
+  CHECK_EQ_STR(replaced, patched);
+  rb_free(replaced);
+  rb_free(patched);
+  {
+    rb_member more[] = {{"retries", "4"}, {"absent", "true"}};
+    rb_text_field look[] = {{"retries", NULL, 0}, {"absent", NULL, 0}};
+    CHECK_EQ_INT(rb_text_fields(text, look, 2), 1);
+    CHECK_EQ_INT(rb_text_replace(text, look, more, 2, &replaced), 1);
+    CHECK_EQ_STR(replaced, "{\"a\":1,\"retries\":4,\"s\":\"x,\\\"y\\\"\",\"dueDate\":null,\"z\":[1,{\"retries\":9}],\"absent\":true}");
+    rb_free(replaced);
+  }
+}
+
 TEST(sprintf_formats) {
   char *s = rb_sprintf("%s-%d-%.1f", "a", 7, 1.5);
   CHECK_EQ_STR(s, "a-7-1.5");
