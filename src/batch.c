@@ -31,30 +31,29 @@ static int deployment_order(const char *a, const char *b) {
   return strcasecmp(a, b);
 }
 
-/* Appends an id to its deployment's group: [{deploymentId, ids: [..]}] in
- * deployment order. Duplicates are removed later by rb_batch_groups_seal. */
+/* Appends an id to its deployment's group: [{deploymentId, ids: [..]}].
+ * Groups are put in deployment order and duplicates removed later, by
+ * rb_batch_item_count: cJSON_InsertItemInArray cannot place a group
+ * between two others (the CVE-2023-50471 check of cJSON 1.7.17, which
+ * Debian's 1.7.15 carries, refuses every new item not put first). */
 int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id) {
-  cJSON *group, *ids, *item;
-  int position = 0, c = 1;
-  cJSON_ArrayForEach(group, groups) {
-    if ((c = deployment_order(rb_str(group, "deploymentId"), deployment_id)) >= 0) break;
-    position++;
-  }
-  if (!group || c != 0) {
+  cJSON *group, *item;
+  cJSON_ArrayForEach(group, groups)
+    if (deployment_order(rb_str(group, "deploymentId"), deployment_id) == 0) break;
+  if (!group) {
     group = cJSON_CreateObject();
     if (!group || !rb_put_str(group, "deploymentId", deployment_id) || !cJSON_AddArrayToObject(group, "ids") ||
-        !cJSON_InsertItemInArray(groups, position, group)) {
+        !cJSON_AddItemToArray(groups, group)) {
       cJSON_Delete(group);
-      return 0;
+      return REBATCH_NOMEM;
     }
   }
-  ids = cJSON_GetObjectItemCaseSensitive(group, "ids");
   item = cJSON_CreateString(id);
-  if (!item || !cJSON_AddItemToArray(ids, item)) {
+  if (!item || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(group, "ids"), item)) {
     cJSON_Delete(item);
-    return 0;
+    return REBATCH_NOMEM;
   }
-  return 1;
+  return REBATCH_OK;
 }
 
 static int compare_items(const void *a, const void *b) {
@@ -80,9 +79,29 @@ static int seal_group(cJSON *ids) {
   return 1;
 }
 
+static int compare_groups(const void *a, const void *b) {
+  return deployment_order(rb_str(*(cJSON *const *)a, "deploymentId"), rb_str(*(cJSON *const *)b, "deploymentId"));
+}
+
+/* Puts the groups in deployment order, detaching and re-adding them (see
+ * rb_batch_add_item). */
+static int sort_groups(cJSON *groups) {
+  int n = cJSON_GetArraySize(groups);
+  cJSON **items, *item;
+  if (n < 2) return 1;
+  if (!(items = rb_malloc((size_t)n * sizeof *items))) return 0;
+  n = 0;
+  while ((item = groups->child)) items[n++] = cJSON_DetachItemViaPointer(groups, item);
+  qsort(items, (size_t)n, sizeof *items, compare_groups);
+  for (int i = 0; i < n; i++) cJSON_AddItemToArray(groups, items[i]);
+  rb_free(items);
+  return 1;
+}
+
 int rb_batch_item_count(cJSON *groups) {
   cJSON *group;
   int n = 0;
+  if (!sort_groups(groups)) return -1;
   cJSON_ArrayForEach(group, groups) {
     cJSON *ids = cJSON_GetObjectItemCaseSensitive(group, "ids");
     if (!seal_group(ids)) return -1;
@@ -240,8 +259,8 @@ int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
                     cJSON *groups, cJSON *params, cJSON **dto) {
   char id[REBATCH_ID_MAX + 1], seed[REBATCH_ID_MAX + 1], monitor[REBATCH_ID_MAX + 1], exec[REBATCH_ID_MAX + 1];
   char deployment[REBATCH_ID_MAX + 1];
-  const char *first = first_deployment(groups);
   int invocations = invocations_for(e, type), items = rb_batch_item_count(groups), rc;
+  const char *first = first_deployment(groups);
   cJSON *b = NULL, *h;
   rb_doc doc, hist;
   *dto = NULL;

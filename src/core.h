@@ -551,9 +551,11 @@ int rb_incidents_delete_for_instance(rebatch_engine *e,
 /* ---- batch.c ------------------------------------------------------------- */
 
 /* Batch items grouped per deployment: a JSON array the creators fill with
- * rb_batch_add_item and hand to rb_batch_create. */
+ * rb_batch_add_item (REBATCH_OK or REBATCH_NOMEM) and hand to
+ * rb_batch_create. */
 int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id);
-/* Sorts and deduplicates the groups; the item count, or -1 on NOMEM. */
+/* Puts the groups in deployment order (unknown deployment last) and sorts
+ * and deduplicates each; the item count, or -1 on NOMEM. */
 int rb_batch_item_count(cJSON *groups);
 /* Creates a batch (takes over groups and params); *dto is its BatchDto. */
 int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,

@@ -40,9 +40,7 @@ static int add_task_of(rebatch_engine *e, const char *task_id, const char *defin
     rb_doc_clear(&def);
   }
   if (rc != REBATCH_OK) return rc;
-  if (!rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, task_id))
-    return REBATCH_NOMEM;
-  return REBATCH_OK;
+  return rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, task_id);
 }
 
 static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, rb_collector *c) {

@@ -55,7 +55,7 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON
  * parsed only when that walk cannot tell. */
 static int add_job_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
   char deployment[REBATCH_ID_MAX + 1];
-  int got = rb_text_str(json, "deploymentId", deployment, sizeof deployment), ok;
+  int got = rb_text_str(json, "deploymentId", deployment, sizeof deployment), rc;
   (void)rev;
   if (got < 0) {
     cJSON *job = cJSON_Parse(json);
@@ -63,12 +63,11 @@ static int add_job_row(rebatch_engine *e, const char *id, const char *json, int 
       strcpy(e->store_error, "store returned a record that is not JSON");
       return REBATCH_ERROR;
     }
-    ok = rb_batch_add_item(groups, rb_str(job, "deploymentId"), id);
+    rc = rb_batch_add_item(groups, rb_str(job, "deploymentId"), id);
     cJSON_Delete(job);
-  } else {
-    ok = rb_batch_add_item(groups, got ? deployment : NULL, id);
+    return rc;
   }
-  return ok ? REBATCH_OK : REBATCH_NOMEM;
+  return rb_batch_add_item(groups, got ? deployment : NULL, id);
 }
 
 static int add_jobs_of_instance(rebatch_engine *e, const char *instance_id, cJSON *groups) {
@@ -194,7 +193,7 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
     if (!cJSON_IsString(id)) continue;
     rc = rb_load_text(e, JOB, id->valuestring, &text, &rev);
     if (rc == REBATCH_OK && text) rc = add_job_row(e, id->valuestring, text, rev, groups);
-    else if (rc == REBATCH_OK && !rb_batch_add_item(groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    else if (rc == REBATCH_OK) rc = rb_batch_add_item(groups, NULL, id->valuestring);
     rb_free(text);
     if (rc != REBATCH_OK) break;
   }

@@ -57,11 +57,11 @@ static int collect_ids(rebatch_engine *e, const cJSON *body, cJSON *groups, rb_r
   cJSON_ArrayForEach(id, ids) {
     if (rc != REBATCH_OK) break;
     if (!cJSON_IsString(id)) rc = rb_invalid(res, 400, "Process instance ids cannot be null: processInstanceIds contains null value");
-    else if (!rb_batch_add_item(groups, "", id->valuestring)) rc = REBATCH_NOMEM;
+    else rc = rb_batch_add_item(groups, "", id->valuestring);
   }
   cJSON_ArrayForEach(id, selected) {
     if (rc != REBATCH_OK) break;
-    if (!rb_batch_add_item(groups, "", id->valuestring)) rc = REBATCH_NOMEM;
+    rc = rb_batch_add_item(groups, "", id->valuestring);
   }
   cJSON_Delete(selected);
   if (rc == REBATCH_OK && rb_batch_item_count(groups) < 0) rc = REBATCH_NOMEM;
