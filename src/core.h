@@ -291,6 +291,11 @@ typedef struct rb_query {
   rb_to_dto to_dto;
 } rb_query;
 
+/* Camunda's checks of a query request before it runs (query_params.c):
+ * URL parameters converted by their DTO's Java types, sortBy/sortOrder,
+ * empty id sets, variable comparators. REBATCH_OK or RB_REJECTED. */
+int rb_query_check(const rb_query *q, const cJSON *request, rb_response *res);
+
 /* Runs a query over the request's "query" (URL parameters) and "body"
  * (JSON body) members. Matching records go into out (unsorted if count_only
  * is set). Returns REBATCH_OK, a storage code, or RB_REJECTED with res set. */

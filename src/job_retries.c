@@ -35,14 +35,10 @@ int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
   return rc;
 }
 
-/* The instances a query DTO selects. An explicitly empty
- * processInstanceIds set is Camunda's "Set of process instance ids is
- * empty". */
+/* The instances a query DTO selects (an empty processInstanceIds set is
+ * refused by the query, as any query's). */
 int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
                      rb_row_visit visit, void *ctx, rb_response *res) {
-  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
-  if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
-    return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
   return rb_query_body_each(e, query, q, visit, ctx, res);
 }
 

@@ -520,7 +520,8 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
   rb_plan plan;
   rb_row_filter rf = {NULL, NULL, NULL, 0, visit, ctx, res};
   char buf[32];
-  int sort_count, rc = read_sorting(q, request, sorting, &sort_count, res);
+  int sort_count, rc = rb_query_check(q, request, res);
+  if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &sort_count, res);
   if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
   if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
   if (rc != REBATCH_OK) return rc;
@@ -551,8 +552,8 @@ int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
                     rb_docs *out, rb_response *res) {
   rb_sorting sorting[4];
   rb_plan plan;
-  int sort_count, rc;
-  rc = read_sorting(q, request, sorting, &sort_count, res);
+  int sort_count, rc = rb_query_check(q, request, res);
+  if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &sort_count, res);
   if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
   if (rc == REBATCH_OK) rc = load_candidates(e, q, request, out);
   if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
@@ -640,6 +641,8 @@ static int compare_values(const cJSON *stored, const char *op, const cJSON *want
   int c;
   if (strcmp(op, "like") == 0)
     return cJSON_IsString(stored) && cJSON_IsString(want) && like(stored->valuestring, want->valuestring, fold);
+  if (strcmp(op, "notLike") == 0)
+    return cJSON_IsString(stored) && cJSON_IsString(want) && !like(stored->valuestring, want->valuestring, fold);
   if (cJSON_IsNumber(stored) && cJSON_IsNumber(want))
     c = (stored->valuedouble > want->valuedouble) - (stored->valuedouble < want->valuedouble);
   else if (cJSON_IsString(stored) && cJSON_IsString(want))
@@ -705,12 +708,12 @@ static int url_conditions_hold(const cJSON *variables, const char *text, rb_case
   char *part, *rest;
   snprintf(buf, sizeof buf, "%s", text);
   for (part = buf; part; part = rest) {
-    static const char *const ops[] = {"_eq_", "_neq_", "_gteq_", "_gt_", "_lteq_", "_lt_", "_like_", NULL};
+    static const char *const ops[] = {"_eq_", "_neq_", "_gteq_", "_gt_", "_lteq_", "_lt_", "_like_", "_notLike_", NULL};
     int held = 0, parsed = 0;
     if ((rest = strchr(part, ',')) != NULL) *rest++ = '\0';
     for (int i = 0; ops[i] && !parsed; i++) {
       char *at = strstr(part, ops[i]);
-      char op[8], *end;
+      char op[16], *end;
       double number;
       cJSON *want;
       if (!at) continue;

@@ -180,7 +180,7 @@ test('historic activity instances: filters, counts, sorting, one by id', async (
       status: 404, type: 'InvalidRequestException', message: "Historic activity instance with id 'nope' does not exist",
     });
     assertEngineError(() => engine.getHistoricActivityInstances({ sortBy: 'nope', sortOrder: 'asc' }), {
-      status: 400, type: 'InvalidRequestException', message: 'sortBy parameter has invalid value: nope',
+      status: 400, type: 'InvalidRequestException', message: "Cannot set query parameter 'sortBy' to value 'nope'",
     });
     // A finished instance's end event completed its scope.
     deploy(engine, { key: 'quick', activities: [{ id: 's', type: 'startEvent' }, { id: 'e', type: 'endEvent' }],

@@ -1,0 +1,171 @@
+// Query requests checked as Camunda's query DTOs check them, before any
+// record is read: URL parameters converted by their declared Java type
+// (AbstractSearchQueryDto, JacksonAwareStringToTypeConverter, DateConverter,
+// VariableListConverter), sortBy/sortOrder through their setters, empty id
+// sets (EnsureUtil.ensureNotEmpty) and variable comparators (applyFilters),
+// in list and count queries and in the queries inside batch bodies.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { deploy, externalTaskBpmn, startServer } from './support/rest-helpers.js';
+
+let srv;
+before(async () => {
+  srv = await startServer();
+});
+after(() => srv.close());
+
+const invalid = (message) => ({ type: 'InvalidRequestException', message, code: null });
+const cannotConvert = (param, value, javaType) =>
+  invalid(`Cannot set query parameter '${param}' to value '${value}': Cannot convert value ${value} to java type ${javaType}`);
+
+async function expectError(method, path, body, status, expected) {
+  const r = await srv.api(method, path, body);
+  assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body) ?? ''}: ${r.text}`);
+  assert.deepEqual(r.body, expected, `${method} ${path}`);
+}
+
+/** An instance of an external task process with variable amount=5, ended or running. */
+async function instances() {
+  const key = `qp${Math.random().toString(36).slice(2, 8)}`;
+  const d = await deploy(srv.api, { 'qp.bpmn': externalTaskBpmn(key, key) });
+  assert.equal(d.status, 200, d.text);
+  const start = () => srv.api('POST', `/process-definition/key/${key}/start`, { variables: { amount: { value: 5, type: 'Integer' } } });
+  const running = (await start()).body;
+  const ended = (await start()).body;
+  srv.engine.deleteProcessInstance(ended.id);
+  return { key, running, ended };
+}
+
+test('URL booleans, dates, integers and longs that do not convert: 400 naming the parameter and the Java type, over an empty store too', async () => {
+  const cases = [
+    ['/process-instance', 'suspended', 'maybe', 'java.lang.Boolean'],
+    ['/process-instance/count', 'withIncident', 'yes', 'java.lang.Boolean'],
+    ['/process-instance', 'variableValuesIgnoreCase', 'TRUE', 'java.lang.Boolean'],
+    ['/history/process-instance', 'finished', '1x', 'java.lang.Boolean'],
+    ['/history/process-instance/count', 'startedBefore', 'yesterday', 'java.util.Date'],
+    ['/history/process-instance', 'executedJobAfter', 'soon', 'java.util.Date'],
+    ['/job', 'priorityHigherThanOrEquals', 'high', 'java.lang.Long'],
+    ['/job/count', 'noRetriesLeft', 'maybe', 'java.lang.Boolean'],
+    ['/external-task', 'priorityLowerThanOrEquals', '1.5', 'java.lang.Long'],
+    ['/external-task/count', 'lockExpirationAfter', '2024-13-45', 'java.util.Date'],
+    ['/process-definition', 'version', '99999999999', 'java.lang.Integer'],
+    ['/process-definition', 'latestVersion', 'maybe', 'java.lang.Boolean'],
+    ['/deployment', 'after', 'x', 'java.util.Date'],
+    ['/batch', 'suspended', 'perhaps', 'java.lang.Boolean'],
+    ['/batch/statistics', 'withFailures', 'perhaps', 'java.lang.Boolean'],
+    ['/batch/statistics/count', 'startedAfter', 'x', 'java.util.Date'],
+    ['/history/batch', 'completed', 'perhaps', 'java.lang.Boolean'],
+    ['/incident', 'incidentTimestampBefore', 'x', 'java.util.Date'],
+    ['/history/incident/count', 'open', 'x', 'java.lang.Boolean'],
+    ['/history/activity-instance', 'finishedAfter', 'x', 'java.util.Date'],
+    ['/history/job-log', 'jobPriorityHigherThanOrEquals', 'x', 'java.lang.Long'],
+    ['/history/variable-instance', 'includeDeleted', 'x', 'java.lang.Boolean'],
+    ['/history/detail/count', 'occurredAfter', 'x', 'java.util.Date'],
+    ['/job-definition', 'withOverridingJobPriority', 'x', 'java.lang.Boolean'],
+  ];
+  for (const [path, param, value, javaType] of cases) {
+    await expectError('GET', `${path}?${param}=${encodeURIComponent(value)}`, undefined, 400, cannotConvert(param, value, javaType));
+  }
+  await expectError('GET', `/incident?incidentTimestampAfter=${encodeURIComponent('"2024-01-01T00:00:00.000+0000"')}`, undefined, 400,
+    invalid('Cannot set query parameter \'incidentTimestampAfter\' to value \'"2024-01-01T00:00:00.000+0000"\': '
+      + 'Cannot convert value "2024-01-01T00:00:00.000+0000" to java type java.util.Date because of double quotes'));
+});
+
+test('URL values that convert keep working: false, null, dates, numbers', async () => {
+  const { running, ended } = await instances();
+  const ids = (r) => r.body.map((x) => x.id);
+  assert.ok(ids(await srv.api('GET', '/process-instance?suspended=false')).includes(running.id));
+  assert.deepEqual(ids(await srv.api('GET', '/process-instance?suspended=true')), []);
+  assert.equal((await srv.api('GET', '/process-instance?active=false')).status, 200);
+  assert.equal((await srv.api('GET', '/job?priorityHigherThanOrEquals=-5&priorityLowerThanOrEquals=7')).status, 200);
+  const finishedAfter = encodeURIComponent('2000-01-01T00:00:00.000+0000');
+  assert.ok(ids(await srv.api('GET', `/history/process-instance?finishedAfter=${finishedAfter}`)).includes(ended.id));
+  assert.equal((await srv.api('GET', '/process-definition?version=1')).status, 200);
+});
+
+test('URL sortBy and sortOrder: the setter refuses the value, reported as the parameter that could not be set', async () => {
+  for (const path of ['/process-instance', '/history/process-instance/count', '/job', '/external-task', '/batch', '/history/batch', '/incident']) {
+    await expectError('GET', `${path}?sortBy=nope&sortOrder=asc`, undefined, 400, invalid("Cannot set query parameter 'sortBy' to value 'nope'"));
+  }
+  await expectError('GET', '/job?sortBy=jobId&sortOrder=up', undefined, 400, invalid("Cannot set query parameter 'sortOrder' to value 'up'"));
+  await expectError('GET', '/job?sortBy=jobId', undefined, 400,
+    invalid('Only a single sorting parameter specified. sortBy and sortOrder required'));
+});
+
+test('variable conditions: an unknown comparator is 400 in URL and JSON form, list and count, instances and history', async () => {
+  await instances();
+  const comparator = invalid('Invalid variable comparator specified: foo');
+  for (const path of ['/process-instance', '/process-instance/count', '/history/process-instance', '/history/process-instance/count']) {
+    await expectError('GET', `${path}?variables=amount_foo_5`, undefined, 400, comparator);
+    await expectError('GET', `${path}?variables=amount_eq_5,amount_foo_5`, undefined, 400, comparator);
+    await expectError('POST', path, { variables: [{ name: 'amount', operator: 'foo', value: 5 }] }, 400, comparator);
+  }
+  await expectError('GET', '/external-task?processVariables=amount_foo_5', undefined, 400,
+    invalid('Invalid process variable comparator specified: foo'));
+  await expectError('POST', '/external-task/count', { processVariables: [{ name: 'amount', operator: 'notlike', value: '5' }] }, 400,
+    invalid('Invalid process variable comparator specified: notlike'));
+  await expectError('GET', '/process-instance?variables=amount_notLike_5', undefined, 400,
+    invalid('Invalid variable comparator specified: notLike'));
+});
+
+test('variable conditions in the URL must be KEY_OPERATOR_VALUE triples', async () => {
+  const format = (param, value) => invalid(`Cannot set query parameter '${param}' to value '${value}': variable query parameter has to have format KEY_OPERATOR_VALUE.`);
+  for (const value of ['amount_eq', 'amount_eq_', 'a_b_eq_5', 'amount_eq_5_6', 'amount', '', 'amount_eq_5,,x']) {
+    await expectError('GET', `/process-instance?variables=${value}`, undefined, 400, format('variables', value));
+    await expectError('GET', `/history/process-instance/count?variables=${value}`, undefined, 400, format('variables', value));
+  }
+  await expectError('GET', '/external-task?processVariables=a_eq', undefined, 400, format('processVariables', 'a_eq'));
+  // trailing empty expressions are dropped, as String.split drops them
+  assert.equal((await srv.api('GET', '/process-instance?variables=amount_eq_5,')).status, 200);
+});
+
+test('variable conditions that are well formed still select: eq, neq and notLike for external tasks', async () => {
+  const { key, running } = await instances();
+  const ids = async (path) => (await srv.api('GET', path)).body.map((x) => x.id);
+  assert.ok((await ids('/process-instance?variables=amount_eq_5')).includes(running.id));
+  assert.ok(!(await ids('/process-instance?variables=amount_neq_5')).includes(running.id));
+  const tasks = (await srv.api('GET', `/external-task?topicName=${key}`)).body;
+  assert.equal(tasks.length, 1);
+  srv.engine.call('setProcessInstanceVariable', { id: running.id, key: 'note', body: { value: 'abc', type: 'String' } });
+  assert.deepEqual((await srv.api('POST', '/external-task', { topicName: key, processVariables: [{ name: 'note', operator: 'notLike', value: 'a%' }] })).body, []);
+  assert.equal((await srv.api('POST', '/external-task', { topicName: key, processVariables: [{ name: 'note', operator: 'notLike', value: 'x%' }] })).body.length, 1);
+});
+
+test('an empty id set in a JSON query: 500 ProcessEngineException, as the engine query refuses it', async () => {
+  const empty = (what) => ({ type: 'ProcessEngineException', message: `Set of ${what} ids is empty`, code: 0 });
+  for (const path of ['/process-instance', '/process-instance/count', '/history/process-instance', '/history/process-instance/count']) {
+    await expectError('POST', path, { processInstanceIds: [] }, 500, empty('process instance'));
+  }
+  await expectError('POST', '/job', { jobIds: [] }, 500, empty('job'));
+  await expectError('POST', '/job/count', { processInstanceIds: [] }, 500, empty('process instance'));
+  await expectError('POST', '/external-task', { externalTaskIdIn: [] }, 500, empty('external task'));
+  await expectError('POST', '/external-task/count', { externalTaskIdIn: [] }, 500, empty('external task'));
+  // a URL id list is never empty: "" is a set of one empty id
+  assert.deepEqual((await srv.api('GET', '/process-instance?processInstanceIds=')).body, []);
+});
+
+test('batch bodies: a query with an unknown comparator or an empty id set creates no batch, even next to explicit ids', async () => {
+  const { running, ended } = await instances();
+  const task = (await srv.api('GET', `/external-task?processInstanceId=${running.id}`)).body[0];
+  const batches = async () => (await srv.api('GET', '/batch/count')).body.count;
+  const before = await batches();
+  const badQuery = { variables: [{ name: 'amount', operator: 'foo', value: 5 }] };
+  const comparator = invalid('Invalid variable comparator specified: foo');
+  await expectError('POST', '/external-task/retries-async', { retries: 1, externalTaskIds: [task.id], processInstanceQuery: badQuery }, 400, comparator);
+  await expectError('PUT', '/external-task/retries', { retries: 1, externalTaskIds: [task.id], historicProcessInstanceQuery: badQuery }, 400, comparator);
+  await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstances: [running.id], processInstanceQuery: badQuery }, 400, comparator);
+  await expectError('POST', '/process-instance/job-retries-historic-query-based',
+    { retries: 1, processInstances: [running.id], historicProcessInstanceQuery: badQuery }, 400, comparator);
+  await expectError('POST', '/job/retries', { retries: 1, jobIds: ['x'], jobQuery: { jobIds: [] } }, 500,
+    { type: 'ProcessEngineException', message: 'Set of job ids is empty', code: 0 });
+  await expectError('POST', '/external-task/retries-async', { retries: 1, externalTaskIds: [task.id], externalTaskQuery: { externalTaskIdIn: [] } }, 500,
+    { type: 'ProcessEngineException', message: 'Set of external task ids is empty', code: 0 });
+  await expectError('POST', `/process-definition/${ended.definitionId}/restart-async`, {
+    processInstanceIds: [ended.id], instructions: [{ type: 'startBeforeActivity', activityId: 'work' }],
+    historicProcessInstanceQuery: { variables: [{ name: 'amount', operator: 'bad', value: 5 }] },
+  }, 400, invalid('Invalid variable comparator specified: bad'));
+  await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstanceQuery: { processInstanceIds: [] } }, 500,
+    { type: 'ProcessEngineException', message: 'Set of process instance ids is empty', code: 0 });
+  assert.equal(await batches(), before);
+});
