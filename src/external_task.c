@@ -527,19 +527,25 @@ int rb_op_setExternalTaskRetries(rebatch_engine *e, const cJSON *request, rb_res
   int rc;
   if (got == 0) return rb_invalid(res, 400, "The number of retries cannot be null.");
   if (got < 0) return rb_invalid(res, 400, "The number of retries must be an integer.");
+  /* SetExternalTaskRetriesCmd validates its input before it looks the task up. */
+  if (retries < 0)
+    return rb_error(res, 400, "BadUserRequestException", 0,
+                    "The number of retries cannot be negative: retries is not greater than or equal to 0");
   rc = load_task(e, request, &task, res);
-  if (rc == REBATCH_OK && retries < 0)
-    rc = rb_error(res, 400, "BadUserRequestException", 0,
-                  "The number of retries cannot be negative: retries is not greater than or equal to 0");
   if (rc == REBATCH_OK) rc = set_retries(e, &task, (int)(retries > 2147483647 ? 2147483647 : retries));
   rb_doc_clear(&task);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }
 
+/* The resource answers a missing task itself, with no engine exception
+ * behind it: no code (the task commands' 404 carries NotFoundException's). */
 int rb_op_getExternalTask(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const char *id = rb_str(request, "id");
   rb_doc task;
   cJSON *dto;
-  int rc = load_task(e, request, &task, res);
+  int rc = rb_load(e, EXTERNAL_TASK, id, &task);
+  if (rc == REBATCH_OK && !task.json)
+    rc = rb_error(res, 404, "RestException", RB_CODE_NULL, "External task with id %s does not exist", id ? id : "null");
   if (rc != REBATCH_OK) {
     rb_doc_clear(&task);
     return rc;

@@ -710,12 +710,14 @@ int rb_op_setJobRetries(rebatch_engine *e, const cJSON *request, rb_response *re
   if (due_given && rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due) < 0)
     return rb_invalid(res, 400, "dueDate is not a valid date");
   if (retries < 0)
-    return rb_error(res, 500, "InvalidRequestException", 0,
+    return rb_error(res, 500, "InvalidRequestException", RB_CODE_NULL,
                     "ENGINE-13054 The number of job retries must be a non-negative Integer, but '%lld' has been provided.", retries);
   if ((rc = rb_load(e, JOB, id, &job)) != REBATCH_OK) return rc;
+  /* JobResourceImpl rethrows the engine's exception without its cause,
+   * so neither error carries a code. */
   if (!job.json) {
     rb_doc_clear(&job);
-    return rb_error(res, 500, "InvalidRequestException", 0, "ENGINE-13053 No job found with id '%s'.'", id ? id : "null");
+    return rb_error(res, 500, "InvalidRequestException", RB_CODE_NULL, "ENGINE-13053 No job found with id '%s'.'", id ? id : "null");
   }
   if (due_given && !rb_set_num(job.json, "dueDate", due)) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = rb_job_set_retries(e, &job, (int)(retries > 2147483647 ? 2147483647 : retries));

@@ -47,16 +47,20 @@ static int empty_instructions(const cJSON *instructions, rb_response *res) {
   return rb_invalid(res, 400, "Restart instructions cannot be empty: instructions is empty");
 }
 
-/* The union of the explicit ids and the historic query's, deduplicated. */
-static int collect_ids(rebatch_engine *e, const cJSON *body, cJSON *groups, rb_response *res) {
+/* The union of the explicit ids and the historic query's, deduplicated.
+ * A null id is left out and reported in *has_null: each variant refuses
+ * it at its own point, after other checks (null_ids). */
+static int collect_ids(rebatch_engine *e, const cJSON *body, cJSON *groups, int *has_null,
+                       rb_response *res) {
   const cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "processInstanceIds"), *id;
   const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "historicProcessInstanceQuery");
   cJSON *selected = cJSON_CreateArray();
   int rc = selected ? REBATCH_OK : REBATCH_NOMEM;
+  *has_null = 0;
   if (rc == REBATCH_OK && q && !cJSON_IsNull(q)) rc = rb_select_instance_ids(e, &rb_history_query, q, selected, res);
   cJSON_ArrayForEach(id, ids) {
     if (rc != REBATCH_OK) break;
-    if (!cJSON_IsString(id)) rc = rb_invalid(res, 400, "Process instance ids cannot be null: processInstanceIds contains null value");
+    if (!cJSON_IsString(id)) *has_null = 1;
     else rc = rb_batch_add_item(groups, "", id->valuestring);
   }
   cJSON_ArrayForEach(id, selected) {
@@ -65,8 +69,16 @@ static int collect_ids(rebatch_engine *e, const cJSON *body, cJSON *groups, rb_r
   }
   cJSON_Delete(selected);
   if (rc == REBATCH_OK && rb_batch_item_count(groups) < 0) rc = REBATCH_NOMEM;
-  if (rc == REBATCH_OK && cJSON_GetArraySize(groups) == 0) rc = rb_invalid(res, 400, "processInstanceIds is empty");
+  if (rc == REBATCH_OK && cJSON_GetArraySize(groups) == 0 && !*has_null)
+    rc = rb_invalid(res, 400, "processInstanceIds is empty");
   return rc;
+}
+
+/* EnsureUtil.ensureNotContainsNull; the two commands name the ids
+ * differently. */
+static int null_ids(int has_null, const char *name, rb_response *res) {
+  if (!has_null) return REBATCH_OK;
+  return rb_invalid(res, 400, "Process instance ids cannot be null: %s contains null value", name);
 }
 
 static int load_definition(rebatch_engine *e, const char *id, rb_doc *def, rb_response *res) {
@@ -103,12 +115,13 @@ int rb_op_restartProcessInstancesAsync(rebatch_engine *e, const cJSON *request, 
   const char *id = rb_str(request, "id");
   cJSON *instructions = NULL, *groups = NULL, *params, *dto = NULL;
   rb_doc def;
-  int rc;
+  int rc, has_null = 0;
   memset(&def, 0, sizeof def);
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: restart needs processInstanceIds or a historicProcessInstanceQuery, and instructions");
   rc = read_instructions(body, &instructions, res);
-  if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, res) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, &has_null, res) : REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = empty_instructions(instructions, res);
+  if (rc == REBATCH_OK) rc = null_ids(has_null, "processInstanceIds", res);
   if (rc == REBATCH_OK) rc = load_definition(e, id, &def, res);
   if (rc == REBATCH_OK && !set_deployment(groups, rb_str(def.json, "deploymentId"))) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) {
@@ -124,21 +137,37 @@ int rb_op_restartProcessInstancesAsync(rebatch_engine *e, const cJSON *request, 
   return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
 }
 
+/* As StartProcessInstanceAtActivitiesCmd: the first instruction's target
+ * is looked up before the instance exists, every later one by its own
+ * command (AbstractInstantiationCmd, describeFailure); a start after an
+ * activity looks for the activity's one outgoing flow either way. */
+static int missing_element(rb_response *res, const cJSON *def, int first, const char *type, const char *element) {
+  if (is(type, "startAfterActivity"))
+    return rb_error(res, 400, "NotValidException", 0,
+                    "Cannot perform instruction: Start after activity '%s'; Activity '%s' does not exist: activity is null",
+                    element, element);
+  if (first)
+    return rb_error(res, 400, "NotValidException", 0, "Element '%s' does not exist in process %s: targetElement is null",
+                    element, rb_str(def, "id"));
+  return rb_error(res, 400, "NotValidException", 0,
+                  "Cannot perform instruction: Start %s '%s'; Element '%s' does not exist in process '%s': element is null",
+                  is(type, "startTransition") ? "transition" : "before activity", element, element, rb_str(def, "id"));
+}
+
 static int check_instructions_fit(const cJSON *def, const cJSON *instructions, rb_response *res) {
   const cJSON *ins;
+  int first = 1;
   cJSON_ArrayForEach(ins, instructions) {
     const char *type = rb_str(ins, "type"), *activity = rb_str(ins, "activityId");
     const cJSON *flows[2];
-    int n;
+    int n, was_first = first;
+    first = 0;
     if (is(type, "startTransition")) {
       if (!rb_model_flow(def, rb_str(ins, "transitionId")))
-        return rb_error(res, 400, "NotValidException", 0, "Element '%s' does not exist in process %s: targetElement is null",
-                        rb_str(ins, "transitionId"), rb_str(def, "id"));
+        return missing_element(res, def, was_first, type, rb_str(ins, "transitionId"));
       continue;
     }
-    if (!rb_model_activity(def, activity))
-      return rb_error(res, 400, "NotValidException", 0, "Element '%s' does not exist in process %s: targetElement is null",
-                      activity, rb_str(def, "id"));
+    if (!rb_model_activity(def, activity)) return missing_element(res, def, was_first, type, activity);
     if (!is(type, "startAfterActivity")) continue;
     n = rb_model_outgoing(def, activity, flows, 2);
     if (n == 0)
@@ -190,6 +219,17 @@ int rb_restart_item(rebatch_engine *e, const char *instance_id, const cJSON *par
   return rc;
 }
 
+/* ProcessDefinitionResourceImpl rethrows a BadUserRequestException (and
+ * its NotValidException) of the synchronous restart as an
+ * InvalidRequestException with the same message and no cause: no code. */
+static int as_invalid_request(int rc, rb_response *res) {
+  const char *type = rc == RB_REJECTED ? rb_str(res->body, "type") : NULL;
+  if (!is(type, "BadUserRequestException") && !is(type, "NotValidException")) return rc;
+  if (!rb_set_str(res->body, "type", "InvalidRequestException") || !rb_take(res->body, "code", cJSON_CreateNull()))
+    return REBATCH_NOMEM;
+  return rc;
+}
+
 /* The synchronous twin checks the instructions before the ids and restarts
  * every instance in this one transaction. */
 int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_response *res) {
@@ -198,12 +238,13 @@ int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_re
   cJSON *instructions = NULL, *groups = NULL, *params = NULL;
   const cJSON *item;
   rb_doc def;
-  int rc;
+  int rc, has_null = 0;
   memset(&def, 0, sizeof def);
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: restart needs processInstanceIds or a historicProcessInstanceQuery, and instructions");
   rc = read_instructions(body, &instructions, res);
   if (rc == REBATCH_OK) rc = empty_instructions(instructions, res);
-  if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, res) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, &has_null, res) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = null_ids(has_null, "Process instance ids", res);
   if (rc == REBATCH_OK) rc = load_definition(e, id, &def, res);
   if (rc == REBATCH_OK) {
     params = restart_params(id, body, instructions);
@@ -218,5 +259,5 @@ int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_re
   cJSON_Delete(groups);
   cJSON_Delete(params);
   rb_doc_clear(&def);
-  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : as_invalid_request(rc, res);
 }

@@ -149,8 +149,16 @@ test('restart: validation rules, in upstream order, with their status and messag
         invalid("For instruction type 'startTransition': 'transitionId' must be set"));
       // an unknown instruction type is Jackson's mapping error: empty message
       reject({ processInstanceIds: [old], instructions: [{ type: 'jump', activityId: 'work' }] }, invalid(''));
-      reject({ processInstanceIds: [old, null], instructions: start },
-        invalid('Process instance ids cannot be null: processInstanceIds contains null value'));
+      // RestartProcessInstancesBatchCmd and RestartProcessInstancesCmd name the ids differently
+      reject({ processInstanceIds: [old, null], instructions: start }, invalid(
+        `Process instance ids cannot be null: ${name === 'async' ? 'processInstanceIds' : 'Process instance ids'} contains null value`));
+      reject({ processInstanceIds: [null], instructions: start }, invalid(
+        `Process instance ids cannot be null: ${name === 'async' ? 'processInstanceIds' : 'Process instance ids'} contains null value`));
+      // both check the instructions' emptiness before the null ids
+      reject({ processInstanceIds: [null], instructions: [] }, invalid('Restart instructions cannot be empty: instructions is empty'));
+      // and the null ids before the definition
+      reject({ processInstanceIds: [null], instructions: start }, invalid(
+        `Process instance ids cannot be null: ${name === 'async' ? 'processInstanceIds' : 'Process instance ids'} contains null value`), 'unknown-definition');
       reject({ processInstanceIds: [old], instructions: [] }, invalid('Restart instructions cannot be empty: instructions is empty'));
       reject({ processInstanceIds: [old], instructions: [{ type: 'cancel', activityId: 'work' }] },
         invalid('Restart instructions cannot be empty: instructions is empty'));
@@ -187,15 +195,24 @@ test('restart sync: instances that are running, of another definition or unknown
       status: 500, type: 'ProcessEngineException', code: 0,
       message: `ENGINE-13039 Historic process instance '${foreign}' cannot be restarted. Its process definition '${def2.id}' does not match given process definition '${def.id}'`,
     });
-    reject(['nope'], start, {
-      status: 400, type: 'BadUserRequestException', message: 'Historic process instance cannot be found: historicProcessInstanceId is null',
-    });
-    reject([old], [{ type: 'startBeforeActivity', activityId: 'ghost' }], {
-      status: 400, type: 'NotValidException', message: `Element 'ghost' does not exist in process ${def.id}: targetElement is null`,
-    });
-    reject([old], [{ type: 'startTransition', transitionId: 'ghost' }], {
-      status: 400, type: 'NotValidException', message: `Element 'ghost' does not exist in process ${def.id}: targetElement is null`,
-    });
+    // ProcessDefinitionResourceImpl rethrows BadUserRequestException (NotValidException too) as
+    // InvalidRequestException without a cause: no code
+    const invalid = (message) => ({ status: 400, type: 'InvalidRequestException', message, code: null });
+    reject(['nope'], start, invalid('Historic process instance cannot be found: historicProcessInstanceId is null'));
+    reject([old], [{ type: 'startBeforeActivity', activityId: 'ghost' }],
+      invalid(`Element 'ghost' does not exist in process ${def.id}: targetElement is null`));
+    reject([old], [{ type: 'startTransition', transitionId: 'ghost' }],
+      invalid(`Element 'ghost' does not exist in process ${def.id}: targetElement is null`));
+    // a start after an activity looks the activity up itself (ActivityAfterInstantiationCmd)
+    reject([old], [{ type: 'startAfterActivity', activityId: 'ghost' }],
+      invalid("Cannot perform instruction: Start after activity 'ghost'; Activity 'ghost' does not exist: activity is null"));
+    reject([old], [...start, { type: 'startAfterActivity', activityId: 'ghost' }],
+      invalid("Cannot perform instruction: Start after activity 'ghost'; Activity 'ghost' does not exist: activity is null"));
+    // instructions after the first run as their own commands (AbstractInstantiationCmd)
+    reject([old], [...start, { type: 'startBeforeActivity', activityId: 'ghost' }],
+      invalid(`Cannot perform instruction: Start before activity 'ghost'; Element 'ghost' does not exist in process '${def.id}': element is null`));
+    reject([old], [...start, { type: 'startTransition', transitionId: 'ghost' }],
+      invalid(`Cannot perform instruction: Start transition 'ghost'; Element 'ghost' does not exist in process '${def.id}': element is null`));
     reject([old], [{ type: 'startAfterActivity', activityId: 'end' }], {
       status: 500, type: 'ProcessEngineException', code: 0,
       message: 'Cannot start after activity end; activity has no outgoing sequence flow to take',
