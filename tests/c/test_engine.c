@@ -810,9 +810,9 @@ TEST(operation_validation_errors) {
   EXPECT_ERROR(&f, "getJobs", 400, "InvalidRequestException",
                "Only a single sorting parameter specified", "{'query':{'sortBy':'jobId'}}");
   EXPECT_ERROR(&f, "getJobs", 400, "InvalidRequestException",
-               "sortBy parameter has invalid value: color", "{'query':{'sortBy':'color','sortOrder':'asc'}}");
+               "Cannot set query parameter 'sortBy' to value 'color'", "{'query':{'sortBy':'color','sortOrder':'asc'}}");
   EXPECT_ERROR(&f, "getJobs", 400, "InvalidRequestException",
-               "sortOrder parameter has invalid value: up", "{'query':{'sortBy':'jobId','sortOrder':'up'}}");
+               "Cannot set query parameter 'sortOrder' to value 'up'", "{'query':{'sortBy':'jobId','sortOrder':'up'}}");
   EXPECT_ERROR(&f, "getJobs", 400, "InvalidRequestException",
                "Cannot set query parameter 'firstResult' to value 'x'", "{'query':{'firstResult':'x'}}");
   EXPECT_ERROR(&f, "getJobs", 400, "InvalidRequestException",
