@@ -593,6 +593,8 @@ extern const rb_query rb_job_query;
 /* rb_query_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
                        rb_row_visit visit, void *ctx, rb_response *res);
+/* Checks a query DTO from a request body without running it. */
+int rb_query_body_check(const rb_query *query, const cJSON *q, rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 

@@ -113,6 +113,9 @@ static int collect(rebatch_engine *e, const cJSON *body, int grouped, long long 
   rb_collector collector;
   int rc = groups && instances ? REBATCH_OK : REBATCH_NOMEM, got;
   *out = NULL;
+  /* The REST layer converts the queries, in this order, before it looks at
+   * the retries; the external task query runs only later. */
+  if (rc == REBATCH_OK && task_query) rc = rb_query_body_check(&rb_external_task_query, task_query, res);
   if (rc == REBATCH_OK && instance_query) rc = rb_select_instance_ids(e, &rb_instance_query, instance_query, instances, res);
   if (rc == REBATCH_OK && history_query) rc = rb_select_instance_ids(e, &rb_history_query, history_query, instances, res);
   if (rc == REBATCH_OK && (got = rb_int(body, "retries", retries)) <= 0)

@@ -35,6 +35,23 @@ int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
   return rc;
 }
 
+/* Checks a query DTO from a request body as its resource's query does
+ * (rb_query_check) without running it: the REST layer converts a batch
+ * body's queries (toQuery) before the command checks anything else. */
+int rb_query_body_check(const rb_query *query, const cJSON *q, rb_response *res) {
+  cJSON *request;
+  int rc;
+  if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
+  request = cJSON_CreateObject();
+  if (!request || !cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)) {
+    cJSON_Delete(request);
+    return REBATCH_NOMEM;
+  }
+  rc = rb_query_check(query, request, res);
+  cJSON_Delete(request);
+  return rc;
+}
+
 /* The instances a query DTO selects (an empty processInstanceIds set is
  * refused by the query, as any query's). */
 int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,

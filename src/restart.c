@@ -81,6 +81,13 @@ static int null_ids(int has_null, const char *name, rb_response *res) {
   return rb_invalid(res, 400, "Process instance ids cannot be null: %s contains null value", name);
 }
 
+/* ProcessDefinitionResourceImpl converts the historic query (toQuery)
+ * before it reads the instructions. */
+static int history_query_check(const cJSON *body, rb_response *res) {
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "historicProcessInstanceQuery");
+  return q && !cJSON_IsNull(q) ? rb_query_body_check(&rb_history_query, q, res) : REBATCH_OK;
+}
+
 static int load_definition(rebatch_engine *e, const char *id, rb_doc *def, rb_response *res) {
   int rc = rb_definition_load(e, id, def);
   if (rc == REBATCH_OK && !def->json)
@@ -118,7 +125,8 @@ int rb_op_restartProcessInstancesAsync(rebatch_engine *e, const cJSON *request, 
   int rc, has_null = 0;
   memset(&def, 0, sizeof def);
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: restart needs processInstanceIds or a historicProcessInstanceQuery, and instructions");
-  rc = read_instructions(body, &instructions, res);
+  rc = history_query_check(body, res);
+  if (rc == REBATCH_OK) rc = read_instructions(body, &instructions, res);
   if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, &has_null, res) : REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = empty_instructions(instructions, res);
   if (rc == REBATCH_OK) rc = null_ids(has_null, "processInstanceIds", res);
@@ -241,7 +249,8 @@ int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_re
   int rc, has_null = 0;
   memset(&def, 0, sizeof def);
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: restart needs processInstanceIds or a historicProcessInstanceQuery, and instructions");
-  rc = read_instructions(body, &instructions, res);
+  rc = history_query_check(body, res);
+  if (rc == REBATCH_OK) rc = read_instructions(body, &instructions, res);
   if (rc == REBATCH_OK) rc = empty_instructions(instructions, res);
   if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, &has_null, res) : REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = null_ids(has_null, "Process instance ids", res);

@@ -169,3 +169,17 @@ test('batch bodies: a query with an unknown comparator or an empty id set create
     { type: 'ProcessEngineException', message: 'Set of process instance ids is empty', code: 0 });
   assert.equal(await batches(), before);
 });
+
+test('batch bodies: their queries are converted before anything else in the body is checked', async () => {
+  const { ended } = await instances();
+  await expectError('POST', '/external-task/retries-async', { externalTaskQuery: { externalTaskIdIn: [] } }, 500,
+    { type: 'ProcessEngineException', message: 'Set of external task ids is empty', code: 0 });
+  await expectError('PUT', '/external-task/retries', { processInstanceQuery: { variables: [{ name: 'a', operator: 'x', value: 1 }] } }, 400,
+    invalid('Invalid variable comparator specified: x'));
+  for (const kind of ['restart', 'restart-async']) {
+    await expectError('POST', `/process-definition/${ended.definitionId}/${kind}`, {
+      instructions: [{ type: 'startBeforeActivity' }],
+      historicProcessInstanceQuery: { processInstanceIds: [] },
+    }, 500, { type: 'ProcessEngineException', message: 'Set of process instance ids is empty', code: 0 });
+  }
+});
