@@ -36,6 +36,31 @@ static const struct {
     {"processVariables", JT_VARIABLES},
     {NULL, JT_STRING}};
 
+/* Typed parameters Camunda's DTOs declare that rebatch's queries do not
+ * filter by (they select nothing rebatch stores differently): converted
+ * all the same, so a bad value fails as upstream. By collection. */
+static const struct {
+  const char *collection;
+  const char *param;
+  rb_java_type type;
+} unfiltered_types[] = {
+    {"deployment", "withoutSource", JT_BOOLEAN},
+    {"deployment", "withoutTenantId", JT_BOOLEAN},
+    {"deployment", "includeDeploymentsWithoutTenantId", JT_BOOLEAN},
+    {"processDefinition", "deployedAfter", JT_DATE},
+    {"processDefinition", "deployedAt", JT_DATE},
+    {"processDefinition", "ver", JT_INTEGER},
+    {"processDefinition", "latest", JT_BOOLEAN},
+    {"processDefinition", "includeProcessDefinitionsWithoutTenantId", JT_BOOLEAN},
+    {"processDefinition", "withoutVersionTag", JT_BOOLEAN},
+    {"processDefinition", "startableInTasklist", JT_BOOLEAN},
+    {"processDefinition", "notStartableInTasklist", JT_BOOLEAN},
+    {"processDefinition", "startablePermissionCheck", JT_BOOLEAN},
+    {"job", "includeJobsWithoutTenantId", JT_BOOLEAN},
+    {"job", "acquired", JT_BOOLEAN},
+    {"jobDefinition", "includeJobDefinitionsWithoutTenantId", JT_BOOLEAN},
+    {NULL, NULL, JT_STRING}};
+
 /* Parameters that select by a condition list and so also take the two
  * case flags (read next to the conditions, not as filters). */
 static const char *const condition_params[] = {"variables", "processVariables", "variableValue", NULL};
@@ -183,6 +208,10 @@ static int check_url(const rb_query *q, const cJSON *url, rb_response *res) {
   int rc = check_sorting(q, url, res), conditions = 0;
   for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++)
     rc = check_value(res, f->param, cJSON_GetObjectItemCaseSensitive(url, f->param), type_of(f));
+  for (int i = 0; rc == REBATCH_OK && unfiltered_types[i].param; i++)
+    if (strcmp(unfiltered_types[i].collection, q->collection) == 0)
+      rc = check_value(res, unfiltered_types[i].param, cJSON_GetObjectItemCaseSensitive(url, unfiltered_types[i].param),
+                       unfiltered_types[i].type);
   for (int i = 0; condition_params[i]; i++) conditions |= has_filter(q, condition_params[i]);
   if (rc == REBATCH_OK && conditions)
     rc = check_value(res, "variableNamesIgnoreCase", cJSON_GetObjectItemCaseSensitive(url, "variableNamesIgnoreCase"), JT_BOOLEAN);

@@ -63,6 +63,12 @@ test('URL booleans, dates, integers and longs that do not convert: 400 naming th
     ['/history/variable-instance', 'includeDeleted', 'x', 'java.lang.Boolean'],
     ['/history/detail/count', 'occurredAfter', 'x', 'java.util.Date'],
     ['/job-definition', 'withOverridingJobPriority', 'x', 'java.lang.Boolean'],
+    // declared by Camunda's DTOs though rebatch does not filter by them
+    ['/deployment', 'withoutSource', 'x', 'java.lang.Boolean'],
+    ['/process-definition', 'deployedAfter', 'x', 'java.util.Date'],
+    ['/process-definition', 'ver', 'one', 'java.lang.Integer'],
+    ['/job', 'acquired', 'x', 'java.lang.Boolean'],
+    ['/job-definition', 'includeJobDefinitionsWithoutTenantId', 'x', 'java.lang.Boolean'],
   ];
   for (const [path, param, value, javaType] of cases) {
     await expectError('GET', `${path}?${param}=${encodeURIComponent(value)}`, undefined, 400, cannotConvert(param, value, javaType));
