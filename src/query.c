@@ -289,6 +289,38 @@ static int read_order(const char *order, int *descending) {
   return 1;
 }
 
+/* The body's sorting array, as applySortingOptions applies it to the
+ * query: an unknown sortBy orders by nothing (no else branch upstream), an
+ * unknown sortOrder sets no direction, and the query itself refuses a
+ * direction with no ordering before it, a second direction for one
+ * ordering, and an ordering left without one (NotValidException). */
+static int read_sorting_list(const rb_query *q, const cJSON *list, rb_sorting *s, int *count,
+                             rb_response *res) {
+  const cJSON *entry;
+  int pending = 0, directed = 0; /* the last ordering, and whether it has a direction */
+  cJSON_ArrayForEach(entry, list) {
+    const char *name = rb_str(entry, "sortBy"), *dir = rb_str(entry, "sortOrder");
+    int descending;
+    if (name && *count < 4 && sort_field(q, name, &s[*count].field)) {
+      s[(*count)++].descending = 0;
+      pending = 1;
+      directed = 0;
+    }
+    if (!dir || !read_order(dir, &descending)) continue;
+    if (!pending)
+      return rb_error(res, 400, "NotValidException", 0, "You should call any of the orderBy methods first before "
+                      "specifying a direction: currentOrderingProperty is null");
+    if (directed)
+      return rb_error(res, 400, "NotValidException", 0, "Invalid query: can specify only one direction desc() or asc() "
+                      "for an ordering constraint: direction is not null");
+    s[*count - 1].descending = descending;
+    directed = 1;
+  }
+  if (pending && !directed)
+    return rb_error(res, 400, "NotValidException", 0, "Invalid query: call asc() or desc() after using orderByXX(): direction is null");
+  return REBATCH_OK;
+}
+
 /* sortBy/sortOrder (URL or body), or the body's sorting array. */
 static int read_sorting(const rb_query *q, const cJSON *request, rb_sorting *s,
                         int *count, rb_response *res) {
@@ -307,20 +339,7 @@ static int read_sorting(const rb_query *q, const cJSON *request, rb_sorting *s,
     *count = 1;
     return REBATCH_OK;
   }
-  if (cJSON_IsArray(list)) {
-    const cJSON *entry;
-    cJSON_ArrayForEach(entry, list) {
-      const char *name = rb_str(entry, "sortBy"), *dir = rb_str(entry, "sortOrder");
-      if (*count == 4) break;
-      if (!name || !dir)
-        return rb_invalid(res, 400, "Only a single sorting parameter specified. sortBy and sortOrder required");
-      if (!sort_field(q, name, &s[*count].field))
-        return rb_invalid(res, 400, "sortBy parameter has invalid value: %s", name);
-      if (!read_order(dir, &s[*count].descending))
-        return rb_invalid(res, 400, "sortOrder parameter has invalid value: %s", dir);
-      (*count)++;
-    }
-  }
+  if (cJSON_IsArray(list)) return read_sorting_list(q, list, s, count, res);
   return REBATCH_OK;
 }
 

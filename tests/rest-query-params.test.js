@@ -189,3 +189,23 @@ test('batch bodies: their queries are converted before anything else in the body
     }, 500, { type: 'ProcessEngineException', message: 'Set of process instance ids is empty', code: 0 });
   }
 });
+
+test('the body\'s sorting array is applied as upstream applies it to the query: unknown keys order by nothing, the query refuses bad directions', async () => {
+  await instances();
+  const notValid = (message) => ({ type: 'NotValidException', message, code: 0 });
+  for (const path of ['/process-instance', '/process-instance/count', '/job']) {
+    await expectError('POST', path, { sorting: [{ sortBy: 'nope', sortOrder: 'asc' }] }, 400,
+      notValid('You should call any of the orderBy methods first before specifying a direction: currentOrderingProperty is null'));
+  }
+  await expectError('POST', '/process-instance', { sorting: [{ sortBy: 'instanceId', sortOrder: 'up' }] }, 400,
+    notValid('Invalid query: call asc() or desc() after using orderByXX(): direction is null'));
+  await expectError('POST', '/process-instance', { sorting: [{ sortBy: 'instanceId' }] }, 400,
+    notValid('Invalid query: call asc() or desc() after using orderByXX(): direction is null'));
+  await expectError('POST', '/history/process-instance', { sorting: [{ sortBy: 'instanceId', sortOrder: 'asc' }, { sortBy: 'nope', sortOrder: 'desc' }] }, 400,
+    notValid('Invalid query: can specify only one direction desc() or asc() for an ordering constraint: direction is not null'));
+  // an unknown key next to a direction-less entry is simply ignored
+  const r = await srv.api('POST', '/process-instance', { sorting: [{ sortBy: 'nope' }, { sortBy: 'instanceId', sortOrder: 'desc' }] });
+  assert.equal(r.status, 200, r.text);
+  const ids = r.body.map((p) => p.id);
+  assert.deepEqual(ids, [...ids].sort().reverse());
+});
