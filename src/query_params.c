@@ -240,6 +240,64 @@ static int check_id_sets(const rb_query *q, const cJSON *request, rb_response *r
   return REBATCH_OK;
 }
 
+/* Lists the engine query refuses to hold null (EnsureUtil.ensureNotNull
+ * over the array: NullValueException; the historic activity id lists with
+ * BadUserRequestException), named as the query method names them. The
+ * DTOs pass only non-empty lists on, and a URL list cannot hold null. */
+static const struct {
+  const char *collection;
+  const char *param;
+  const char *name;
+  int bad_request;
+} null_free_lists[] = {
+    {"processInstance", "processDefinitionKeyIn", "processDefinitionKeys", 0},
+    {"processInstance", "processDefinitionKeyNotIn", "processDefinitionKeyNotIn", 0},
+    {"processInstance", "tenantIdIn", "tenantIds", 0},
+    {"processInstance", "activityIdIn", "activity ids", 0},
+    {"historicProcessInstance", "processInstanceIdNotIn", "processInstanceIdNotIn", 0},
+    {"historicProcessInstance", "processDefinitionKeyIn", "processDefinitionKeys", 0},
+    {"historicProcessInstance", "processDefinitionKeyNotIn", "processDefinitionKeys", 0},
+    {"historicProcessInstance", "incidentIdIn", "incidentIds", 0},
+    {"historicProcessInstance", "tenantIdIn", "tenantIds", 0},
+    {"historicProcessInstance", "executedActivityIdIn", "activity ids", 1},
+    {"historicProcessInstance", "activeActivityIdIn", "activity ids", 1},
+    {"historicProcessInstance", "activityIdIn", "activity ids", 1},
+    {"job", "tenantIdIn", "tenantIds", 0},
+    {"externalTask", "processInstanceIdIn", "processInstanceIdIn", 0},
+    {"externalTask", "activityIdIn", "activityIdIn", 0},
+    {"externalTask", "tenantIdIn", "tenantIds", 0},
+    {"incident", "processDefinitionKeyIn", "processDefinitionKeys", 0},
+    {"incident", "tenantIdIn", "tenantIds", 0},
+    {"incident", "jobDefinitionIdIn", "jobDefinitionIds", 0},
+    {NULL, NULL, NULL, 0}};
+
+static int holds(const cJSON *list, int (*test)(const cJSON *)) {
+  const cJSON *item;
+  cJSON_ArrayForEach(item, list)
+    if (test(item)) return 1;
+  return 0;
+}
+
+static int is_null_entry(const cJSON *item) { return !cJSON_IsString(item); }
+static int is_empty_entry(const cJSON *item) { return cJSON_IsString(item) && !item->valuestring[0]; }
+
+static int check_null_free_lists(const rb_query *q, const cJSON *body, rb_response *res) {
+  for (int i = 0; null_free_lists[i].param; i++) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, null_free_lists[i].param);
+    if (strcmp(null_free_lists[i].collection, q->collection) != 0 || !cJSON_IsArray(list)) continue;
+    if (holds(list, is_null_entry))
+      return null_free_lists[i].bad_request
+                 ? rb_error(res, 400, "BadUserRequestException", 0, "%s contains null value", null_free_lists[i].name)
+                 : rb_error(res, 500, "NullValueException", 0, "%s contains null value", null_free_lists[i].name);
+    /* HistoricProcessInstanceQueryImpl.processDefinitionKeyNotIn alone
+     * also refuses empty keys. */
+    if (strcmp(null_free_lists[i].param, "processDefinitionKeyNotIn") == 0 &&
+        strcmp(q->collection, "historicProcessInstance") == 0 && holds(list, is_empty_entry))
+      return rb_error(res, 400, "NotValidException", 0, "%s contains empty string", null_free_lists[i].name);
+  }
+  return REBATCH_OK;
+}
+
 static int known_operator(const char *op, int process_variables) {
   static const char *const ops[] = {"eq", "neq", "gt", "gteq", "lt", "lteq", "like", NULL};
   for (int i = 0; ops[i]; i++)
@@ -286,6 +344,7 @@ int rb_query_check(const rb_query *q, const cJSON *request, rb_response *res) {
   const cJSON *url = cJSON_GetObjectItemCaseSensitive(request, "query");
   int rc = check_url(q, url, res);
   if (rc == REBATCH_OK) rc = check_id_sets(q, request, res);
+  if (rc == REBATCH_OK) rc = check_null_free_lists(q, cJSON_GetObjectItemCaseSensitive(request, "body"), res);
   for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++) {
     rb_java_type type = type_of(f);
     const cJSON *conditions = type == JT_VARIABLES ? rb_param(request, f->param) : NULL;

@@ -209,3 +209,20 @@ test('the body\'s sorting array is applied as upstream applies it to the query: 
   const ids = r.body.map((p) => p.id);
   assert.deepEqual(ids, [...ids].sort().reverse());
 });
+
+test('a null entry in a JSON list the engine query takes as an array: the query\'s own exception', async () => {
+  const nullValue = (name) => ({ type: 'NullValueException', message: `${name} contains null value`, code: 0 });
+  await expectError('POST', '/process-instance', { tenantIdIn: ['a', null] }, 500, nullValue('tenantIds'));
+  await expectError('POST', '/process-instance/count', { processDefinitionKeyIn: [null] }, 500, nullValue('processDefinitionKeys'));
+  await expectError('POST', '/history/process-instance', { incidentIdIn: [null] }, 500, nullValue('incidentIds'));
+  await expectError('POST', '/history/process-instance/count', { activityIdIn: [null] }, 400,
+    { type: 'BadUserRequestException', message: 'activity ids contains null value', code: 0 });
+  await expectError('POST', '/history/process-instance', { processDefinitionKeyNotIn: [''] }, 400,
+    { type: 'NotValidException', message: 'processDefinitionKeys contains empty string', code: 0 });
+  await expectError('POST', '/external-task', { processInstanceIdIn: [null] }, 500, nullValue('processInstanceIdIn'));
+  await expectError('POST', '/job/count', { tenantIdIn: [null] }, 500, nullValue('tenantIds'));
+  // empty lists are not passed on by the DTOs
+  assert.equal((await srv.api('POST', '/process-instance', { tenantIdIn: [] })).status, 200);
+  // inside a batch body the same, and no batch
+  await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstanceQuery: { tenantIdIn: [null] } }, 500, nullValue('tenantIds'));
+});
