@@ -85,6 +85,8 @@ export const OPERATIONS = Object.freeze({
   setExternalTaskRetriesSync: ['body'],
   restartProcessInstancesAsync: ['id', 'body'],
   restartProcessInstances: ['id', 'body'],
+  deleteProcessInstancesAsync: ['body'],
+  deleteProcessInstancesAsyncHistoricQueryBased: ['body'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

@@ -63,6 +63,8 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-instance/count', 'getProcessInstancesCount'],
   ['POST', '/process-instance/job-retries', 'setJobRetriesAsyncByProcess'],
   ['POST', '/process-instance/job-retries-historic-query-based', 'setJobRetriesAsyncByHistoricQuery'],
+  ['POST', '/process-instance/delete', 'deleteProcessInstancesAsync'],
+  ['POST', '/process-instance/delete-historic-query-based', 'deleteProcessInstancesAsyncHistoricQueryBased'],
   ['GET', '/process-instance/:id', 'getProcessInstance'],
   ['DELETE', '/process-instance/:id', 'deleteProcessInstance'],
   // history

@@ -388,6 +388,10 @@ int rb_incident_matches_instance(rebatch_engine *e, const char *instance_id,
                                  const char *field, const cJSON *arg, int like);
 int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
                                 const char *field, const cJSON *arg, int like);
+/* Deletes a running instance as upstream's deleteProcessInstance does
+ * (externally terminated, history ended with `reason`); *found 0 when
+ * there is none (nothing happens then). */
+int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, int *found);
 extern const rb_query rb_instance_query;
 extern const rb_query rb_history_query;
 
@@ -620,6 +624,7 @@ int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response
 extern const rb_batch_type rb_batch_set_job_retries;
 extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
+extern const rb_batch_type rb_batch_instance_deletion;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -629,6 +634,20 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
 /* The same selection, each instance's row handed to visit. */
 int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
                      rb_row_visit visit, void *ctx, rb_response *res);
+/* Where a request body names process instances: the members holding the
+ * explicit ids, the runtime query and the historic query (NULL: none), and
+ * whether the explicit ids name historic instances. */
+typedef struct rb_instance_sources {
+  const char *ids;
+  const char *runtime;
+  const char *historic;
+  int historic_ids;
+} rb_instance_sources;
+/* The union of the instances a request body names, added to groups by
+ * their deployment and sealed (sorted, deduplicated); explicit ids not
+ * found go to the unknown deployment's group. */
+int rb_select_instances(rebatch_engine *e, const cJSON *body, const rb_instance_sources *from,
+                        cJSON *groups, rb_response *res);
 extern const rb_query rb_job_query;
 /* rb_query_body_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
@@ -705,6 +724,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setExternalTaskRetriesSync, external_task_retries, 0)     \
   X(restartProcessInstancesAsync, restart, 0)                 \
   X(restartProcessInstances, restart, 0)                      \
+  X(deleteProcessInstancesAsync, instance_deletion, 0)        \
+  X(deleteProcessInstancesAsyncHistoricQueryBased, instance_deletion, 0) \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

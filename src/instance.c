@@ -605,6 +605,15 @@ int rb_op_deleteProcessInstance(rebatch_engine *e, const cJSON *request,
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }
 
+int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, int *found) {
+  rb_doc inst;
+  int rc = rb_load(e, INSTANCE, id, &inst);
+  *found = inst.json != NULL;
+  if (rc == REBATCH_OK && inst.json) rc = cancel_instance(e, &inst, reason);
+  rb_doc_clear(&inst);
+  return rc;
+}
+
 int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist) {
   rb_docs docs = {0};
   int rc = rb_find_page(e, INSTANCE, "processDefinitionId", definition_id, NULL, 1, &docs);

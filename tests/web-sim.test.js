@@ -125,3 +125,27 @@ test('the restart form body the page offers restarts the finished instances as a
     sim.close();
   }
 });
+
+test('the forms of the issue-14 batch types create their batches in the simulation, which run to their end', async () => {
+  const { FORMS, formByKey } = await import('../web/src/requests.js');
+  const sim = await Simulation.create({ seed: 'family', settings: { taskFailureRate: 1 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 6);
+    sim.run(20); // every charge fails into an incident
+    assert.ok(sim.engine.getIncidentsCount().count > 0);
+    const expected = { 'instance-deletion': 'instance-deletion' };
+    for (const [key, type] of Object.entries(expected)) {
+      const form = formByKey(key);
+      assert.ok(FORMS.includes(form));
+      const res = sim.request(form.operation, { body: form.example });
+      assert.equal(res.status, 200, `${key}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.type, type);
+      sim.run(5);
+      assert.equal(sim.engine.getBatchesCount().count, 0, `${key}: the batch ran to its end`);
+    }
+    assert.equal(sim.engine.getProcessInstancesCount({ withIncident: true }).count, 0, 'the instances with incidents were deleted');
+  } finally {
+    sim.close();
+  }
+});

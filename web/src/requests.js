@@ -67,6 +67,14 @@ export const FORMS = Object.freeze([
     },
   },
   {
+    key: 'instance-deletion',
+    title: 'Delete process instances',
+    operation: 'deleteProcessInstancesAsync',
+    method: 'POST',
+    path: '/process-instance/delete',
+    example: { processInstanceQuery: { withIncident: true }, deleteReason: 'given up', skipCustomListeners: true },
+  },
+  {
     key: 'batch-suspend',
     title: 'Suspend batch',
     operation: 'setBatchSuspended',

@@ -1,0 +1,60 @@
+// The batch types of issue 14 and the endpoints next to them, over REST:
+// each on success and on a typical error, every response validated against
+// Camunda's 7.15 OpenAPI by the fetch helper (tests/support/openapi.js).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { deploy, externalTaskBpmn, startServer } from './support/rest-helpers.js';
+
+let srv;
+let api;
+before(async () => {
+  srv = await startServer({ jobExecutor: false, config: { batchPollTime: 0 } });
+  api = srv.api;
+  const r = await deploy(api, { 'fam.bpmn': externalTaskBpmn('fam', 'fam') });
+  assert.equal(r.status, 200, r.text);
+});
+after(() => srv.close());
+
+const ok = async (method, path, body, status = 200) => {
+  const r = await api(method, path, body);
+  assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+  return r.body;
+};
+const fails = async (method, path, body, status, type, message) => {
+  const r = await api(method, path, body);
+  assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+  assert.equal(r.body.type, type, `${method} ${path}: ${r.text}`);
+  if (message !== undefined) assert.equal(r.body.message, message);
+  return r.body;
+};
+/** Runs a batch to its end by executing its own seed, execution and monitor jobs. */
+async function runBatch(batch) {
+  const own = new Set([batch.seedJobDefinitionId, batch.batchJobDefinitionId, batch.monitorJobDefinitionId]);
+  for (let i = 0; i < 50; i++) {
+    const jobs = (await ok('GET', '/job')).filter((j) => own.has(j.jobDefinitionId));
+    if (!jobs.length) break;
+    for (const j of jobs) await ok('POST', `/job/${j.id}/execute`, undefined, 204);
+  }
+  await fails('GET', `/batch/${batch.id}`, undefined, 404, 'InvalidRequestException', `Batch with id '${batch.id}' does not exist`);
+}
+async function start(n, prefix) {
+  const ids = [];
+  for (let i = 0; i < n; i++) ids.push((await ok('POST', '/process-definition/key/fam/start', { businessKey: `${prefix}${i}` })).id);
+  return ids;
+}
+
+test('POST /process-instance/delete and delete-historic-query-based: instance-deletion batches', async () => {
+  const pis = await start(3, 'del');
+  const batch = await ok('POST', '/process-instance/delete', { processInstanceIds: [pis[0]], processInstanceQuery: { businessKey: 'del1' }, deleteReason: 'r' });
+  assert.equal(batch.type, 'instance-deletion');
+  assert.equal(batch.totalJobs, 2);
+  await runBatch(batch);
+  const hist = await ok('GET', `/history/process-instance/${pis[0]}`);
+  assert.deepEqual([hist.state, hist.deleteReason], ['EXTERNALLY_TERMINATED', 'r']);
+  const byHistory = await ok('POST', '/process-instance/delete-historic-query-based', { historicProcessInstanceQuery: { processInstanceBusinessKey: 'del2' } });
+  await runBatch(byHistory);
+  assert.equal((await ok('GET', '/process-instance/count?businessKeyLike=del%25')).count, 0);
+  await fails('POST', '/process-instance/delete', { processInstanceIds: [] }, 400, 'InvalidRequestException', 'processInstanceIds is empty');
+  await fails('POST', '/process-instance/delete-historic-query-based', {}, 400, 'InvalidRequestException', 'processInstanceIds is empty');
+});
