@@ -87,6 +87,11 @@ export const OPERATIONS = Object.freeze({
   restartProcessInstances: ['id', 'body'],
   deleteProcessInstancesAsync: ['body'],
   deleteProcessInstancesAsyncHistoricQueryBased: ['body'],
+  setProcessInstancesSuspendedAsync: ['body'],
+  setProcessInstancesSuspended: ['body'],
+  setProcessInstanceSuspended: ['id', 'body'],
+  setProcessDefinitionSuspended: ['id', 'body'],
+  setProcessDefinitionsSuspended: ['body'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

@@ -56,6 +56,8 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-definition/:id/start', 'startProcessInstance'],
   ['POST', '/process-definition/:id/restart-async', 'restartProcessInstancesAsync'],
   ['POST', '/process-definition/:id/restart', 'restartProcessInstances'],
+  ['PUT', '/process-definition/suspended', 'setProcessDefinitionsSuspended'],
+  ['PUT', '/process-definition/:id/suspended', 'setProcessDefinitionSuspended'],
   // process instances
   ['GET', '/process-instance', 'getProcessInstances'],
   ['POST', '/process-instance', 'getProcessInstances'],
@@ -65,6 +67,9 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-instance/job-retries-historic-query-based', 'setJobRetriesAsyncByHistoricQuery'],
   ['POST', '/process-instance/delete', 'deleteProcessInstancesAsync'],
   ['POST', '/process-instance/delete-historic-query-based', 'deleteProcessInstancesAsyncHistoricQueryBased'],
+  ['POST', '/process-instance/suspended-async', 'setProcessInstancesSuspendedAsync'],
+  ['PUT', '/process-instance/suspended', 'setProcessInstancesSuspended'],
+  ['PUT', '/process-instance/:id/suspended', 'setProcessInstanceSuspended'],
   ['GET', '/process-instance/:id', 'getProcessInstance'],
   ['DELETE', '/process-instance/:id', 'deleteProcessInstance'],
   // history

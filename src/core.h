@@ -349,6 +349,7 @@ cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
 int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);
 int rb_job_definition_save(rebatch_engine *e, rb_doc *doc);
+int rb_definition_save(rebatch_engine *e, rb_doc *doc);
 /* ISO-8601 duration (PT5M) in ms; 1 ok, 0 malformed. */
 int rb_duration_ms(const char *text, double *ms);
 /* failedJobRetryTimeCycle R<n>/<duration>; 1 ok, 0 malformed. */
@@ -392,6 +393,9 @@ int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
  * (externally terminated, history ended with `reason`); *found 0 when
  * there is none (nothing happens then). */
 int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, int *found);
+/* Suspends or activates a running instance with its jobs and external
+ * tasks; *found 0 when there is none (nothing happens then). */
+int rb_instance_set_suspended(rebatch_engine *e, const char *id, int suspended, int *found);
 extern const rb_query rb_instance_query;
 extern const rb_query rb_history_query;
 
@@ -461,6 +465,8 @@ typedef struct rb_job_spec {
 
 int rb_job_create(rebatch_engine *e, const rb_job_spec *spec, char *id_out);
 int rb_job_save(rebatch_engine *e, rb_doc *job);
+/* Suspends or activates every job of an instance. */
+int rb_jobs_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended);
 /* A job for a token at an activity; slot is async-before, async-after or
  * timer. */
 int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
@@ -519,6 +525,8 @@ int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
                             const char *activity_instance_id);
 int rb_external_tasks_delete_for_instance(rebatch_engine *e,
                                           const char *instance_id);
+/* Suspends or activates every external task of an instance. */
+int rb_external_tasks_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended);
 /* Sets retries, creating or resolving the failedExternalTask incident. */
 int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries);
 /* The same on the stored task's text, without parsing it, for the cases
@@ -625,6 +633,7 @@ extern const rb_batch_type rb_batch_set_job_retries;
 extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
 extern const rb_batch_type rb_batch_instance_deletion;
+extern const rb_batch_type rb_batch_instance_suspension_state;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -652,6 +661,18 @@ extern const rb_query rb_job_query;
 /* rb_query_body_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
                        rb_row_visit visit, void *ctx, rb_response *res);
+
+/* ---- suspension.c --------------------------------------------------------- */
+
+/* PUT /process-instance/suspended by processDefinitionId or -Key (with
+ * processDefinitionTenantId / processDefinitionWithoutTenantId): every
+ * instance of those definitions; answers 204. */
+int rb_instances_of_definitions_set_suspended(rebatch_engine *e, const cJSON *body, rb_response *res);
+/* A timer job that suspends or activates process definitions later
+ * (its jobType tells), and running one. */
+int rb_definition_state_job(const char *job_type);
+int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const char *configuration,
+                                rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 
@@ -726,6 +747,11 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(restartProcessInstances, restart, 0)                      \
   X(deleteProcessInstancesAsync, instance_deletion, 0)        \
   X(deleteProcessInstancesAsyncHistoricQueryBased, instance_deletion, 0) \
+  X(setProcessInstancesSuspendedAsync, suspension_state, 0)  \
+  X(setProcessInstancesSuspended, suspension_state, 0)       \
+  X(setProcessInstanceSuspended, suspension, 0)              \
+  X(setProcessDefinitionSuspended, suspension, 0)            \
+  X(setProcessDefinitionsSuspended, suspension, 0)           \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

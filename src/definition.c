@@ -243,6 +243,8 @@ static int save_job_definition(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, JOB_DEFINITION, doc, index, 2);
 }
 
+int rb_definition_save(rebatch_engine *e, rb_doc *doc) { return save_definition(e, doc); }
+
 int rb_job_definition_save(rebatch_engine *e, rb_doc *doc) {
   return save_job_definition(e, doc);
 }

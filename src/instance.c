@@ -614,6 +614,25 @@ int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, in
   return rc;
 }
 
+/* An instance's suspension reaches its jobs and external tasks, and its
+ * history's state (SUSPENDED / ACTIVE), as AbstractSetProcessInstanceStateCmd. */
+int rb_instance_set_suspended(rebatch_engine *e, const char *id, int suspended, int *found) {
+  rb_doc inst, hist;
+  int rc = rb_load(e, INSTANCE, id, &inst);
+  *found = inst.json != NULL;
+  memset(&hist, 0, sizeof hist);
+  if (rc == REBATCH_OK && inst.json)
+    rc = rb_set_bool(inst.json, "suspended", suspended) ? save_instance(e, &inst) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && inst.json) rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
+  if (rc == REBATCH_OK && hist.json)
+    rc = rb_set_str(hist.json, "state", suspended ? "SUSPENDED" : "ACTIVE") ? save_history(e, &hist) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && inst.json) rc = rb_jobs_set_suspended_for_instance(e, id, suspended);
+  if (rc == REBATCH_OK && inst.json) rc = rb_external_tasks_set_suspended_for_instance(e, id, suspended);
+  rb_doc_clear(&hist);
+  rb_doc_clear(&inst);
+  return rc;
+}
+
 int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist) {
   rb_docs docs = {0};
   int rc = rb_find_page(e, INSTANCE, "processDefinitionId", definition_id, NULL, 1, &docs);

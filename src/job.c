@@ -36,6 +36,15 @@ static void job_index(const cJSON *job, rebatch_index_entry index[3]) {
   index[2].value = acquirable ? "1" : NULL;
 }
 
+int rb_jobs_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = rb_set_bool(docs.items[i].json, "suspended", suspended) ? rb_job_save(e, &docs.items[i]) : REBATCH_NOMEM;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 int rb_job_save(rebatch_engine *e, rb_doc *job) {
   rebatch_index_entry index[3];
   job_index(job->json, index);
@@ -165,6 +174,8 @@ int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
   spec.tenant_id = rb_str(inst, "tenantId");
   spec.due_date = due_date;
   spec.retries = e->config.default_retries;
+  /* A suspended instance's new jobs are suspended too, as upstream's JobEntity.insert. */
+  spec.suspended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(inst, "suspended"));
   spec.priority = 0;
   return rb_job_create(e, &spec, NULL);
 }
@@ -315,6 +326,17 @@ static int process_job_handler(rebatch_engine *e, rb_doc *job, rb_response *res)
   return rb_instance_resume(e, instance_id, execution_id, how, NULL, res);
 }
 
+/* A timer job that changes definitions' suspension state runs no process
+ * code: the host is not asked. */
+static int definition_state_job(rebatch_engine *e, rb_doc *job, rb_response *res) {
+  char *type = rb_strdup(rb_str(job->json, "jobType")), *config = rb_strdup(rb_str(job->json, "jobConfiguration"));
+  int rc = type && config ? rb_delete(e, JOB, job) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_definition_state_job_run(e, type, config, res);
+  rb_free(type);
+  rb_free(config);
+  return rc;
+}
+
 /* Lets the host decide whether process code "throws" (tests, simulation). */
 static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   cJSON *dto;
@@ -342,6 +364,7 @@ static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_out
   rb_response res = {0, NULL};
   int rc = REBATCH_OK;
   if (b->batch_id) rc = rb_batch_job_execute(e, b, &res);
+  else if (rb_definition_state_job(rb_str(job->json, "jobType"))) rc = definition_state_job(e, job, &res);
   else {
     rc = ask_host(e, job->json, out);
     if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);

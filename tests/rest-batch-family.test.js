@@ -58,3 +58,28 @@ test('POST /process-instance/delete and delete-historic-query-based: instance-de
   await fails('POST', '/process-instance/delete', { processInstanceIds: [] }, 400, 'InvalidRequestException', 'processInstanceIds is empty');
   await fails('POST', '/process-instance/delete-historic-query-based', {}, 400, 'InvalidRequestException', 'processInstanceIds is empty');
 });
+
+test('suspension over REST: suspended-async, PUT /process-instance/suspended and /{id}/suspended, PUT /process-definition/{id}/suspended', async () => {
+  const pis = await start(3, 'sus');
+  const batch = await ok('POST', '/process-instance/suspended-async', { suspended: true, processInstanceQuery: { businessKeyLike: 'sus%' } });
+  assert.equal(batch.type, 'instance-update-suspension-state');
+  assert.equal(batch.totalJobs, 3);
+  await runBatch(batch);
+  assert.ok((await ok('GET', `/process-instance/${pis[0]}`)).suspended);
+  await ok('PUT', '/process-instance/suspended', { suspended: false, processInstanceIds: [pis[0]] }, 204);
+  await ok('PUT', `/process-instance/${pis[1]}/suspended`, { suspended: false }, 204);
+  assert.equal((await ok('GET', '/process-instance?suspended=true&businessKeyLike=sus%25')).length, 1);
+  await fails('POST', '/process-instance/suspended-async', { suspended: true }, 400, 'InvalidRequestException',
+    'Either processInstanceIds, processInstanceQuery or historicProcessInstanceQuery should be set to update the suspension state.');
+  await fails('PUT', '/process-instance/suspended', { suspended: true, processInstanceIds: [] }, 400, 'BadUserRequestException',
+    'No process instance ids given: Process Instance ids is empty');
+  const [def] = await ok('GET', '/process-definition?key=fam');
+  await ok('PUT', `/process-definition/${def.id}/suspended`, { suspended: true, includeProcessInstances: true }, 204);
+  assert.ok((await ok('GET', `/process-definition/${def.id}`)).suspended);
+  await ok('PUT', '/process-definition/suspended', { processDefinitionKey: 'fam', suspended: false, includeProcessInstances: true }, 204);
+  assert.equal((await ok('GET', '/process-instance?suspended=true')).length, 0);
+  await fails('PUT', `/process-definition/${def.id}/suspended`, { suspended: true, executionDate: 'soon' }, 400, 'InvalidRequestException',
+    `The suspension state of Process Definition with id ${def.id} could not be updated due to: Invalid format: "soon"`);
+  await fails('PUT', '/process-definition/suspended', { processDefinitionId: def.id, suspended: true }, 400, 'InvalidRequestException',
+    'Only processDefinitionKey can be set to update the suspension state.');
+});

@@ -134,7 +134,10 @@ test('the forms of the issue-14 batch types create their batches in the simulati
     sim.start('invoice', 6);
     sim.run(20); // every charge fails into an incident
     assert.ok(sim.engine.getIncidentsCount().count > 0);
-    const expected = { 'instance-deletion': 'instance-deletion' };
+    const expected = {
+      'instance-suspension': 'instance-update-suspension-state',
+      'instance-deletion': 'instance-deletion',
+    };
     for (const [key, type] of Object.entries(expected)) {
       const form = formByKey(key);
       assert.ok(FORMS.includes(form));
@@ -143,6 +146,7 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       assert.equal(res.body.type, type);
       sim.run(5);
       assert.equal(sim.engine.getBatchesCount().count, 0, `${key}: the batch ran to its end`);
+      if (key === 'instance-suspension') assert.ok(sim.engine.getProcessInstancesCount({ suspended: true }).count > 0);
     }
     assert.equal(sim.engine.getProcessInstancesCount({ withIncident: true }).count, 0, 'the instances with incidents were deleted');
   } finally {

@@ -67,6 +67,14 @@ export const FORMS = Object.freeze([
     },
   },
   {
+    key: 'instance-suspension',
+    title: 'Suspend process instances',
+    operation: 'setProcessInstancesSuspendedAsync',
+    method: 'POST',
+    path: '/process-instance/suspended-async',
+    example: { suspended: true, processInstanceQuery: { withIncident: true } },
+  },
+  {
     key: 'instance-deletion',
     title: 'Delete process instances',
     operation: 'deleteProcessInstancesAsync',
