@@ -346,11 +346,15 @@ static int load_task(rebatch_engine *e, const cJSON *request, rb_doc *task,
   return REBATCH_OK;
 }
 
-/* Only the worker holding the lock may act on a task. */
+/* Only the worker holding the lock may act on a task, and only while the
+ * task is active (upstream's ensureActive, checked right after). */
 static int check_worker(const rb_doc *task, const char *worker, const char *what,
                         rb_response *res) {
   const char *owner = rb_str(task->json, "workerId");
   if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (owner && strcmp(owner, worker) == 0 && is_true(task->json, "suspended"))
+    return rb_error(res, 500, "SuspendedEntityInteractionException", 0, "ENGINE-03043 ExternalTask with id '%s' is suspended.",
+                    task->id);
   if (owner && strcmp(owner, worker) == 0) return REBATCH_OK;
   return rb_error(res, 400, "RestException", 0, what, task->id, worker, owner ? owner : "null");
 }

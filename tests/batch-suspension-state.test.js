@@ -150,3 +150,25 @@ test('PUT /process-definition/suspended with an executionDate: a timer job chang
     engine.close();
   }
 });
+
+test('a locked external task of a suspended instance cannot be completed, failed or extended (ENGINE-03043)', async () => {
+  const { engine } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const id = engine.startProcessInstanceByKey('ext').id;
+    const [task] = fetchAll(engine);
+    engine.setProcessInstanceSuspended(id, { suspended: true });
+    const suspended = { status: 500, type: 'SuspendedEntityInteractionException', message: `ENGINE-03043 ExternalTask with id '${task.id}' is suspended.` };
+    assertRejectedUnchanged(engine, () => engine.completeExternalTask(task.id, { workerId: 'w' }), suspended);
+    assertRejectedUnchanged(engine, () => engine.handleExternalTaskFailure(task.id, { workerId: 'w', errorMessage: 'x', retries: 1 }), suspended);
+    assertRejectedUnchanged(engine, () => engine.extendExternalTaskLock(task.id, { workerId: 'w', newDuration: 1000 }), suspended);
+    assertRejectedUnchanged(engine, () => engine.completeExternalTask(task.id, { workerId: 'other' }), {
+      status: 400, type: 'RestException', message: `External Task ${task.id} cannot be completed by worker 'other'. It is locked by worker 'w'.`,
+    });
+    engine.setProcessInstanceSuspended(id, { suspended: false });
+    assert.equal(engine.completeExternalTask(task.id, { workerId: 'w' }), null);
+    assert.equal(engine.getHistoricProcessInstance(id).state, 'COMPLETED');
+  } finally {
+    engine.close();
+  }
+});
