@@ -92,6 +92,7 @@ export const OPERATIONS = Object.freeze({
   setProcessInstanceSuspended: ['id', 'body'],
   setProcessDefinitionSuspended: ['id', 'body'],
   setProcessDefinitionsSuspended: ['body'],
+  setVariablesAsync: ['body'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

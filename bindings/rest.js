@@ -70,6 +70,7 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-instance/suspended-async', 'setProcessInstancesSuspendedAsync'],
   ['PUT', '/process-instance/suspended', 'setProcessInstancesSuspended'],
   ['PUT', '/process-instance/:id/suspended', 'setProcessInstanceSuspended'],
+  ['POST', '/process-instance/variables-async', 'setVariablesAsync'],
   ['GET', '/process-instance/:id', 'getProcessInstance'],
   ['DELETE', '/process-instance/:id', 'deleteProcessInstance'],
   // history

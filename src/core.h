@@ -634,6 +634,7 @@ extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
 extern const rb_batch_type rb_batch_instance_deletion;
 extern const rb_batch_type rb_batch_instance_suspension_state;
+extern const rb_batch_type rb_batch_set_variables;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -644,17 +645,20 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
 int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
                      rb_row_visit visit, void *ctx, rb_response *res);
 /* Where a request body names process instances: the members holding the
- * explicit ids, the runtime query and the historic query (NULL: none), and
- * whether the explicit ids name historic instances. */
+ * explicit ids, the runtime query and the historic query (NULL: none);
+ * whether the explicit ids name historic instances; whether explicit ids
+ * not found are left out (else kept, in the unknown deployment's group);
+ * whether the historic query selects unfinished instances only. */
 typedef struct rb_instance_sources {
   const char *ids;
   const char *runtime;
   const char *historic;
   int historic_ids;
+  int known_only;
+  int unfinished_only;
 } rb_instance_sources;
 /* The union of the instances a request body names, added to groups by
- * their deployment and sealed (sorted, deduplicated); explicit ids not
- * found go to the unknown deployment's group. */
+ * their deployment and sealed (sorted, deduplicated). */
 int rb_select_instances(rebatch_engine *e, const cJSON *body, const rb_instance_sources *from,
                         cJSON *groups, rb_response *res);
 extern const rb_query rb_job_query;
@@ -752,6 +756,7 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setProcessInstanceSuspended, suspension, 0)              \
   X(setProcessDefinitionSuspended, suspension, 0)            \
   X(setProcessDefinitionsSuspended, suspension, 0)           \
+  X(setVariablesAsync, set_variables, 0)                      \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

@@ -83,3 +83,18 @@ test('suspension over REST: suspended-async, PUT /process-instance/suspended and
   await fails('PUT', '/process-definition/suspended', { processDefinitionId: def.id, suspended: true }, 400, 'InvalidRequestException',
     'Only processDefinitionKey can be set to update the suspension state.');
 });
+
+test('POST /process-instance/variables-async: a set-variables batch', async () => {
+  const pis = await start(2, 'var');
+  const batch = await ok('POST', '/process-instance/variables-async', {
+    processInstanceQuery: { businessKeyLike: 'var%' },
+    variables: { approved: { value: true, type: 'Boolean' } },
+  });
+  assert.equal(batch.type, 'set-variables');
+  assert.equal(batch.totalJobs, 2);
+  await runBatch(batch);
+  for (const id of pis) assert.deepEqual(await ok('GET', `/process-instance/${id}/variables/approved`), { type: 'Boolean', value: true, valueInfo: {} });
+  await fails('POST', '/process-instance/variables-async', { processInstanceIds: pis }, 400, 'InvalidRequestException', 'variables is null');
+  await fails('POST', '/process-instance/variables-async', { processInstanceIds: ['nope'], variables: { a: { value: 1 } } }, 400,
+    'BadUserRequestException', 'processInstanceIds is empty');
+});

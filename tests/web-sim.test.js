@@ -135,6 +135,7 @@ test('the forms of the issue-14 batch types create their batches in the simulati
     sim.run(20); // every charge fails into an incident
     assert.ok(sim.engine.getIncidentsCount().count > 0);
     const expected = {
+      'set-variables': 'set-variables',
       'instance-suspension': 'instance-update-suspension-state',
       'instance-deletion': 'instance-deletion',
     };
@@ -147,6 +148,10 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       sim.run(5);
       assert.equal(sim.engine.getBatchesCount().count, 0, `${key}: the batch ran to its end`);
       if (key === 'instance-suspension') assert.ok(sim.engine.getProcessInstancesCount({ suspended: true }).count > 0);
+      if (key === 'set-variables') {
+        const [withIncident] = sim.engine.getProcessInstances({ withIncident: true });
+        assert.equal(sim.engine.getProcessInstanceVariables(withIncident.id).escalated.value, true);
+      }
     }
     assert.equal(sim.engine.getProcessInstancesCount({ withIncident: true }).count, 0, 'the instances with incidents were deleted');
   } finally {

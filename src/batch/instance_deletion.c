@@ -12,8 +12,8 @@ enum { BY_RUNTIME_QUERY, BY_HISTORIC_QUERY };
 /* Each endpoint reads one of the two queries of the DTO and ignores the
  * other, as upstream's resource does. */
 static const rb_instance_sources sources[] = {
-    {"processInstanceIds", "processInstanceQuery", NULL, 0},
-    {"processInstanceIds", NULL, "historicProcessInstanceQuery", 0},
+    {"processInstanceIds", "processInstanceQuery", NULL, 0, 0, 0},
+    {"processInstanceIds", NULL, "historicProcessInstanceQuery", 0, 0, 0},
 };
 
 static int select_instances(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,

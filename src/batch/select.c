@@ -114,9 +114,9 @@ static int add_historic_row(rebatch_engine *e, const char *id, const char *json,
 /* Explicit ids are looked up among `collection`'s records; ids that are not
  * there go to the unknown deployment's group, as upstream's
  * BatchElementConfiguration keeps them (their items then fail or are
- * skipped). null entries are left out. */
+ * skipped), unless `known_only`. null entries are left out. */
 static int add_explicit(rebatch_engine *e, const cJSON *ids, const char *collection, rb_row_visit add,
-                        instance_collector *c) {
+                        int known_only, instance_collector *c) {
   const cJSON *id;
   cJSON_ArrayForEach(id, ids) {
     char *text = NULL;
@@ -124,7 +124,7 @@ static int add_explicit(rebatch_engine *e, const cJSON *ids, const char *collect
     if (!cJSON_IsString(id)) continue;
     rc = rb_load_text(e, collection, id->valuestring, &text, &rev);
     if (rc == REBATCH_OK && text) rc = add(e, id->valuestring, text, rev, c);
-    else if (rc == REBATCH_OK && !rb_batch_add_item(c->groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    else if (rc == REBATCH_OK && !known_only && !rb_batch_add_item(c->groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
     rb_free(text);
     if (rc != REBATCH_OK) return rc;
   }
@@ -145,10 +145,19 @@ int rb_select_instances(rebatch_engine *e, const cJSON *body, const rb_instance_
   memset(&c, 0, sizeof c);
   c.groups = groups;
   if (ids && !cJSON_IsArray(ids)) return rb_invalid(res, 400, "%s must be an array", from->ids);
-  if (ids && from->historic_ids) rc = add_explicit(e, ids, "historicProcessInstance", add_historic_row, &c);
-  else if (ids) rc = add_explicit(e, ids, "processInstance", add_running_row, &c);
+  if (ids && from->historic_ids)
+    rc = add_explicit(e, ids, "historicProcessInstance", add_historic_row, from->known_only, &c);
+  else if (ids)
+    rc = add_explicit(e, ids, "processInstance", add_running_row, from->known_only, &c);
   if (rc == REBATCH_OK && runtime) rc = rb_each_instance(e, &rb_instance_query, runtime, add_running_row, &c, res);
-  if (rc == REBATCH_OK && historic) rc = rb_each_instance(e, &rb_history_query, historic, add_historic_row, &c, res);
+  if (rc == REBATCH_OK && historic && from->unfinished_only && cJSON_IsObject(historic)) {
+    cJSON *unfinished = cJSON_Duplicate(historic, 1);
+    rc = unfinished && rb_set_bool(unfinished, "unfinished", 1) ? REBATCH_OK : REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = rb_each_instance(e, &rb_history_query, unfinished, add_historic_row, &c, res);
+    cJSON_Delete(unfinished);
+  } else if (rc == REBATCH_OK && historic) {
+    rc = rb_each_instance(e, &rb_history_query, historic, add_historic_row, &c, res);
+  }
   if (rc == REBATCH_OK && rb_batch_item_count(groups) < 0) rc = REBATCH_NOMEM;
   return rc;
 }

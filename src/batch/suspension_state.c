@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const rb_instance_sources sources = {"processInstanceIds", "processInstanceQuery",
-                                            "historicProcessInstanceQuery", 0};
+                                            "historicProcessInstanceQuery", 0, 0, 0};
 
 static int present(const cJSON *body, const char *name) {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, name);

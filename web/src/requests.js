@@ -75,6 +75,17 @@ export const FORMS = Object.freeze([
     example: { suspended: true, processInstanceQuery: { withIncident: true } },
   },
   {
+    key: 'set-variables',
+    title: 'Set variables on process instances',
+    operation: 'setVariablesAsync',
+    method: 'POST',
+    path: '/process-instance/variables-async',
+    example: {
+      processInstanceQuery: { withIncident: true },
+      variables: { escalated: { value: true, type: 'Boolean' }, note: { value: 'card declined', type: 'String' } },
+    },
+  },
+  {
     key: 'instance-deletion',
     title: 'Delete process instances',
     operation: 'deleteProcessInstancesAsync',
