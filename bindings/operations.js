@@ -93,6 +93,8 @@ export const OPERATIONS = Object.freeze({
   setProcessDefinitionSuspended: ['id', 'body'],
   setProcessDefinitionsSuspended: ['body'],
   setVariablesAsync: ['body'],
+  deleteHistoricProcessInstancesAsync: ['body'],
+  deleteHistoricProcessInstance: ['id', 'query'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

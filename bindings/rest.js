@@ -79,6 +79,8 @@ export const ROUTES = Object.freeze([
   ['GET', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['POST', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['GET', '/history/process-instance/:id', 'getHistoricProcessInstance'],
+  ['POST', '/history/process-instance/delete', 'deleteHistoricProcessInstancesAsync'],
+  ['DELETE', '/history/process-instance/:id', 'deleteHistoricProcessInstance'],
   // process variables (issue 6)
   ['GET', '/process-instance/:id/variables', 'getProcessInstanceVariables'],
   ['POST', '/process-instance/:id/variables', 'modifyProcessInstanceVariables'],

@@ -396,6 +396,10 @@ int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, in
 /* Suspends or activates a running instance with its jobs and external
  * tasks; *found 0 when there is none (nothing happens then). */
 int rb_instance_set_suspended(rebatch_engine *e, const char *id, int suspended, int *found);
+/* Deletes a finished instance's whole history; a running one (still
+ * without endTime) and an unknown id are left alone, as *outcome says. */
+typedef enum rb_history_deletion { RB_HISTORY_DELETED, RB_HISTORY_NOT_FOUND, RB_HISTORY_RUNNING } rb_history_deletion;
+int rb_history_instance_delete(rebatch_engine *e, const char *id, rb_history_deletion *outcome);
 extern const rb_query rb_instance_query;
 extern const rb_query rb_history_query;
 
@@ -635,6 +639,7 @@ extern const rb_batch_type rb_batch_instance_restart;
 extern const rb_batch_type rb_batch_instance_deletion;
 extern const rb_batch_type rb_batch_instance_suspension_state;
 extern const rb_batch_type rb_batch_set_variables;
+extern const rb_batch_type rb_batch_historic_instance_deletion;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -757,6 +762,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setProcessDefinitionSuspended, suspension, 0)            \
   X(setProcessDefinitionsSuspended, suspension, 0)           \
   X(setVariablesAsync, set_variables, 0)                      \
+  X(deleteHistoricProcessInstancesAsync, historic_deletion, 0) \
+  X(deleteHistoricProcessInstance, historic_deletion, 0)      \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

@@ -651,6 +651,26 @@ static int delete_all(rebatch_engine *e, const char *coll, const char *field,
   return rc;
 }
 
+/* An instance's whole history: activity instances, variables and their
+ * details, incidents, the job log, and the historic instance itself. */
+static int delete_history(rebatch_engine *e, rb_doc *hist) {
+  int rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", hist->id);
+  if (rc == REBATCH_OK) rc = rb_history_variables_delete(e, hist->id);
+  if (rc == REBATCH_OK) rc = delete_all(e, "historicJobLog", "processInstanceId", hist->id);
+  if (rc == REBATCH_OK) rc = delete_all(e, "historicIncident", "processInstanceId", hist->id);
+  if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, hist);
+  return rc;
+}
+
+int rb_history_instance_delete(rebatch_engine *e, const char *id, rb_history_deletion *outcome) {
+  rb_doc hist;
+  int rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
+  *outcome = !hist.json ? RB_HISTORY_NOT_FOUND : rb_date(hist.json, "endTime") < 0 ? RB_HISTORY_RUNNING : RB_HISTORY_DELETED;
+  if (rc == REBATCH_OK && *outcome == RB_HISTORY_DELETED) rc = delete_history(e, &hist);
+  rb_doc_clear(&hist);
+  return rc;
+}
+
 /* Removes every runtime and historic trace of a definition's instances
  * (deployment deletion with cascade). */
 int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
@@ -660,12 +680,7 @@ int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
     rc = cancel_instance(e, &docs.items[i], "deployment deleted");
   rb_docs_clear(&docs);
   if (rc == REBATCH_OK) rc = rb_find_all(e, HISTORIC_INSTANCE, "processDefinitionId", definition_id, &docs);
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", docs.items[i].id);
-    if (rc == REBATCH_OK) rc = rb_history_variables_delete(e, docs.items[i].id);
-    if (rc == REBATCH_OK) rc = delete_all(e, "historicJobLog", "processInstanceId", docs.items[i].id);
-    if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, &docs.items[i]);
-  }
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) rc = delete_history(e, &docs.items[i]);
   rb_docs_clear(&docs);
   return rc;
 }

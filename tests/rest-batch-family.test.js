@@ -98,3 +98,17 @@ test('POST /process-instance/variables-async: a set-variables batch', async () =
   await fails('POST', '/process-instance/variables-async', { processInstanceIds: ['nope'], variables: { a: { value: 1 } } }, 400,
     'BadUserRequestException', 'processInstanceIds is empty');
 });
+
+test('POST /history/process-instance/delete and DELETE /history/process-instance/{id}', async () => {
+  const pis = await start(3, 'hist');
+  for (const id of pis) await ok('DELETE', `/process-instance/${id}`, undefined, 204);
+  const batch = await ok('POST', '/history/process-instance/delete', { historicProcessInstanceIds: [pis[0], pis[1]], deleteReason: 'old' });
+  assert.equal(batch.type, 'historic-instance-deletion');
+  await runBatch(batch);
+  await fails('GET', `/history/process-instance/${pis[0]}`, undefined, 404, 'InvalidRequestException');
+  await ok('DELETE', `/history/process-instance/${pis[2]}`, undefined, 204);
+  await fails('DELETE', `/history/process-instance/${pis[2]}`, undefined, 404, 'InvalidRequestException',
+    `Historic process instance with id ${pis[2]} does not exist`);
+  await ok('DELETE', `/history/process-instance/${pis[2]}?failIfNotExists=false`, undefined, 204);
+  await fails('POST', '/history/process-instance/delete', {}, 400, 'InvalidRequestException', 'historicProcessInstanceIds is empty');
+});

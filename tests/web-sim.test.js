@@ -138,6 +138,7 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       'set-variables': 'set-variables',
       'instance-suspension': 'instance-update-suspension-state',
       'instance-deletion': 'instance-deletion',
+      'historic-instance-deletion': 'historic-instance-deletion',
     };
     for (const [key, type] of Object.entries(expected)) {
       const form = formByKey(key);
@@ -154,6 +155,7 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       }
     }
     assert.equal(sim.engine.getProcessInstancesCount({ withIncident: true }).count, 0, 'the instances with incidents were deleted');
+    assert.equal(sim.engine.getHistoricProcessInstancesCount({ finished: true }).count, 0, 'and then their history');
   } finally {
     sim.close();
   }

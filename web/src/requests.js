@@ -94,6 +94,14 @@ export const FORMS = Object.freeze([
     example: { processInstanceQuery: { withIncident: true }, deleteReason: 'given up', skipCustomListeners: true },
   },
   {
+    key: 'historic-instance-deletion',
+    title: 'Delete historic process instances',
+    operation: 'deleteHistoricProcessInstancesAsync',
+    method: 'POST',
+    path: '/history/process-instance/delete',
+    example: { historicProcessInstanceQuery: { finished: true }, deleteReason: 'retention' },
+  },
+  {
     key: 'batch-suspend',
     title: 'Suspend batch',
     operation: 'setBatchSuspended',
