@@ -677,11 +677,20 @@ int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
  * processDefinitionTenantId / processDefinitionWithoutTenantId): every
  * instance of those definitions; answers 204. */
 int rb_instances_of_definitions_set_suspended(rebatch_engine *e, const cJSON *body, rb_response *res);
-/* A timer job that suspends or activates process definitions later
- * (its jobType tells), and running one. */
+/* A timer job that suspends or activates process or job definitions
+ * later (its jobType tells): scheduling one from a request's selection,
+ * and running one. */
 int rb_definition_state_job(const char *job_type);
+int rb_state_job_schedule(rebatch_engine *e, const char *job_type, const cJSON *selection, double due);
 int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const char *configuration,
                                 rb_response *res);
+
+/* ---- job_management.c ---------------------------------------------------- */
+
+/* Suspends or activates the job definitions a selection names
+ * (jobDefinitionId, processDefinitionId, or processDefinitionKey with its
+ * tenant members), with their jobs when include_jobs. */
+int rb_job_definitions_set_suspended(rebatch_engine *e, const cJSON *selector, int suspended, int include_jobs);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 
@@ -691,6 +700,7 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
 #define RB_OPERATIONS(X)                                      \
   X(createDeployment, definition, 0)                          \
   X(getDeployments, definition, 0)                            \
+  X(getDeployment, definition, 0)                             \
   X(deleteDeployment, definition, 0)                          \
   X(getProcessDefinitions, definition, 0)                     \
   X(getProcessDefinition, definition, 0)                      \
@@ -754,6 +764,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setExternalTaskRetriesSync, external_task_retries, 0)     \
   X(restartProcessInstancesAsync, restart, 0)                 \
   X(restartProcessInstances, restart, 0)                      \
+  X(restartProcessInstancesByKeyAsync, restart, 0)            \
+  X(restartProcessInstancesByKey, restart, 0)                 \
   X(deleteProcessInstancesAsync, instance_deletion, 0)        \
   X(deleteProcessInstancesAsyncHistoricQueryBased, instance_deletion, 0) \
   X(setProcessInstancesSuspendedAsync, suspension_state, 0)  \
@@ -764,6 +776,12 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setVariablesAsync, set_variables, 0)                      \
   X(deleteHistoricProcessInstancesAsync, historic_deletion, 0) \
   X(deleteHistoricProcessInstance, historic_deletion, 0)      \
+  X(deleteJob, job_management, 0)                            \
+  X(setJobDefinitionRetries, job_management, 0)              \
+  X(setJobsSuspended, job_management, 0)                     \
+  X(setJobSuspended, job_management, 0)                      \
+  X(setJobDefinitionsSuspended, job_management, 0)           \
+  X(setJobDefinitionSuspended, job_management, 0)            \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

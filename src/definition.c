@@ -597,6 +597,10 @@ int rb_op_getDeployments(rebatch_engine *e, const cJSON *request,
   return rb_query_list(e, &deployment_query, request, res);
 }
 
+int rb_op_getDeployment(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_get_by_id(e, DEPLOYMENT, request, deployment_to_dto, "Deployment with id '%s' does not exist", res);
+}
+
 static int delete_definition(rebatch_engine *e, rb_doc *def, int cascade,
                              rb_response *res) {
   rb_docs jds = {0};

@@ -190,12 +190,25 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job) {
   return rb_dto(job, fields);
 }
 
+/* A job can still have its incident open with retries left: a job
+ * definition's retries are set without resolving incidents, as upstream. */
+static int has_incident(rebatch_engine *e, const char *job_id, int *open) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, "incident", "configuration", job_id, &docs);
+  *open = 0;
+  for (int i = 0; i < docs.count; i++) *open |= rb_str(docs.items[i].json, "incidentType") &&
+                                                strcmp(rb_str(docs.items[i].json, "incidentType"), "failedJob") == 0;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
-  int old = retries_of(job->json), rc = REBATCH_OK;
+  int old = retries_of(job->json), rc = REBATCH_OK, open = 0;
   if (retries < 0) retries = 0;
   if (!rb_set_num(job->json, "retries", retries)) return REBATCH_NOMEM;
   if (old == 0 && retries > 0) rc = rb_incident_end(e, "failedJob", job->id, 1);
-  if (old > 0 && retries == 0) {
+  if (old > 0 && retries == 0) rc = has_incident(e, job->id, &open);
+  if (rc == REBATCH_OK && old > 0 && retries == 0 && !open) {
     rb_incident_spec s;
     memset(&s, 0, sizeof s);
     s.type = "failedJob";

@@ -105,28 +105,40 @@ int rb_op_setProcessInstanceSuspended(rebatch_engine *e, const cJSON *request, r
 
 /* ---- process definitions ---------------------------------------------------- */
 
-#define SUSPEND_JOB "suspend-processdefinition"
-#define ACTIVATE_JOB "activate-processdefinition"
+/* A change at a later date is a timer job whose configuration is the
+ * request's selection (upstream's Timer{Suspend,Activate}{ProcessDefinition,
+ * JobDefinition}Handler); the types name what it changes. */
+static const char *const state_jobs[] = {"suspend-processdefinition", "activate-processdefinition",
+                                         "suspend-job-definition", "activate-job-definition", NULL};
+static const char *const state_job_members[] = {
+    "processDefinitionId", "processDefinitionKey", "processDefinitionTenantId", "processDefinitionWithoutTenantId",
+    "jobDefinitionId", "includeProcessInstances", "includeJobs", NULL};
 
-/* The change at a later date: a timer job whose configuration names the
- * definitions, as upstream's TimerChangeProcessDefinitionSuspensionStateJobHandler. */
-static int schedule(rebatch_engine *e, const definition_selector *s, int suspended, int include_instances,
-                    double due) {
+int rb_definition_state_job(const char *job_type) {
+  for (int i = 0; job_type && state_jobs[i]; i++)
+    if (strcmp(job_type, state_jobs[i]) == 0) return 1;
+  return 0;
+}
+
+int rb_state_job_schedule(rebatch_engine *e, const char *job_type, const cJSON *selection, double due) {
   cJSON *config = cJSON_CreateObject();
   rb_job_spec spec;
-  char *text;
+  char *text = NULL;
   int rc;
-  if (!config || !rb_put_str(config, s->id ? "processDefinitionId" : "processDefinitionKey", s->id ? s->id : s->key) ||
-      !rb_put_bool(config, "includeProcessInstances", include_instances) ||
-      (s->tenant_set && !rb_put_str(config, "processDefinitionTenantId", s->tenant)) ||
-      (s->tenant_set && !s->tenant && !rb_put_bool(config, "processDefinitionWithoutTenantId", 1)) ||
-      !(text = rb_print(config))) {
+  for (int i = 0; config && state_job_members[i]; i++) {
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(selection, state_job_members[i]);
+    if (m && !cJSON_IsNull(m) && !rb_set(config, state_job_members[i], cJSON_Duplicate(m, 1))) {
+      cJSON_Delete(config);
+      config = NULL;
+    }
+  }
+  if (!config || !(text = rb_print(config))) {
     cJSON_Delete(config);
     return REBATCH_NOMEM;
   }
   cJSON_Delete(config);
   memset(&spec, 0, sizeof spec);
-  spec.job_type = suspended ? SUSPEND_JOB : ACTIVATE_JOB;
+  spec.job_type = job_type;
   spec.configuration = text;
   spec.due_date = due;
   spec.retries = e->config.default_retries;
@@ -135,21 +147,25 @@ static int schedule(rebatch_engine *e, const definition_selector *s, int suspend
   return rc;
 }
 
-int rb_definition_state_job(const char *job_type) {
-  return job_type && (strcmp(job_type, SUSPEND_JOB) == 0 || strcmp(job_type, ACTIVATE_JOB) == 0);
+static void selector_of(const cJSON *selection, definition_selector *s) {
+  s->id = rb_str(selection, "processDefinitionId");
+  s->key = s->id ? NULL : rb_str(selection, "processDefinitionKey");
+  s->tenant = rb_str(selection, "processDefinitionTenantId");
+  s->tenant_set = s->key && (s->tenant || rb_flag(selection, "processDefinitionWithoutTenantId"));
 }
 
 int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const char *configuration,
                                 rb_response *res) {
   cJSON *config = configuration ? cJSON_Parse(configuration) : NULL;
+  int suspend = strncmp(job_type, "suspend-", 8) == 0, rc;
   definition_selector s;
-  int rc;
   if (!config) return rb_error(res, 500, "ProcessEngineException", 0, "Job configuration '%s' is not valid", configuration ? configuration : "null");
-  s.id = rb_str(config, "processDefinitionId");
-  s.key = rb_str(config, "processDefinitionKey");
-  s.tenant = rb_str(config, "processDefinitionTenantId");
-  s.tenant_set = s.tenant || rb_flag(config, "processDefinitionWithoutTenantId");
-  rc = definitions_set_suspended(e, &s, strcmp(job_type, SUSPEND_JOB) == 0, rb_flag(config, "includeProcessInstances"));
+  if (strstr(job_type, "job-definition")) {
+    rc = rb_job_definitions_set_suspended(e, config, suspend, rb_flag(config, "includeJobs"));
+  } else {
+    selector_of(config, &s);
+    rc = definitions_set_suspended(e, &s, suspend, rb_flag(config, "includeProcessInstances"));
+  }
   cJSON_Delete(config);
   return rc;
 }
@@ -177,7 +193,14 @@ static int set_definitions(rebatch_engine *e, const cJSON *body, const char *pat
     s.tenant = rb_str(body, "processDefinitionTenantId");
     s.tenant_set = s.tenant || rb_flag(body, "processDefinitionWithoutTenantId");
   }
-  rc = due != RB_NO_DATE ? schedule(e, &s, suspended, include, due) : definitions_set_suspended(e, &s, suspended, include);
+  if (due == RB_NO_DATE) rc = definitions_set_suspended(e, &s, suspended, include);
+  else if (!path_id) rc = rb_state_job_schedule(e, state_jobs[suspended ? 0 : 1], body, due);
+  else {
+    cJSON *selection = cJSON_Duplicate(body, 1);
+    rc = selection && rb_set_str(selection, "processDefinitionId", path_id) ? rb_state_job_schedule(e, state_jobs[suspended ? 0 : 1], selection, due)
+                                                                            : REBATCH_NOMEM;
+    cJSON_Delete(selection);
+  }
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }
 

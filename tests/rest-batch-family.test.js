@@ -112,3 +112,36 @@ test('POST /history/process-instance/delete and DELETE /history/process-instance
   await ok('DELETE', `/history/process-instance/${pis[2]}?failIfNotExists=false`, undefined, 204);
   await fails('POST', '/history/process-instance/delete', {}, 400, 'InvalidRequestException', 'historicProcessInstanceIds is empty');
 });
+
+test('the endpoints next to the batches: restart by key, DELETE /job/{id}, job definition retries and suspension, GET /deployment/{id}', async () => {
+  const [def] = await ok('GET', '/process-definition?key=fam&latestVersion=true');
+  const pis = await start(2, 'key');
+  for (const id of pis) await ok('DELETE', `/process-instance/${id}`, undefined, 204);
+  const instructions = [{ type: 'startBeforeActivity', activityId: 'work' }];
+  await ok('POST', '/process-definition/key/fam/restart', { processInstanceIds: [pis[0]], instructions }, 204);
+  const batch = await ok('POST', '/process-definition/key/fam/restart-async', { processInstanceIds: [pis[1]], instructions });
+  assert.equal(batch.type, 'instance-restart');
+  await runBatch(batch);
+  assert.equal((await ok('GET', '/history/process-instance?processInstanceBusinessKeyLike=key%25&unfinished=true')).length, 2, 'both restarted');
+  await fails('POST', '/process-definition/key/nope/restart-async', { processInstanceIds: [pis[1]], instructions }, 404, 'RestException',
+    'No matching process definition with key: nope and no tenant-id');
+
+  // a seed job to delete, job definitions to suspend and retry
+  const other = await ok('POST', '/process-instance/suspended-async', { suspended: false, processInstanceIds: [pis[0]] });
+  const [seed] = (await ok('GET', '/job')).filter((j) => j.jobDefinitionId === other.seedJobDefinitionId);
+  await ok('DELETE', `/job/${seed.id}`, undefined, 204);
+  await fails('DELETE', `/job/${seed.id}`, undefined, 404, 'InvalidRequestException', `No job found with id '${seed.id}': job is null`);
+  await ok('PUT', `/job-definition/${other.monitorJobDefinitionId}/retries`, { retries: 2 }, 204);
+  await ok('PUT', `/job-definition/${other.seedJobDefinitionId}/suspended`, { suspended: true, includeJobs: true }, 204);
+  const [jd] = (await ok('GET', `/job-definition?jobDefinitionId=${other.seedJobDefinitionId}`));
+  assert.equal(jd.suspended, true);
+  await ok('PUT', '/job-definition/suspended', { processDefinitionId: def.id, suspended: false }, 204);
+  await ok('PUT', '/job/suspended', { processDefinitionKey: 'fam', suspended: false }, 204);
+  await fails('PUT', '/job-definition/suspended', { suspended: true }, 400, 'InvalidRequestException',
+    'Either jobDefinitionId, processDefinitionId or processDefinitionKey should be set to update the suspension state.');
+  await ok('DELETE', `/batch/${other.id}`, undefined, 204);
+
+  const deployment = await ok('GET', `/deployment/${def.deploymentId}`);
+  assert.equal(deployment.id, def.deploymentId);
+  await fails('GET', '/deployment/nope', undefined, 404, 'InvalidRequestException', "Deployment with id 'nope' does not exist");
+});
