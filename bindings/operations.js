@@ -99,6 +99,8 @@ export const OPERATIONS = Object.freeze({
   deleteHistoricProcessInstancesAsync: ['body'],
   deleteHistoricProcessInstance: ['id', 'query'],
   deleteJob: ['id'],
+  setRemovalTimeAsync: ['body'],
+  cleanupHistory: ['query'],
   setJobDefinitionRetries: ['id', 'body'],
   setJobsSuspended: ['body'],
   setJobSuspended: ['id', 'body'],

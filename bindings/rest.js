@@ -83,6 +83,8 @@ export const ROUTES = Object.freeze([
   ['POST', '/history/process-instance/count', 'getHistoricProcessInstancesCount'],
   ['GET', '/history/process-instance/:id', 'getHistoricProcessInstance'],
   ['POST', '/history/process-instance/delete', 'deleteHistoricProcessInstancesAsync'],
+  ['POST', '/history/process-instance/set-removal-time', 'setRemovalTimeAsync'],
+  ['POST', '/history/cleanup', 'cleanupHistory'],
   ['DELETE', '/history/process-instance/:id', 'deleteHistoricProcessInstance'],
   // process variables (issue 6)
   ['GET', '/process-instance/:id/variables', 'getProcessInstanceVariables'],

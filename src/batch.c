@@ -123,6 +123,7 @@ static const rb_batch_type *const batch_types[] = {
     &rb_batch_instance_suspension_state,
     &rb_batch_set_variables,
     &rb_batch_historic_instance_deletion,
+    &rb_batch_process_set_removal_time,
 };
 
 static const rb_batch_type *type_named(const char *name) {

@@ -640,6 +640,7 @@ extern const rb_batch_type rb_batch_instance_deletion;
 extern const rb_batch_type rb_batch_instance_suspension_state;
 extern const rb_batch_type rb_batch_set_variables;
 extern const rb_batch_type rb_batch_historic_instance_deletion;
+extern const rb_batch_type rb_batch_process_set_removal_time;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -684,6 +685,15 @@ int rb_definition_state_job(const char *job_type);
 int rb_state_job_schedule(rebatch_engine *e, const char *job_type, const cJSON *selection, double due);
 int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const char *configuration,
                                 rb_response *res);
+
+/* ---- history_retention.c ------------------------------------------------- */
+
+/* Sets (ms) or clears (RB_NO_DATE) the removal time of a historic
+ * instance (loaded; saved here) and of every history record of it. */
+int rb_history_set_removal_time(rebatch_engine *e, rb_doc *hist, double ms);
+/* The history cleanup job: its type, and running it. */
+int rb_history_cleanup_job(const char *job_type);
+int rb_history_cleanup_run(rebatch_engine *e);
 
 /* ---- job_management.c ---------------------------------------------------- */
 
@@ -777,6 +787,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(deleteHistoricProcessInstancesAsync, historic_deletion, 0) \
   X(deleteHistoricProcessInstance, historic_deletion, 0)      \
   X(deleteJob, job_management, 0)                            \
+  X(setRemovalTimeAsync, removal_time, 0)                    \
+  X(cleanupHistory, history_retention, 0)                    \
   X(setJobDefinitionRetries, job_management, 0)              \
   X(setJobsSuspended, job_management, 0)                     \
   X(setJobSuspended, job_management, 0)                      \

@@ -378,6 +378,10 @@ static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_out
   int rc = REBATCH_OK;
   if (b->batch_id) rc = rb_batch_job_execute(e, b, &res);
   else if (rb_definition_state_job(rb_str(job->json, "jobType"))) rc = definition_state_job(e, job, &res);
+  else if (rb_history_cleanup_job(rb_str(job->json, "jobType"))) {
+    rc = rb_delete(e, JOB, job);
+    if (rc == REBATCH_OK) rc = rb_history_cleanup_run(e);
+  }
   else {
     rc = ask_host(e, job->json, out);
     if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);

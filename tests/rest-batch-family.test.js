@@ -145,3 +145,20 @@ test('the endpoints next to the batches: restart by key, DELETE /job/{id}, job d
   assert.equal(deployment.id, def.deploymentId);
   await fails('GET', '/deployment/nope', undefined, 404, 'InvalidRequestException', "Deployment with id 'nope' does not exist");
 });
+
+test('POST /history/process-instance/set-removal-time and POST /history/cleanup', async () => {
+  const pis = await start(2, 'rt');
+  for (const id of pis) await ok('DELETE', `/process-instance/${id}`, undefined, 204);
+  const batch = await ok('POST', '/history/process-instance/set-removal-time', {
+    historicProcessInstanceQuery: { processInstanceBusinessKeyLike: 'rt%' },
+    absoluteRemovalTime: '2000-01-01T00:00:00.000+0000',
+  });
+  assert.equal(batch.type, 'process-set-removal-time');
+  await runBatch(batch);
+  assert.equal((await ok('GET', `/history/process-instance/${pis[0]}`)).removalTime, '2000-01-01T00:00:00.000+0000');
+  const job = await ok('POST', '/history/cleanup');
+  await ok('POST', `/job/${job.id}/execute`, undefined, 204);
+  assert.equal((await ok('GET', '/history/process-instance?processInstanceBusinessKeyLike=rt%25')).length, 0);
+  await fails('POST', '/history/process-instance/set-removal-time', { historicProcessInstanceIds: pis }, 400, 'BadUserRequestException',
+    'removalTime is null');
+});

@@ -138,6 +138,7 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       'set-variables': 'set-variables',
       'instance-suspension': 'instance-update-suspension-state',
       'instance-deletion': 'instance-deletion',
+      'removal-time': 'process-set-removal-time',
       'historic-instance-deletion': 'historic-instance-deletion',
     };
     for (const [key, type] of Object.entries(expected)) {
@@ -148,6 +149,10 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       assert.equal(res.body.type, type);
       sim.run(5);
       assert.equal(sim.engine.getBatchesCount().count, 0, `${key}: the batch ran to its end`);
+      if (key === 'removal-time') {
+        const [finished] = sim.engine.getHistoricProcessInstances({ finished: true });
+        assert.equal(finished.removalTime, '2030-01-01T00:00:00.000+0000');
+      }
       if (key === 'instance-suspension') assert.ok(sim.engine.getProcessInstancesCount({ suspended: true }).count > 0);
       if (key === 'set-variables') {
         const [withIncident] = sim.engine.getProcessInstances({ withIncident: true });

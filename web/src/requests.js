@@ -102,6 +102,14 @@ export const FORMS = Object.freeze([
     example: { historicProcessInstanceQuery: { finished: true }, deleteReason: 'retention' },
   },
   {
+    key: 'removal-time',
+    title: 'Set removal time of history',
+    operation: 'setRemovalTimeAsync',
+    method: 'POST',
+    path: '/history/process-instance/set-removal-time',
+    example: { historicProcessInstanceQuery: { finished: true }, absoluteRemovalTime: '2030-01-01T00:00:00.000+0000' },
+  },
+  {
     key: 'batch-suspend',
     title: 'Suspend batch',
     operation: 'setBatchSuspended',

@@ -1,0 +1,98 @@
+// process-set-removal-time batches (POST /history/process-instance/set-removal-time)
+// and the history cleanup job (POST /history/cleanup) that removes history
+// whose removal time has passed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EXT_PROCESS, T0, camundaDate, deploy, newEngine } from './support/engine-helpers.js';
+import { assertNewBatch, assertRejectedUnchanged, runBatches } from './support/batch-helpers.js';
+
+const DAY = 86_400_000;
+
+/** n instances of 'ext' (historyTimeToLive 5 days) ended by deletion, each with a variable. */
+function ended(engine, n) {
+  const ids = [];
+  for (let i = 0; i < n; i++) {
+    const id = engine.startProcessInstanceByKey('ext', { businessKey: `bk${i}`, variables: { v: { value: i } } }).id;
+    engine.deleteProcessInstance(id, {});
+    ids.push(id);
+  }
+  return ids;
+}
+
+const removalTimes = (engine, id) => {
+  const dump = JSON.parse(engine.store.dump());
+  const out = {};
+  for (const coll of ['historicProcessInstance', 'historicActivityInstance', 'historicVariableInstance', 'historicDetail']) {
+    out[coll] = [...new Set(Object.values(dump[coll] ?? {}).filter((r) => r.record.processInstanceId === id || r.record.id === id).map((r) => r.record.removalTime))];
+  }
+  return out;
+};
+
+test('set-removal-time: absolute on every record of the history; cleared; calculated from historyTimeToLive', async () => {
+  const { engine, clock } = await newEngine();
+  try {
+    deploy(engine, { ...EXT_PROCESS, historyTimeToLive: 5 });
+    const ids = ended(engine, 3);
+    const at = T0 + 2 * DAY;
+    const batch = engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[0], 'unknown'], historicProcessInstanceQuery: { processInstanceBusinessKey: 'bk1' }, absoluteRemovalTime: camundaDate(at) });
+    assertNewBatch(batch, { type: 'process-set-removal-time', totalJobs: 2, now: T0 });
+    runBatches(engine, clock);
+    for (const id of ids.slice(0, 2)) {
+      for (const [coll, values] of Object.entries(removalTimes(engine, id))) assert.deepEqual(values, [at], `${coll} of ${id}`);
+    }
+    assert.equal(engine.getHistoricProcessInstance(ids[0]).removalTime, camundaDate(at));
+    assert.equal(engine.getHistoricProcessInstance(ids[2]).removalTime, null);
+    engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[1]], clearedRemovalTime: true });
+    runBatches(engine, clock);
+    assert.deepEqual(removalTimes(engine, ids[1]).historicVariableInstance, [null]);
+    const running = engine.startProcessInstanceByKey('ext').id;
+    engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[2], running], calculatedRemovalTime: true, updateInChunks: true });
+    runBatches(engine, clock);
+    const end = Date.parse(engine.getHistoricProcessInstance(ids[2]).endTime.replace('+0000', 'Z'));
+    assert.equal(engine.getHistoricProcessInstance(ids[2]).removalTime, camundaDate(end + 5 * DAY));
+    assert.equal(engine.getHistoricProcessInstance(running).removalTime, null, 'no base time for a running instance (end strategy)');
+  } finally {
+    engine.close();
+  }
+});
+
+test('set-removal-time: upstream\'s checks and messages', async () => {
+  const { engine } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const [id] = ended(engine, 1);
+    const badUser = (message) => ({ status: 400, type: 'BadUserRequestException', message });
+    assertRejectedUnchanged(engine, () => engine.setRemovalTimeAsync({ historicProcessInstanceIds: [id], calculatedRemovalTime: true, clearedRemovalTime: true }),
+      badUser('The removal time modes are mutually exclusive: mode is not null'));
+    assertRejectedUnchanged(engine, () => engine.setRemovalTimeAsync({ calculatedRemovalTime: true }), badUser('Neither query nor ids provided.'));
+    assertRejectedUnchanged(engine, () => engine.setRemovalTimeAsync({ historicProcessInstanceIds: [id] }), badUser('removalTime is null'));
+    assertRejectedUnchanged(engine, () => engine.setRemovalTimeAsync({ historicProcessInstanceIds: ['x'], clearedRemovalTime: true }),
+      badUser('historicProcessInstances is empty'));
+    assertRejectedUnchanged(engine, () => engine.setRemovalTimeAsync({ historicProcessInstanceIds: [id], clearedRemovalTime: true, updateChunkSize: 501 }),
+      badUser('The value for chunk size should be between 1 and 500'));
+  } finally {
+    engine.close();
+  }
+});
+
+test('POST /history/cleanup: one cleanup job; running it removes the history whose removal time has passed', async () => {
+  const { engine, clock } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const ids = ended(engine, 3);
+    engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[0]], absoluteRemovalTime: camundaDate(T0 + DAY) });
+    engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[1]], absoluteRemovalTime: camundaDate(T0 + 3 * DAY) });
+    runBatches(engine, clock);
+    clock.advance(2 * DAY);
+    const job = engine.cleanupHistory({});
+    assert.equal(job.dueDate, camundaDate(clock.now()));
+    assert.equal(engine.cleanupHistory({}).id, job.id, 'the same job');
+    engine.executeJob(job.id);
+    assert.equal(engine.getHistoricProcessInstancesCount().count, 2);
+    assert.equal(engine.getHistoricVariableInstances({ processInstanceId: ids[0] }).length, 0);
+    assert.deepEqual(engine.getHistoricProcessInstances().map((h) => h.id).sort(), ids.slice(1).sort());
+    assert.equal(engine.getJobsCount().count, 0);
+  } finally {
+    engine.close();
+  }
+});
