@@ -100,6 +100,8 @@ export const OPERATIONS = Object.freeze({
   deleteHistoricProcessInstance: ['id', 'query'],
   deleteJob: ['id'],
   setRemovalTimeAsync: ['body'],
+  setBatchRemovalTimeAsync: ['body'],
+  updateHistoryTimeToLive: ['id', 'body'],
   cleanupHistory: ['query'],
   setJobDefinitionRetries: ['id', 'body'],
   setJobsSuspended: ['body'],

@@ -61,6 +61,7 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-definition/:id/restart', 'restartProcessInstances'],
   ['PUT', '/process-definition/suspended', 'setProcessDefinitionsSuspended'],
   ['PUT', '/process-definition/:id/suspended', 'setProcessDefinitionSuspended'],
+  ['PUT', '/process-definition/:id/history-time-to-live', 'updateHistoryTimeToLive'],
   // process instances
   ['GET', '/process-instance', 'getProcessInstances'],
   ['POST', '/process-instance', 'getProcessInstances'],
@@ -102,6 +103,7 @@ export const ROUTES = Object.freeze([
   ['GET', '/history/batch/count', 'getHistoricBatchesCount'],
   ['GET', '/history/batch/:id', 'getHistoricBatch'],
   ['DELETE', '/history/batch/:id', 'deleteHistoricBatch'],
+  ['POST', '/history/batch/set-removal-time', 'setBatchRemovalTimeAsync'],
   // jobs
   ['GET', '/job', 'getJobs'],
   ['POST', '/job', 'getJobs'],

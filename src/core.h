@@ -631,6 +631,13 @@ typedef struct rb_batch_job {
 } rb_batch_job;
 /* Runs (and deletes) a seed, monitor or execution job. */
 int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response *res);
+/* Sets (ms) or clears (RB_NO_DATE) a historic batch's removal time; an
+ * unknown id is left alone. */
+int rb_historic_batch_set_removal_time(rebatch_engine *e, const char *id, double ms);
+/* Deletes a historic batch with its jobs' log and historic incidents. */
+int rb_historic_batch_delete(rebatch_engine *e, rb_doc *hist);
+/* The historic batch query (GET /history/batch), for selections. */
+extern const rb_query rb_historic_batch_query;
 
 /* The batch types (src/batch/, one file each). */
 extern const rb_batch_type rb_batch_set_job_retries;
@@ -641,6 +648,7 @@ extern const rb_batch_type rb_batch_instance_suspension_state;
 extern const rb_batch_type rb_batch_set_variables;
 extern const rb_batch_type rb_batch_historic_instance_deletion;
 extern const rb_batch_type rb_batch_process_set_removal_time;
+extern const rb_batch_type rb_batch_batch_set_removal_time;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -788,6 +796,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(deleteHistoricProcessInstance, historic_deletion, 0)      \
   X(deleteJob, job_management, 0)                            \
   X(setRemovalTimeAsync, removal_time, 0)                    \
+  X(setBatchRemovalTimeAsync, batch_removal_time, 0)          \
+  X(updateHistoryTimeToLive, definition, 0)                   \
   X(cleanupHistory, history_retention, 0)                    \
   X(setJobDefinitionRetries, job_management, 0)              \
   X(setJobsSuspended, job_management, 0)                     \

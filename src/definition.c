@@ -597,6 +597,27 @@ int rb_op_getDeployments(rebatch_engine *e, const cJSON *request,
   return rb_query_list(e, &deployment_query, request, res);
 }
 
+/* PUT /process-definition/{id}/history-time-to-live, as
+ * UpdateProcessDefinitionHistoryTimeToLiveCmd: null clears it. */
+int rb_op_updateHistoryTimeToLive(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long days = 0;
+  int got = rb_int(body, "historyTimeToLive", &days), rc;
+  rb_doc def;
+  if (got < 0) return rb_invalid(res, 400, "historyTimeToLive must be an integer");
+  if (got > 0 && days < 0)
+    return rb_error(res, 400, "BadUserRequestException", 0, "historyTimeToLive is not greater than or equal to 0");
+  if ((rc = rb_definition_load(e, rb_str(request, "id"), &def)) != REBATCH_OK) return rc;
+  if (!def.json) {
+    rb_doc_clear(&def);
+    return rb_error(res, 404, "InvalidRequestException", 0, "No matching definition with id %s", rb_str(request, "id") ? rb_str(request, "id") : "null");
+  }
+  rc = rb_take(def.json, "historyTimeToLive", got > 0 ? cJSON_CreateNumber((double)days) : cJSON_CreateNull()) ? save_definition(e, &def)
+                                                                                                          : REBATCH_NOMEM;
+  rb_doc_clear(&def);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
 int rb_op_getDeployment(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_get_by_id(e, DEPLOYMENT, request, deployment_to_dto, "Deployment with id '%s' does not exist", res);
 }

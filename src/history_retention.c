@@ -58,7 +58,7 @@ int rb_history_set_removal_time(rebatch_engine *e, rb_doc *hist, double ms) {
 int rb_history_cleanup_job(const char *job_type) { return job_type && strcmp(job_type, CLEANUP_JOB) == 0; }
 
 /* Removes every historic instance whose removal time has passed, with
- * its whole history. */
+ * its whole history, and every such historic batch with its jobs' log. */
 int rb_history_cleanup_run(rebatch_engine *e) {
   rb_docs docs = {0};
   double now = rb_now(e);
@@ -67,6 +67,12 @@ int rb_history_cleanup_run(rebatch_engine *e) {
     double at = rb_date(docs.items[i].json, "removalTime");
     rb_history_deletion outcome;
     if (at >= 0 && at <= now) rc = rb_history_instance_delete(e, docs.items[i].id, &outcome);
+  }
+  rb_docs_clear(&docs);
+  if (rc == REBATCH_OK) rc = rb_scan_all(e, "historicBatch", &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    double at = rb_date(docs.items[i].json, "removalTime");
+    if (at >= 0 && at <= now) rc = rb_historic_batch_delete(e, &docs.items[i]);
   }
   rb_docs_clear(&docs);
   return rc;

@@ -96,3 +96,55 @@ test('POST /history/cleanup: one cleanup job; running it removes the history who
     engine.close();
   }
 });
+
+test('batch-set-removal-time on historic batches; the cleanup removes them with their jobs\' log', async () => {
+  const { engine, clock } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const [id] = ended(engine, 1);
+    const old = engine.setRemovalTimeAsync({ historicProcessInstanceIds: [id], clearedRemovalTime: true });
+    runBatches(engine, clock);
+    assert.ok(engine.getHistoricJobLogs().some((l) => l.jobDefinitionId === old.batchJobDefinitionId));
+    const batch = engine.setBatchRemovalTimeAsync({ historicBatchIds: [old.id, 'unknown'], absoluteRemovalTime: camundaDate(T0 + DAY) });
+    assertNewBatch(batch, { type: 'batch-set-removal-time', totalJobs: 1, now: clock.now() });
+    runBatches(engine, clock);
+    assert.equal(engine.getHistoricBatch(old.id).removalTime, camundaDate(T0 + DAY));
+    const query = engine.setBatchRemovalTimeAsync({ historicBatchQuery: { type: 'batch-set-removal-time' }, clearedRemovalTime: true });
+    runBatches(engine, clock);
+    assert.equal(engine.getHistoricBatch(batch.id).removalTime, null);
+    assert.ok(query.id);
+    clock.advance(2 * DAY);
+    engine.executeJob(engine.cleanupHistory({}).id);
+    assert.deepEqual(engine.getHistoricBatches({ batchId: old.id }), []);
+    assert.equal(engine.getHistoricJobLogs().filter((l) => l.jobDefinitionId === old.batchJobDefinitionId).length, 0);
+    assert.ok(engine.getHistoricBatch(batch.id), 'a batch without removal time stays');
+    assertRejectedUnchanged(engine, () => engine.setBatchRemovalTimeAsync({ historicBatchIds: ['nope'], clearedRemovalTime: true }),
+      { status: 400, type: 'BadUserRequestException', message: 'historicBatches is empty' });
+    assertRejectedUnchanged(engine, () => engine.setBatchRemovalTimeAsync({ clearedRemovalTime: true }),
+      { status: 400, type: 'BadUserRequestException', message: 'Neither query nor ids provided.' });
+  } finally {
+    engine.close();
+  }
+});
+
+test('PUT /process-definition/{id}/history-time-to-live sets what calculated removal times use', async () => {
+  const { engine, clock } = await newEngine();
+  try {
+    deploy(engine, EXT_PROCESS);
+    const [def] = engine.getProcessDefinitions();
+    assert.equal(def.historyTimeToLive, null);
+    assert.equal(engine.updateHistoryTimeToLive(def.id, { historyTimeToLive: 2 }), null);
+    assert.equal(engine.getProcessDefinition(def.id).historyTimeToLive, 2);
+    const [id] = ended(engine, 1);
+    engine.setRemovalTimeAsync({ historicProcessInstanceIds: [id], calculatedRemovalTime: true });
+    runBatches(engine, clock);
+    const end = Date.parse(engine.getHistoricProcessInstance(id).endTime.replace('+0000', 'Z'));
+    assert.equal(engine.getHistoricProcessInstance(id).removalTime, camundaDate(end + 2 * DAY));
+    assertRejectedUnchanged(engine, () => engine.updateHistoryTimeToLive(def.id, { historyTimeToLive: -1 }),
+      { status: 400, type: 'BadUserRequestException', message: 'historyTimeToLive is not greater than or equal to 0' });
+    engine.updateHistoryTimeToLive(def.id, { historyTimeToLive: null });
+    assert.equal(engine.getProcessDefinition(def.id).historyTimeToLive, null);
+  } finally {
+    engine.close();
+  }
+});

@@ -162,3 +162,17 @@ test('POST /history/process-instance/set-removal-time and POST /history/cleanup'
   await fails('POST', '/history/process-instance/set-removal-time', { historicProcessInstanceIds: pis }, 400, 'BadUserRequestException',
     'removalTime is null');
 });
+
+test('POST /history/batch/set-removal-time and PUT /process-definition/{id}/history-time-to-live', async () => {
+  const [def] = await ok('GET', '/process-definition?key=fam&latestVersion=true');
+  await ok('PUT', `/process-definition/${def.id}/history-time-to-live`, { historyTimeToLive: 7 }, 204);
+  assert.equal((await ok('GET', `/process-definition/${def.id}`)).historyTimeToLive, 7);
+  await fails('PUT', `/process-definition/${def.id}/history-time-to-live`, { historyTimeToLive: -1 }, 400, 'BadUserRequestException',
+    'historyTimeToLive is not greater than or equal to 0');
+  const [done] = await ok('GET', '/history/batch?completed=true');
+  const batch = await ok('POST', '/history/batch/set-removal-time', { historicBatchIds: [done.id], absoluteRemovalTime: '2100-01-01T00:00:00.000+0000' });
+  assert.equal(batch.type, 'batch-set-removal-time');
+  await runBatch(batch);
+  assert.equal((await ok('GET', `/history/batch/${done.id}`)).removalTime, '2100-01-01T00:00:00.000+0000');
+  await fails('POST', '/history/batch/set-removal-time', { historicBatchIds: [done.id] }, 400, 'BadUserRequestException', 'removalTime is null');
+});

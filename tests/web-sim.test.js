@@ -139,6 +139,7 @@ test('the forms of the issue-14 batch types create their batches in the simulati
       'instance-suspension': 'instance-update-suspension-state',
       'instance-deletion': 'instance-deletion',
       'removal-time': 'process-set-removal-time',
+      'batch-removal-time': 'batch-set-removal-time',
       'historic-instance-deletion': 'historic-instance-deletion',
     };
     for (const [key, type] of Object.entries(expected)) {

@@ -221,6 +221,7 @@ export const OVERRIDES = new Map([
   ['PUT /job-definition/suspended 204', [null, 'not in the 7.15 file: no content']],
   ['POST /process-definition/key/{key}/restart 204', [null, 'not in the 7.15 file: restart by key, no content']],
   ['POST /process-definition/key/{key}/restart-async 200', [ref('BatchDto'), 'not in the 7.15 file: restart by key answers a BatchDto']],
+  ['POST /history/batch/set-removal-time 200', [ref('BatchDto'), 'not in the 7.15 file: a BatchDto']],
   ['POST /history/cleanup 200', [ref('JobDto'), 'not in the 7.15 file: HistoryCleanupRestService.cleanupAsync answers the job\'s JobDto']],
 ]);
 
@@ -248,7 +249,8 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
   '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
   '/job-definition/{id}/retries', '/job-definition/{id}/suspended', '/job-definition/suspended',
-  '/process-definition/key/{key}/restart', '/process-definition/key/{key}/restart-async', '/history/cleanup'];
+  '/process-definition/key/{key}/restart', '/process-definition/key/{key}/restart-async', '/history/cleanup',
+  '/history/batch/set-removal-time'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({

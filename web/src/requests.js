@@ -110,6 +110,14 @@ export const FORMS = Object.freeze([
     example: { historicProcessInstanceQuery: { finished: true }, absoluteRemovalTime: '2030-01-01T00:00:00.000+0000' },
   },
   {
+    key: 'batch-removal-time',
+    title: 'Set removal time of historic batches',
+    operation: 'setBatchRemovalTimeAsync',
+    method: 'POST',
+    path: '/history/batch/set-removal-time',
+    example: { historicBatchQuery: { completed: true }, absoluteRemovalTime: '2030-01-01T00:00:00.000+0000' },
+  },
+  {
     key: 'batch-suspend',
     title: 'Suspend batch',
     operation: 'setBatchSuspended',
