@@ -321,10 +321,24 @@ static int run_tokens(rb_run *run) {
 
 /* ---- ending ------------------------------------------------------------ */
 
+/* The removal time an ending instance's history gets under the default
+ * strategy (end): the end plus its definition's historyTimeToLive days;
+ * RB_NO_DATE without one. */
+static int removal_time_at_end(rebatch_engine *e, const cJSON *inst, double end, double *at) {
+  long long days;
+  rb_doc def;
+  int rc = rb_definition_load(e, rb_str(inst, "processDefinitionId"), &def);
+  *at = RB_NO_DATE;
+  if (rc == REBATCH_OK && def.json && rb_int(def.json, "historyTimeToLive", &days) == 1 && days >= 0)
+    *at = end + (double)days * 86400000.0;
+  rb_doc_clear(&def);
+  return rc;
+}
+
 static int finish_history(rebatch_engine *e, const cJSON *inst,
                           const char *state, const char *reason) {
   rb_doc hist;
-  double now = rb_now(e), start;
+  double now = rb_now(e), start, removal = RB_NO_DATE;
   int rc = rb_load(e, HISTORIC_INSTANCE, rb_str(inst, "id"), &hist);
   if (rc == REBATCH_OK && hist.json) {
     start = rb_date(hist.json, "startTime");
@@ -333,7 +347,8 @@ static int finish_history(rebatch_engine *e, const cJSON *inst,
         !rb_set_str(hist.json, "state", state) ||
         !rb_set_str(hist.json, "deleteReason", reason))
       rc = REBATCH_NOMEM;
-    if (rc == REBATCH_OK) rc = save_history(e, &hist);
+    if (rc == REBATCH_OK) rc = removal_time_at_end(e, inst, now, &removal);
+    if (rc == REBATCH_OK) rc = removal == RB_NO_DATE ? save_history(e, &hist) : rb_history_set_removal_time(e, &hist, removal);
   }
   rb_doc_clear(&hist);
   return rc;

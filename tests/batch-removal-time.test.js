@@ -41,11 +41,15 @@ test('set-removal-time: absolute on every record of the history; cleared; calcul
       for (const [coll, values] of Object.entries(removalTimes(engine, id))) assert.deepEqual(values, [at], `${coll} of ${id}`);
     }
     assert.equal(engine.getHistoricProcessInstance(ids[0]).removalTime, camundaDate(at));
-    assert.equal(engine.getHistoricProcessInstance(ids[2]).removalTime, null);
+    const endOf = (id) => Date.parse(engine.getHistoricProcessInstance(id).endTime.replace('+0000', 'Z'));
+    assert.equal(engine.getHistoricProcessInstance(ids[2]).removalTime, camundaDate(endOf(ids[2]) + 5 * DAY), 'written at its end');
     engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[1]], clearedRemovalTime: true });
     runBatches(engine, clock);
     assert.deepEqual(removalTimes(engine, ids[1]).historicVariableInstance, [null]);
     const running = engine.startProcessInstanceByKey('ext').id;
+    engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[2]], clearedRemovalTime: true });
+    runBatches(engine, clock);
+    assert.equal(engine.getHistoricProcessInstance(ids[2]).removalTime, null);
     engine.setRemovalTimeAsync({ historicProcessInstanceIds: [ids[2], running], calculatedRemovalTime: true, updateInChunks: true });
     runBatches(engine, clock);
     const end = Date.parse(engine.getHistoricProcessInstance(ids[2]).endTime.replace('+0000', 'Z'));
@@ -144,6 +148,23 @@ test('PUT /process-definition/{id}/history-time-to-live sets what calculated rem
       { status: 400, type: 'BadUserRequestException', message: 'historyTimeToLive is not greater than or equal to 0' });
     engine.updateHistoryTimeToLive(def.id, { historyTimeToLive: null });
     assert.equal(engine.getProcessDefinition(def.id).historyTimeToLive, null);
+  } finally {
+    engine.close();
+  }
+});
+
+test('an instance of a definition with historyTimeToLive ends with a removal time on its whole history; the cleanup then removes it', async () => {
+  const { engine, clock } = await newEngine();
+  try {
+    deploy(engine, { ...EXT_PROCESS, historyTimeToLive: 1 });
+    const [id] = ended(engine, 1);
+    const end = Date.parse(engine.getHistoricProcessInstance(id).endTime.replace('+0000', 'Z'));
+    for (const [coll, values] of Object.entries(removalTimes(engine, id))) assert.deepEqual(values, [end + DAY], coll);
+    engine.executeJob(engine.cleanupHistory({}).id);
+    assert.equal(engine.getHistoricProcessInstancesCount().count, 1, 'not yet');
+    clock.advance(DAY);
+    engine.executeJob(engine.cleanupHistory({}).id);
+    assert.equal(engine.getHistoricProcessInstancesCount().count, 0);
   } finally {
     engine.close();
   }
