@@ -213,6 +213,10 @@ int rb_take(cJSON *obj, const char *key, cJSON *item);
 int rb_set_str(cJSON *obj, const char *key, const char *value);
 int rb_set_num(cJSON *obj, const char *key, double value);
 int rb_set_bool(cJSON *obj, const char *key, int value);
+/* Adds a reference to item (an object or array: not copied, not owned;
+ * other values are copied) as obj[key]; 0 on NOMEM, leaking nothing (cJSON_AddItemReferenceToObject leaks its
+ * reference when adding the key fails). */
+int rb_add_reference(cJSON *obj, const char *key, const cJSON *item);
 /* Copies record[key] into dto[key] (null when absent). */
 int rb_copy(cJSON *dto, const cJSON *record, const char *key);
 /* Copies a stored ms date as a formatted Camunda date. */

@@ -104,11 +104,9 @@ static int select_records(rebatch_engine *e, const char *coll, const cJSON *sele
   if (indexed_by && strcmp(field, indexed_by) == 0) return rb_find_all(e, coll, field, rb_str(selector, field), out);
   if (strcmp(field, "id") == 0) {
     rb_doc doc;
-    if ((rc = rb_load(e, coll, rb_str(selector, "id"), &doc)) != REBATCH_OK || !doc.json) {
-      rb_doc_clear(&doc);
-      return rc;
-    }
-    return rb_docs_push(out, &doc);
+    if ((rc = rb_load(e, coll, rb_str(selector, "id"), &doc)) == REBATCH_OK && doc.json) rc = rb_docs_push(out, &doc);
+    rb_doc_clear(&doc); /* not moved: absent, or the push failed */
+    return rc;
   }
   rc = rb_scan_all(e, coll, &all);
   for (int i = 0; rc == REBATCH_OK && i < all.count; i++)

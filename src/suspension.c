@@ -34,11 +34,9 @@ static int definitions_of(rebatch_engine *e, const definition_selector *s, rb_do
   rb_doc def;
   int rc;
   if (s->key) return rb_find_all(e, DEFINITION, "key", s->key, out);
-  if ((rc = rb_definition_load(e, s->id, &def)) != REBATCH_OK || !def.json) {
-    rb_doc_clear(&def);
-    return rc;
-  }
-  return rb_docs_push(out, &def);
+  if ((rc = rb_definition_load(e, s->id, &def)) == REBATCH_OK && def.json) rc = rb_docs_push(out, &def);
+  rb_doc_clear(&def); /* not moved: absent, or the push failed */
+  return rc;
 }
 
 static int instances_set_suspended(rebatch_engine *e, const char *definition_id, int suspended) {

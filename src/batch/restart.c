@@ -150,7 +150,7 @@ static int by_key(rebatch_engine *e, const cJSON *request, int now, rb_response 
   if (rc == REBATCH_OK && !def.json)
     rc = rb_not_found(res, "RestException", "No matching process definition with key: %s and no tenant-id", key ? key : "null");
   if (rc == REBATCH_OK && (!(by_id = cJSON_CreateObject()) || !rb_put_str(by_id, "id", def.id) ||
-                           (body && !cJSON_AddItemReferenceToObject(by_id, "body", (cJSON *)body))))
+                           (body && !rb_add_reference(by_id, "body", body))))
     rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK)
     rc = now ? rb_batch_run_now(e, &rb_batch_instance_restart, 0, by_id, res)
