@@ -102,6 +102,8 @@ export const OPERATIONS = Object.freeze({
   setRemovalTimeAsync: ['body'],
   setBatchRemovalTimeAsync: ['body'],
   updateHistoryTimeToLive: ['id', 'body'],
+  updateHistoryTimeToLiveByKey: ['key', 'body'],
+  setProcessDefinitionSuspendedByKey: ['key', 'body'],
   cleanupHistory: ['query'],
   setJobDefinitionRetries: ['id', 'body'],
   setJobsSuspended: ['body'],

@@ -55,6 +55,8 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-definition/key/:key/start', 'startProcessInstanceByKey'],
   ['POST', '/process-definition/key/:key/restart-async', 'restartProcessInstancesByKeyAsync'],
   ['POST', '/process-definition/key/:key/restart', 'restartProcessInstancesByKey'],
+  ['PUT', '/process-definition/key/:key/suspended', 'setProcessDefinitionSuspendedByKey'],
+  ['PUT', '/process-definition/key/:key/history-time-to-live', 'updateHistoryTimeToLiveByKey'],
   ['GET', '/process-definition/:id', 'getProcessDefinition'],
   ['POST', '/process-definition/:id/start', 'startProcessInstance'],
   ['POST', '/process-definition/:id/restart-async', 'restartProcessInstancesAsync'],

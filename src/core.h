@@ -802,6 +802,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setRemovalTimeAsync, removal_time, 0)                    \
   X(setBatchRemovalTimeAsync, batch_removal_time, 0)          \
   X(updateHistoryTimeToLive, definition, 0)                   \
+  X(updateHistoryTimeToLiveByKey, definition, 0)              \
+  X(setProcessDefinitionSuspendedByKey, definition, 0)        \
   X(cleanupHistory, history_retention, 0)                    \
   X(setJobDefinitionRetries, job_management, 0)              \
   X(setJobsSuspended, job_management, 0)                     \

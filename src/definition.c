@@ -618,6 +618,40 @@ int rb_op_updateHistoryTimeToLive(rebatch_engine *e, const cJSON *request, rb_re
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }
 
+/* A /process-definition/key/{key}/... request as its by-id twin: the
+ * key's latest version without tenant, as the REST resource resolves it
+ * (404 RestException when there is none). *by_id owned by the caller. */
+static int by_key(rebatch_engine *e, const cJSON *request, cJSON **by_id, rb_response *res) {
+  const char *key = rb_str(request, "key");
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  rb_doc def;
+  int rc = rb_definition_latest_by_key(e, key, &def);
+  *by_id = NULL;
+  if (rc == REBATCH_OK && !def.json)
+    rc = rb_not_found(res, "RestException", "No matching process definition with key: %s and no tenant-id", key ? key : "null");
+  if (rc == REBATCH_OK && (!(*by_id = cJSON_CreateObject()) || !rb_put_str(*by_id, "id", def.id) ||
+                           (body && !rb_add_reference(*by_id, "body", body))))
+    rc = REBATCH_NOMEM;
+  rb_doc_clear(&def);
+  return rc;
+}
+
+int rb_op_updateHistoryTimeToLiveByKey(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  cJSON *by_id;
+  int rc = by_key(e, request, &by_id, res);
+  if (rc == REBATCH_OK) rc = rb_op_updateHistoryTimeToLive(e, by_id, res);
+  cJSON_Delete(by_id);
+  return rc;
+}
+
+int rb_op_setProcessDefinitionSuspendedByKey(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  cJSON *by_id;
+  int rc = by_key(e, request, &by_id, res);
+  if (rc == REBATCH_OK) rc = rb_op_setProcessDefinitionSuspended(e, by_id, res);
+  cJSON_Delete(by_id);
+  return rc;
+}
+
 int rb_op_getDeployment(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_get_by_id(e, DEPLOYMENT, request, deployment_to_dto, "Deployment with id '%s' does not exist", res);
 }

@@ -174,8 +174,16 @@ int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
   spec.tenant_id = rb_str(inst, "tenantId");
   spec.due_date = due_date;
   spec.retries = e->config.default_retries;
-  /* A suspended instance's new jobs are suspended too, as upstream's JobEntity.insert. */
+  /* A suspended instance's or job definition's new jobs are suspended
+   * too, as upstream's JobEntity.insert and JobDeclaration. */
   spec.suspended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(inst, "suspended"));
+  if (!spec.suspended && spec.job_definition_id) {
+    rb_doc jd;
+    int rc = rb_load(e, "jobDefinition", spec.job_definition_id, &jd);
+    spec.suspended = rc == REBATCH_OK && jd.json && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jd.json, "suspended"));
+    rb_doc_clear(&jd);
+    if (rc != REBATCH_OK) return rc;
+  }
   spec.priority = 0;
   return rb_job_create(e, &spec, NULL);
 }

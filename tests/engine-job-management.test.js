@@ -115,3 +115,25 @@ test('PUT /job-definition/suspended and /{id}/suspended: the definitions, their 
     engine.close();
   }
 });
+
+test('a job created from a suspended job definition is created suspended; PUT /process-definition/key/{key}/suspended', async () => {
+  const { engine, executed } = await newEngine();
+  try {
+    deploy(engine, ASYNC);
+    const [jd] = engine.getJobDefinitions({ processDefinitionId: engine.getProcessDefinitions()[0].id });
+    engine.setJobDefinitionSuspended(jd.id, { suspended: true });
+    const pi = engine.startProcessInstanceByKey('async').id;
+    assert.equal(engine.getJobs({ processInstanceId: pi })[0].suspended, true);
+    engine.executeDueJobs({ maxJobs: 10 });
+    assert.deepEqual(executed, []);
+    assert.equal(engine.setProcessDefinitionSuspendedByKey('async', { suspended: true }), null);
+    assert.equal(engine.getProcessDefinitions()[0].suspended, true);
+    assertRejectedUnchanged(engine, () => engine.setProcessDefinitionSuspendedByKey('nope', { suspended: true }), {
+      status: 404, type: 'RestException', message: 'No matching process definition with key: nope and no tenant-id',
+    });
+    assert.equal(engine.updateHistoryTimeToLiveByKey('async', { historyTimeToLive: 3 }), null);
+    assert.equal(engine.getProcessDefinitions()[0].historyTimeToLive, 3);
+  } finally {
+    engine.close();
+  }
+});

@@ -176,3 +176,14 @@ test('POST /history/batch/set-removal-time and PUT /process-definition/{id}/hist
   assert.equal((await ok('GET', `/history/batch/${done.id}`)).removalTime, '2100-01-01T00:00:00.000+0000');
   await fails('POST', '/history/batch/set-removal-time', { historicBatchIds: [done.id] }, 400, 'BadUserRequestException', 'removalTime is null');
 });
+
+test('by key: PUT /process-definition/key/{key}/suspended and /history-time-to-live', async () => {
+  await ok('PUT', '/process-definition/key/fam/suspended', { suspended: true }, 204);
+  assert.equal((await ok('GET', '/process-definition/key/fam')).suspended, true);
+  await ok('PUT', '/process-definition/key/fam/suspended', { suspended: false }, 204);
+  await ok('PUT', '/process-definition/key/fam/history-time-to-live', { historyTimeToLive: 4 }, 204);
+  assert.equal((await ok('GET', '/process-definition/key/fam')).historyTimeToLive, 4);
+  await ok('PUT', '/process-definition/key/fam/history-time-to-live', { historyTimeToLive: null }, 204);
+  await fails('PUT', '/process-definition/key/nope/suspended', { suspended: true }, 404, 'RestException',
+    'No matching process definition with key: nope and no tenant-id');
+});
