@@ -88,6 +88,9 @@ export const ROUTES = Object.freeze([
   ['POST', '/history/process-instance/delete', 'deleteHistoricProcessInstancesAsync'],
   ['POST', '/history/process-instance/set-removal-time', 'setRemovalTimeAsync'],
   ['POST', '/history/cleanup', 'cleanupHistory'],
+  ['GET', '/history/cleanup/job', 'getHistoryCleanupJob'],
+  ['GET', '/history/cleanup/jobs', 'getHistoryCleanupJobs'],
+  ['GET', '/history/cleanup/configuration', 'getHistoryCleanupConfiguration'],
   ['DELETE', '/history/process-instance/:id', 'deleteHistoricProcessInstance'],
   // process variables (issue 6)
   ['GET', '/process-instance/:id/variables', 'getProcessInstanceVariables'],

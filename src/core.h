@@ -805,6 +805,9 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(updateHistoryTimeToLiveByKey, definition, 0)              \
   X(setProcessDefinitionSuspendedByKey, definition, 0)        \
   X(cleanupHistory, history_retention, 0)                    \
+  X(getHistoryCleanupJob, history_retention, 0)              \
+  X(getHistoryCleanupJobs, history_retention, 0)             \
+  X(getHistoryCleanupConfiguration, history_retention, 0)    \
   X(setJobDefinitionRetries, job_management, 0)              \
   X(setJobsSuspended, job_management, 0)                     \
   X(setJobSuspended, job_management, 0)                      \

@@ -78,23 +78,70 @@ int rb_history_cleanup_run(rebatch_engine *e) {
   return rc;
 }
 
+/* The cleanup job, if there is one (*job cleared first). */
+static int find_cleanup_job(rebatch_engine *e, rb_doc *job) {
+  rb_docs docs = {0};
+  int rc = rb_scan_all(e, JOB, &docs);
+  memset(job, 0, sizeof *job);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count && !job->json; i++)
+    if (rb_history_cleanup_job(rb_str(docs.items[i].json, "jobType"))) {
+      *job = docs.items[i];
+      memset(&docs.items[i], 0, sizeof docs.items[i]);
+    }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* GET /history/cleanup/job and /jobs: 404 RestException without one. */
+static int cleanup_jobs(rebatch_engine *e, int list, rb_response *res) {
+  cJSON *dto = NULL, *out;
+  rb_doc job;
+  int rc = find_cleanup_job(e, &job);
+  if (rc == REBATCH_OK && !job.json)
+    rc = rb_error(res, 404, "RestException", RB_CODE_NULL, list ? "History cleanup jobs are empty" : "History cleanup job does not exist");
+  if (rc == REBATCH_OK && !(dto = rb_job_to_dto(e, job.json))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&job);
+  if (rc != REBATCH_OK) return rc;
+  if (!list) return rb_ok(res, 200, dto);
+  if (!(out = cJSON_CreateArray()) || !cJSON_AddItemToArray(out, dto)) {
+    cJSON_Delete(out);
+    cJSON_Delete(dto);
+    return REBATCH_NOMEM;
+  }
+  return rb_ok(res, 200, out);
+}
+
+int rb_op_getHistoryCleanupJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  (void)request;
+  return cleanup_jobs(e, 0, res);
+}
+
+int rb_op_getHistoryCleanupJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  (void)request;
+  return cleanup_jobs(e, 1, res);
+}
+
+/* rebatch has no batch windows: the cleanup runs whenever its job is due. */
+int rb_op_getHistoryCleanupConfiguration(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  cJSON *dto = cJSON_CreateObject();
+  (void)e; (void)request;
+  if (!dto || !rb_put_null(dto, "batchWindowStartTime") || !rb_put_null(dto, "batchWindowEndTime") ||
+      !rb_put_bool(dto, "enabled", 1)) {
+    cJSON_Delete(dto);
+    return REBATCH_NOMEM;
+  }
+  return rb_ok(res, 200, dto);
+}
+
 /* POST /history/cleanup: the one cleanup job, created when there is none,
  * due now when immediatelyDue (the default) or already due; its JobDto. */
 int rb_op_cleanupHistory(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const char *due_param = rb_str(cJSON_GetObjectItemCaseSensitive(request, "query"), "immediatelyDue");
   int immediately = !(due_param && strcmp(due_param, "false") == 0);
   char id[REBATCH_ID_MAX + 1];
-  rb_docs docs = {0};
   rb_doc job;
   cJSON *dto;
-  int rc = rb_scan_all(e, JOB, &docs);
-  memset(&job, 0, sizeof job);
-  for (int i = 0; rc == REBATCH_OK && i < docs.count && !job.json; i++)
-    if (rb_history_cleanup_job(rb_str(docs.items[i].json, "jobType"))) {
-      job = docs.items[i];
-      memset(&docs.items[i], 0, sizeof docs.items[i]);
-    }
-  rb_docs_clear(&docs);
+  int rc = find_cleanup_job(e, &job);
   if (rc == REBATCH_OK && !job.json) {
     rb_job_spec spec;
     memset(&spec, 0, sizeof spec);

@@ -156,7 +156,11 @@ test('POST /history/process-instance/set-removal-time and POST /history/cleanup'
   assert.equal(batch.type, 'process-set-removal-time');
   await runBatch(batch);
   assert.equal((await ok('GET', `/history/process-instance/${pis[0]}`)).removalTime, '2000-01-01T00:00:00.000+0000');
+  await fails('GET', '/history/cleanup/job', undefined, 404, 'RestException', 'History cleanup job does not exist');
   const job = await ok('POST', '/history/cleanup');
+  assert.equal((await ok('GET', '/history/cleanup/job')).id, job.id);
+  assert.deepEqual((await ok('GET', '/history/cleanup/jobs')).map((j) => j.id), [job.id]);
+  assert.deepEqual(await ok('GET', '/history/cleanup/configuration'), { batchWindowStartTime: null, batchWindowEndTime: null, enabled: true });
   await ok('POST', `/job/${job.id}/execute`, undefined, 204);
   assert.equal((await ok('GET', '/history/process-instance?processInstanceBusinessKeyLike=rt%25')).length, 0);
   await fails('POST', '/history/process-instance/set-removal-time', { historicProcessInstanceIds: pis }, 400, 'BadUserRequestException',

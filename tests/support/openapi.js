@@ -222,6 +222,13 @@ export const OVERRIDES = new Map([
   ['POST /process-definition/key/{key}/restart 204', [null, 'not in the 7.15 file: restart by key, no content']],
   ['POST /process-definition/key/{key}/restart-async 200', [ref('BatchDto'), 'not in the 7.15 file: restart by key answers a BatchDto']],
   ['POST /history/batch/set-removal-time 200', [ref('BatchDto'), 'not in the 7.15 file: a BatchDto']],
+  ['GET /history/cleanup/job 200', [ref('JobDto'), 'not in the 7.15 file: the cleanup job\'s JobDto']],
+  ['GET /history/cleanup/jobs 200', [{ type: 'array', items: ref('JobDto') }, 'not in the 7.15 file: the cleanup jobs']],
+  ['GET /history/cleanup/configuration 200', [{
+    type: 'object',
+    required: ['batchWindowStartTime', 'batchWindowEndTime', 'enabled'],
+    properties: { batchWindowStartTime: nullable(date), batchWindowEndTime: nullable(date), enabled: { type: 'boolean' } },
+  }, 'not in the 7.15 file: HistoryCleanupConfigurationDto']],
   ['POST /history/cleanup 200', [ref('JobDto'), 'not in the 7.15 file: HistoryCleanupRestService.cleanupAsync answers the job\'s JobDto']],
 ]);
 
@@ -250,7 +257,7 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
   '/job-definition/{id}/retries', '/job-definition/{id}/suspended', '/job-definition/suspended',
   '/process-definition/key/{key}/restart', '/process-definition/key/{key}/restart-async', '/history/cleanup',
-  '/history/batch/set-removal-time'];
+  '/history/batch/set-removal-time', '/history/cleanup/job', '/history/cleanup/jobs', '/history/cleanup/configuration'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({
