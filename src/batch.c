@@ -778,6 +778,11 @@ int rb_historic_batch_set_removal_time(rebatch_engine *e, const char *id, double
   cJSON *value = ms == RB_NO_DATE ? cJSON_CreateNull() : cJSON_CreateNumber(ms);
   if (rc == REBATCH_OK && hist.json) rc = rb_take(hist.json, "removalTime", value) ? save_history(e, &hist) : REBATCH_NOMEM;
   else cJSON_Delete(value);
+  if (rc == REBATCH_OK && hist.json) {
+    const char *const *defs = job_definition_fields;
+    const char *ids[] = {rb_str(hist.json, defs[0]), rb_str(hist.json, defs[1]), rb_str(hist.json, defs[2])};
+    rc = rb_job_history_set_removal_time(e, ids, 3, ms);
+  }
   rb_doc_clear(&hist);
   return rc;
 }

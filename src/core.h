@@ -703,6 +703,9 @@ int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const c
 /* Sets (ms) or clears (RB_NO_DATE) the removal time of a historic
  * instance (loaded; saved here) and of every history record of it. */
 int rb_history_set_removal_time(rebatch_engine *e, rb_doc *hist, double ms);
+/* The same on the job log and historic incidents of the jobs of the given
+ * job definitions (a batch's). */
+int rb_job_history_set_removal_time(rebatch_engine *e, const char *const *definition_ids, int count, double ms);
 /* The history cleanup job: its type, and running it. */
 int rb_history_cleanup_job(const char *job_type);
 int rb_history_cleanup_run(rebatch_engine *e);

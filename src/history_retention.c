@@ -53,6 +53,27 @@ int rb_history_set_removal_time(rebatch_engine *e, rb_doc *hist, double ms) {
   return rc;
 }
 
+/* The job log and historic incidents of a batch's jobs, found by their
+ * job definitions (a scan: batch jobs belong to no process instance). */
+int rb_job_history_set_removal_time(rebatch_engine *e, const char *const *definition_ids, int count, double ms) {
+  static const history_collection *const colls[] = {&related_history[3], &related_history[4]};
+  int rc = REBATCH_OK;
+  for (int c = 0; rc == REBATCH_OK && c < 2; c++) {
+    rb_docs docs = {0};
+    rc = rb_scan_all(e, colls[c]->name, &docs);
+    for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+      const char *jd = rb_str(docs.items[i].json, "jobDefinitionId");
+      for (int k = 0; jd && k < count; k++)
+        if (definition_ids[k] && strcmp(jd, definition_ids[k]) == 0) {
+          rc = save_with_removal_time(e, colls[c], &docs.items[i], ms);
+          break;
+        }
+    }
+    rb_docs_clear(&docs);
+  }
+  return rc;
+}
+
 /* ---- history cleanup --------------------------------------------------------------- */
 
 int rb_history_cleanup_job(const char *job_type) { return job_type && strcmp(job_type, CLEANUP_JOB) == 0; }

@@ -113,6 +113,8 @@ test('batch-set-removal-time on historic batches; the cleanup removes them with 
     assertNewBatch(batch, { type: 'batch-set-removal-time', totalJobs: 1, now: clock.now() });
     runBatches(engine, clock);
     assert.equal(engine.getHistoricBatch(old.id).removalTime, camundaDate(T0 + DAY));
+    const logs = engine.getHistoricJobLogs().filter((l) => l.batchId === old.id);
+    assert.ok(logs.length > 0 && logs.every((l) => l.removalTime === camundaDate(T0 + DAY)), 'its jobs\' log too');
     const query = engine.setBatchRemovalTimeAsync({ historicBatchQuery: { type: 'batch-set-removal-time' }, clearedRemovalTime: true });
     runBatches(engine, clock);
     assert.equal(engine.getHistoricBatch(batch.id).removalTime, null);
