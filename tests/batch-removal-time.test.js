@@ -171,3 +171,18 @@ test('an instance of a definition with historyTimeToLive ends with a removal tim
     engine.close();
   }
 });
+
+test('invocationsPerBatchJob: the per-type setting applies, updateInChunks makes it one instance per job', async () => {
+  const { engine, clock } = await newEngine({ config: { invocationsPerBatchJobByBatchType: { 'process-set-removal-time': 5 } } });
+  try {
+    deploy(engine, EXT_PROCESS);
+    const ids = ended(engine, 3);
+    const grouped = engine.setRemovalTimeAsync({ historicProcessInstanceIds: ids, clearedRemovalTime: true });
+    assert.deepEqual([grouped.invocationsPerBatchJob, grouped.totalJobs], [5, 1]);
+    const chunked = engine.setRemovalTimeAsync({ historicProcessInstanceIds: ids, clearedRemovalTime: true, updateInChunks: true });
+    assert.deepEqual([chunked.invocationsPerBatchJob, chunked.totalJobs], [1, 3]);
+    runBatches(engine, clock);
+  } finally {
+    engine.close();
+  }
+});
