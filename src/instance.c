@@ -379,7 +379,8 @@ static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s, 
   rb_put_num(inst, "startTime", now);
   cJSON_AddObjectToObject(inst, "variables");
   cJSON_AddArrayToObject(inst, "tokens");
-  if (!tokens_of(inst) || !rb_has(inst, "variables")) {
+  /* A member lost to NOMEM (its id, say) must not be read as absent later. */
+  if (!tokens_of(inst) || !rb_has(inst, "variables") || (inst->type & RB_JSON_INCOMPLETE)) {
     cJSON_Delete(inst);
     return NULL;
   }

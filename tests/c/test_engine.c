@@ -1155,6 +1155,37 @@ static void s_job_definitions_suspended(fx *f, char *request, size_t cap) {
   set_request(request, cap, "{'body':{'processDefinitionKey':'async','suspended':true,'includeJobs':true}}");
 }
 
+static void s_set_variables(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  set_request(request, cap, "{'body':{'processInstanceIds':['gone'],'historicProcessInstanceQuery':{},"
+                            "'variables':{'n':{'value':'7','type':'Long'},'o':{'value':{'a':[1]}}}}}");
+}
+
+static void s_suspend_sync_by_key(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  set_request(request, cap, "{'body':{'suspended':true,'processDefinitionKey':'invoice'}}");
+}
+
+static void s_removal_time(fx *f, char *request, size_t cap) {
+  two_ended(f);
+  set_request(request, cap, "{'body':{'historicProcessInstanceIds':['gone'],'historicProcessInstanceQuery':{},"
+                            "'calculatedRemovalTime':true,'updateInChunks':true,'updateChunkSize':10}}");
+}
+
+static void s_batch_removal_time_runs(fx *f, char *request, size_t cap) {
+  two_ended(f);
+  seeded(f, request, cap, "setBatchRemovalTimeAsync",
+         "{'body':{'historicBatchQuery':{'type':'instance-deletion'},'absoluteRemovalTime':'2024-01-01T00:00:00.000+0000'}}");
+}
+
+static void s_restart_by_key(fx *f, char *request, size_t cap) {
+  char id[64];
+  two_ended(f);
+  list_str(f, "getHistoricProcessInstances", "{}", 0, "id", id, sizeof id);
+  set_request(request, cap, "{'key':'invoice','body':{'processInstanceIds':['%s'],"
+                            "'instructions':[{'type':'startBeforeActivity','activityId':'charge'}]}}", id);
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1187,6 +1218,11 @@ static const scenario scenarios[] = {
     {"job definition retries", "setJobDefinitionRetries", s_job_definition_retries, 0},
     {"delete a job with its incident", "deleteJob", s_delete_job, 0},
     {"suspend job definitions with their jobs", "setJobDefinitionsSuspended", s_job_definitions_suspended, 0},
+    {"set-variables batch", "setVariablesAsync", s_set_variables, 0},
+    {"suspend instances by definition key", "setProcessInstancesSuspended", s_suspend_sync_by_key, 0},
+    {"process-set-removal-time batch", "setRemovalTimeAsync", s_removal_time, 0},
+    {"batch-set-removal-time runs", "executeDueJobs", s_batch_removal_time_runs, 1},
+    {"restart by key", "restartProcessInstancesByKey", s_restart_by_key, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))
