@@ -75,6 +75,27 @@ test('postgres store: index entries follow every update and remove', () => {
     s.commit();
     assert.deepEqual(s.find('t', 'a', '1', null, -1), []);
     assert.equal(s.dump(), '{}');
+    // removes of records this transaction wrote never reach the server
+    s.begin();
+    s.put('t', 'gone', '{}', 0, [ix('a', 'g')]);
+    assert.throws(() => s.remove('t', 'gone', 2), StoreConflictError);
+    assert.equal(s.remove('t', 'gone', 1), true);
+    s.put('t', 'kept', '{}', 0, [ix('a', 'k')]);
+    s.commit();
+    s.begin();
+    s.put('t', 'kept', '{"v":2}', s.get('t', 'kept').rev, [ix('a', 'k2')]);
+    assert.throws(() => s.remove('t', 'kept', 1), StoreConflictError);
+    assert.equal(s.remove('t', 'kept', 2), true);
+    assert.equal(s.get('t', 'kept'), null);
+    assert.deepEqual(s.find('t', 'a', 'k', null, -1), [], 'the listing flushed the remove first');
+    s.commit();
+    assert.equal(s.dump(), '{}');
+    // outside a transaction every write goes out at once
+    assert.equal(s.put('t', 'solo', '{}', 0, [ix('a', 's')]), 1);
+    assert.throws(() => s.put('t', 'solo', '{}', 0, []), /has revision 1, not the expected 0/);
+    assert.throws(() => s.remove('t', 'solo', 3), /has revision 1, not the expected 3/);
+    assert.equal(s.remove('t', 'solo', 1), true);
+    assert.equal(s.remove('t', 'solo', 1), false);
   } finally {
     s.close();
   }
