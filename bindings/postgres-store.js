@@ -18,10 +18,13 @@
 //     concurrent writers apart.
 //   - Writes whose outcome the store can predict (inserts, and updates and
 //     removes of a record this transaction read at the revision named) wait
-//     in a buffer and go out as one statement with the next statement the
-//     transaction must send anyway (a find, a scan, an unpredictable write,
-//     the commit); their revisions are checked there, and a mismatch fails
-//     that statement as a conflict (Camunda's optimistic locking flush).
+//     in a buffer and go out as one call of the rebatch_apply() function
+//     with the next statement the transaction must send anyway (a find, a
+//     scan, an unpredictable write, the commit); their revisions are checked
+//     there, and a mismatch fails that statement as a conflict (Camunda's
+//     optimistic locking flush). A PL/pgSQL function because its statements
+//     are planned once per connection: the same writes as one statement of
+//     data-modifying CTEs took ~0.9 ms to plan and run, the function ~0.2 ms.
 //     Reads see the buffer, so a transaction reads its own writes.
 //   - A write whose outcome the store cannot predict (a record not read in
 //     this transaction) goes out at once and reports a conflict at once: the
@@ -63,9 +66,48 @@ CREATE TABLE IF NOT EXISTS rebatch_record_index (
 CREATE INDEX IF NOT EXISTS rebatch_record_index_by_record ON rebatch_record_index (coll, id);
 CREATE TABLE IF NOT EXISTS rebatch_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO rebatch_meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING;
-CREATE OR REPLACE FUNCTION rebatch_conflict(what TEXT) RETURNS INTEGER LANGUAGE plpgsql AS $$
+-- Applies buffered writes in order: kinds 'i' insert, 'u' update, 'd'
+-- remove, each with the revision it expects (bases) and its index entries
+-- (ixn[i] of them in ixf/ixv). A function, so that its statements are
+-- planned once per connection rather than once per call. strict: a failed
+-- revision check raises ${CONFLICT_STATE} (the transaction fails). Not strict
+-- (one write): answers -1 when done, else the stored revision (NULL: none).
+CREATE OR REPLACE FUNCTION rebatch_apply(kinds TEXT[], colls TEXT[], ids TEXT[], jsons TEXT[], bases INTEGER[],
+    revs INTEGER[], ixn INTEGER[], ixf TEXT[], ixv TEXT[], strict BOOLEAN) RETURNS INTEGER LANGUAGE plpgsql AS $$
+DECLARE
+  k INTEGER := 0;
+  n INTEGER;
+  stored INTEGER;
 BEGIN
-  RAISE EXCEPTION '%', what USING ERRCODE = '${CONFLICT_STATE}';
+  FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+    IF kinds[i] = 'i' THEN
+      INSERT INTO rebatch_records (coll, id, json, rev) VALUES (colls[i], ids[i], jsons[i], revs[i]) ON CONFLICT DO NOTHING;
+    ELSIF kinds[i] = 'u' THEN
+      UPDATE rebatch_records SET json = jsons[i], rev = revs[i] WHERE coll = colls[i] AND id = ids[i] AND rev = bases[i];
+    ELSE
+      DELETE FROM rebatch_records WHERE coll = colls[i] AND id = ids[i] AND rev = bases[i];
+    END IF;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+      SELECT rev INTO stored FROM rebatch_records WHERE coll = colls[i] AND id = ids[i];
+      IF strict THEN
+        RAISE EXCEPTION USING ERRCODE = '${CONFLICT_STATE}', MESSAGE = format(
+          'another writer changed %s %s first (expected revision %s, stored %s)',
+          colls[i], ids[i], bases[i], coalesce(stored::TEXT, 'none'));
+      END IF;
+      RETURN stored;
+    END IF;
+    IF kinds[i] <> 'i' THEN
+      DELETE FROM rebatch_record_index WHERE coll = colls[i] AND id = ids[i];
+    END IF;
+    IF ixn[i] > 0 THEN
+      INSERT INTO rebatch_record_index (coll, field, value, id)
+        SELECT colls[i], f, v, ids[i] FROM unnest(ixf[k + 1 : k + ixn[i]], ixv[k + 1 : k + ixn[i]]) AS t(f, v)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    k := k + ixn[i];
+  END LOOP;
+  RETURN -1;
 END $$;
 `;
 
@@ -80,6 +122,8 @@ export class PostgresStore {
   #url;
   /** A transaction's state, or null outside one. */
   #tx = null;
+  /** Round trips to the server and the time spent waiting on them (benchmarks, monitoring). */
+  stats = { roundTrips: 0, waitMs: 0 };
 
   /** @param {string} url a libpq connection string or postgres:// URI */
   constructor(url) {
@@ -187,8 +231,8 @@ export class PostgresStore {
       }
     }
     const op = { kind: expectedRev === 0 ? 'i' : 'u', coll, id, json, base: expectedRev, rev: expectedRev + 1, index: entries };
-    const [[done, stored]] = this.#now(op);
-    if (Number(done) !== 1) throw conflict(coll, id, expectedRev, stored);
+    const stored = this.#now(op);
+    if (stored !== -1) throw conflict(coll, id, expectedRev, stored);
     tx?.seen.set(key, op.rev);
     return op.rev;
   }
@@ -218,8 +262,8 @@ export class PostgresStore {
         return true;
       }
     }
-    const [[done, stored]] = this.#now({ kind: 'd', coll, id, json: null, base: expectedRev, rev: 0, index: [] });
-    if (Number(done) === 1) {
+    const stored = this.#now({ kind: 'd', coll, id, json: null, base: expectedRev, rev: 0, index: [] });
+    if (stored === -1) {
       tx?.seen.set(key, 0);
       return true;
     }
@@ -314,10 +358,11 @@ export class PostgresStore {
     return out;
   }
 
-  /** One write now, after the buffered ones; rows [[done, storedRev]]. */
+  /** One write now, after the buffered ones: -1 when done, else the stored revision or null. */
   #now(op) {
     const statement = this.#writeSql([op], false);
-    return this.#tx ? this.#send(this.#tx, [statement]) : this.#exec(statement);
+    const [[answer]] = this.#tx ? this.#send(this.#tx, [statement]) : this.#exec(statement);
+    return answer === null ? null : Number(answer);
   }
 
   /**
@@ -344,44 +389,33 @@ export class PostgresStore {
    * One statement applying `ops` (inserts 'i', updates 'u', removes 'd',
    * each with the revision it expects) and their index entries. Strict: a
    * conflict raises CONFLICT_STATE (the statement, hence the transaction,
-   * fails). Otherwise it answers [done, stored revision] for its one op.
+   * fails). Otherwise it answers, for its one op, -1 when done or the
+   * stored revision (NULL when there is none).
    */
   #writeSql(ops, strict) {
-    const lit = (v) => (v === null ? 'NULL' : this.#lit(v));
-    const rows = ops.map((o) => `(${lit(o.coll)},${lit(o.id)},${lit(o.json)},${o.base},${o.rev},'${o.kind}')`);
-    const ix = [];
-    for (const o of ops) for (const e of o.index) ix.push(`(${lit(o.coll)},${lit(o.id)},${lit(e.field)},${lit(e.value)})`);
-    const ixValues = ix.length > 0 ? `VALUES ${ix.join(',')}` : 'SELECT NULL::text, NULL::text, NULL::text, NULL::text WHERE false';
-    const answer = strict
-      ? `SELECT CASE WHEN (SELECT count(*) FROM done) = ${ops.length} THEN 0 ELSE rebatch_conflict(
-           (SELECT 'another writer changed ' || d.coll || ' ' || d.id || ' first (expected revision ' || d.base || ')'
-              FROM d WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.coll = d.coll AND done.id = d.id) LIMIT 1)) END`
-      : `SELECT (SELECT count(*) FROM done),
-                (SELECT r.rev FROM rebatch_records r JOIN d ON r.coll = d.coll AND r.id = d.id)`;
-    return `WITH d(coll, id, json, base, rev, kind) AS (VALUES ${rows.join(',')}),
-  ins AS (INSERT INTO rebatch_records (coll, id, json, rev)
-          SELECT coll, id, json, rev FROM d WHERE kind = 'i' ON CONFLICT DO NOTHING RETURNING coll, id),
-  upd AS (UPDATE rebatch_records r SET json = d.json, rev = d.rev FROM d
-          WHERE d.kind = 'u' AND r.coll = d.coll AND r.id = d.id AND r.rev = d.base RETURNING r.coll, r.id),
-  del AS (DELETE FROM rebatch_records r USING d
-          WHERE d.kind = 'd' AND r.coll = d.coll AND r.id = d.id AND r.rev = d.base RETURNING r.coll, r.id),
-  done AS (SELECT coll, id FROM ins UNION ALL SELECT coll, id FROM upd UNION ALL SELECT coll, id FROM del),
-  x(coll, id, field, value) AS (${ixValues}),
-  ixdel AS (DELETE FROM rebatch_record_index i USING (SELECT coll, id FROM upd UNION ALL SELECT coll, id FROM del) c
-            WHERE i.coll = c.coll AND i.id = c.id AND NOT EXISTS (
-              SELECT 1 FROM x WHERE x.coll = i.coll AND x.id = i.id AND x.field = i.field AND x.value = i.value)),
-  ixins AS (INSERT INTO rebatch_record_index (coll, field, value, id)
-            SELECT x.coll, x.field, x.value, x.id FROM x JOIN (SELECT coll, id FROM ins UNION ALL SELECT coll, id FROM upd) c
-              ON c.coll = x.coll AND c.id = x.id
-            ON CONFLICT DO NOTHING)
-${answer}`;
+    const text = (values) => `ARRAY[${values.map((v) => (v === null ? 'NULL' : this.#lit(v))).join(',')}]::TEXT[]`;
+    const ints = (values) => `ARRAY[${values.join(',')}]::INTEGER[]`;
+    const fields = [];
+    const values = [];
+    for (const o of ops) {
+      for (const e of o.index) {
+        fields.push(e.field);
+        values.push(e.value);
+      }
+    }
+    return `SELECT rebatch_apply(${text(ops.map((o) => o.kind))}, ${text(ops.map((o) => o.coll))}, ${text(ops.map((o) => o.id))}, ` +
+      `${text(ops.map((o) => o.json))}, ${ints(ops.map((o) => o.base))}, ${ints(ops.map((o) => o.rev))}, ` +
+      `${ints(ops.map((o) => o.index.length))}, ${text(fields)}, ${text(values)}, ${strict})`;
   }
 
   /** Runs SQL text (one or more statements); the last one's rows, as arrays of text. */
   #exec(sql) {
     this.#live();
     const pq = this.#pq;
+    const t0 = performance.now();
     pq.exec(sql);
+    this.stats.roundTrips++;
+    this.stats.waitMs += performance.now() - t0;
     const status = pq.resultStatus();
     if (status !== 'PGRES_TUPLES_OK' && status !== 'PGRES_COMMAND_OK') {
       const fields = pq.resultErrorFields() ?? {};
