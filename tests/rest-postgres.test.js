@@ -151,3 +151,68 @@ test('rebatch serve --db postgres://: the job executor runs a batch, and a resta
   }
   assert.equal((await second.exited).code, 0);
 });
+
+test('three rebatch serve processes on one database run one retries batch, one killed -9 halfway: every item applied exactly once', { timeout: 180000 }, async () => {
+  const N = Number(process.env.REBATCH_PG_NODES_N ?? 2000);
+  const url = cluster.createDatabase('three_nodes');
+  // fixtures through the JS API, before the servers start
+  const { createEngine } = await import('../bindings/index.js');
+  const { postgresStore } = await import('../bindings/postgres-store.js');
+  const { parseBpmn } = await import('../bindings/bpmn.js');
+  const store = postgresStore(url);
+  const engine = await createEngine({ store });
+  const { processes } = await parseBpmn(externalTaskBpmn('many', 'many'), { resource: 'many.bpmn' });
+  engine.createDeployment({ processes, name: 'many' });
+  for (let i = 0; i < N; i++) engine.startProcessInstanceByKey('many', {});
+  engine.close();
+  store.close();
+  const db = connect(url);
+  const revs = () => new Map(db.sql(
+    "SELECT concat_ws(' ', id, rev, coalesce(json::json->>'retries', 'null')) FROM rebatch_records WHERE coll = 'externalTask'",
+  ).map((line) => {
+    const [id, rev, retries] = line.split(' ');
+    return [id, { rev: Number(rev), retries }];
+  }));
+  const before = revs();
+  assert.equal(before.size, N);
+
+  const args = ['--db', url, '--config', '{"batchPollTime":0}'];
+  const nodes = [];
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await spawnServer(args));
+    const batch = await nodes[0].api('POST', '/external-task/retries-async', { retries: 9, externalTaskQuery: { topicName: 'many' } });
+    assert.equal(batch.status, 200, batch.text);
+    // a write request wakes a node's idle job executor: all three work at once
+    for (const [i, node] of nodes.entries()) {
+      assert.equal((await deploy(node.api, { [`wake${i}.bpmn`]: externalTaskBpmn(`wake${i}`, 'wake') })).status, 200);
+    }
+    // kill -9 one node while the batch runs: the others finish it
+    await until(async () => {
+      const [s] = (await nodes[1].api('GET', '/batch/statistics')).body;
+      return s && s.completedJobs > N / 4;
+    }, { timeoutMs: 60000, intervalMs: 50, what: 'a quarter of the batch' });
+    nodes[2].child.kill('SIGKILL');
+    const killed = await nodes[2].exited;
+    assert.equal(killed.signal, 'SIGKILL');
+    const [mid] = (await nodes[1].api('GET', '/batch/statistics')).body;
+    assert.ok(mid && mid.remainingJobs > 0, 'killed while the batch runs');
+    await until(async () => (await nodes[1].api('GET', '/batch/count')).body.count === 0, {
+      timeoutMs: 150000, intervalMs: 250, what: 'the batch to end',
+    });
+    const after = revs();
+    for (const [id, { rev }] of before) {
+      assert.deepEqual(after.get(id), { rev: rev + 1, retries: '9' }, `task ${id} updated exactly once`);
+    }
+    assert.equal((await nodes[0].api('GET', '/job/count')).body.count, 0, 'no job left over');
+    const logs = db.sql(`SELECT json::json->>'jobId' FROM rebatch_records WHERE coll = 'historicJobLog' AND (json::json->>'successLog')::boolean AND json::json->>'jobDefinitionType' = 'set-external-task-retries'`);
+    assert.equal(logs.length, N, 'one execution job succeeded per item');
+    assert.equal(new Set(logs).size, N, 'and each once');
+  } finally {
+    db.close();
+    for (const node of nodes) node.child.kill('SIGTERM');
+  }
+  for (const node of nodes.slice(0, 2)) {
+    const { code, stderr } = await node.exited;
+    assert.equal(code, 0, stderr);
+  }
+});
