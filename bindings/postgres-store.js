@@ -47,6 +47,8 @@ const SCHEMA_VERSION = '1';
 const SCHEMA_LOCK = 0x7265_6261; // 'reba'
 // The SQLSTATE a failed revision check raises (class RB: rebatch's own).
 const CONFLICT_STATE = 'RB409';
+// PQtransactionStatus: the connection is bad.
+const PQTRANS_UNKNOWN = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rebatch_records (
@@ -118,7 +120,8 @@ const keyOf = (coll, id) => `${coll}\u0000${id}`;
 
 /** The PostgreSQL store. Create with `postgresStore(url)`. */
 export class PostgresStore {
-  #pq;
+  #PQ;
+  #pq = null;
   #url;
   /** A transaction's state, or null outside one. */
   #tx = null;
@@ -134,20 +137,18 @@ export class PostgresStore {
     } catch (err) {
       throw new Error(`postgresStore needs the libpq addon (npm install libpq; Debian: libpq-dev): ${err.message}`);
     }
+    this.#PQ = PQ;
     this.#url = url;
-    const pq = new PQ();
+    this.#connect();
     try {
-      pq.connectSync(url);
+      this.#exec(`BEGIN; SELECT pg_advisory_xact_lock(${SCHEMA_LOCK}); ${SCHEMA} COMMIT`);
+      const version = this.#exec("SELECT value FROM rebatch_meta WHERE key = 'schema'")[0]?.[0];
+      if (version !== SCHEMA_VERSION) {
+        throw new Error(`the database at ${redact(url)} has rebatch schema ${version}, this rebatch needs ${SCHEMA_VERSION}`);
+      }
     } catch (err) {
-      // connectSync has closed the connection already
-      throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${err.message.trim()}`);
-    }
-    this.#pq = pq;
-    this.#exec(`SET client_min_messages = warning; BEGIN; SELECT pg_advisory_xact_lock(${SCHEMA_LOCK}); ${SCHEMA} COMMIT`);
-    const version = this.#exec("SELECT value FROM rebatch_meta WHERE key = 'schema'")[0]?.[0];
-    if (version !== SCHEMA_VERSION) {
       this.close();
-      throw new Error(`the database at ${redact(url)} has rebatch schema ${version}, this rebatch needs ${SCHEMA_VERSION}`);
+      throw err;
     }
   }
 
@@ -163,6 +164,9 @@ export class PostgresStore {
   begin() {
     if (this.#tx) throw new Error('begin: a transaction is already open');
     this.#live();
+    // A connection the server dropped (restart, terminated backend) failed
+    // the operation that met it; the next one connects again.
+    if (this.#pq.transactionStatus() === PQTRANS_UNKNOWN) this.#reconnect();
     this.#tx = { begun: false, pending: new Map(), seen: new Map() };
   }
 
@@ -320,16 +324,35 @@ export class PostgresStore {
     if (!this.#pq) return;
     if (this.#tx?.begun) this.#quietRollback();
     this.#tx = null;
-    const pq = this.#pq;
+    finish(this.#pq);
     this.#pq = null;
-    pq.finish();
-    // finish() closes the addon's socket watcher asynchronously; a garbage
-    // collection before libuv's close phase would free the watcher under
-    // it (an assertion failure at exit). Keep the object until then.
-    setImmediate(() => setImmediate(() => void pq));
   }
 
   // ---- internals ----------------------------------------------------------
+
+  #connect() {
+    const pq = new this.#PQ();
+    try {
+      pq.connectSync(this.#url);
+    } catch (err) {
+      // connectSync has closed the connection already
+      throw new Error(`cannot connect to PostgreSQL at ${redact(this.#url)}: ${err.message.trim()}`);
+    }
+    this.#pq = pq;
+    this.#exec('SET client_min_messages = warning');
+  }
+
+  #reconnect() {
+    finish(this.#pq);
+    this.#pq = null;
+    try {
+      this.#connect();
+    } catch (err) {
+      // stay usable: the next begin() tries again
+      this.#pq = new this.#PQ();
+      throw err;
+    }
+  }
 
   #live() {
     if (!this.#pq) throw new Error('the PostgreSQL store is closed');
@@ -444,6 +467,15 @@ export class PostgresStore {
       // the connection is gone; the server rolls back on its own
     }
   }
+}
+
+/** Closes a libpq connection. */
+function finish(pq) {
+  pq.finish();
+  // finish() closes the addon's socket watcher asynchronously; a garbage
+  // collection before libuv's close phase would free the watcher under it
+  // (an assertion failure at exit). Keep the object until then.
+  setImmediate(() => setImmediate(() => void pq));
 }
 
 function limitSql(limit) {

@@ -200,3 +200,26 @@ test('postgres store: a bad URL is a clear error', () => {
   assert.throws(() => postgresStore(`postgres://rebatch@127.0.0.1:${cluster.port}/missing_db`), /cannot connect to PostgreSQL at postgres:\/\/rebatch@127\.0\.0\.1:\d+\/missing_db: .*missing_db/);
   assert.throws(() => postgresStore(''), TypeError);
 });
+
+test('postgres store: a dropped connection fails the operation that meets it, and the next one connects again', async () => {
+  const url = cluster.createDatabase('reconnect');
+  const store = postgresStore(url);
+  const engine = await createEngine({ store });
+  try {
+    engine.createDeployment(deploymentBody('first'));
+    const { createRequire } = await import('node:module');
+    const PQ = createRequire(import.meta.url)('libpq');
+    const pq = new PQ();
+    pq.connectSync(url);
+    pq.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'reconnect' AND pid <> pg_backend_pid()");
+    assert.equal(pq.resultStatus(), 'PGRES_TUPLES_OK');
+    pq.finish();
+    setImmediate(() => setImmediate(() => void pq)); // see PostgresStore's finish()
+    assert.throws(() => engine.startProcessInstanceByKey('first', {}), (err) => err.status === 500 && /storage failure/.test(err.message));
+    engine.startProcessInstanceByKey('first', {});
+    assert.equal(store.scan('historicProcessInstance', null, -1).length, 1, 'the failed start left nothing, the next one went through');
+  } finally {
+    engine.close();
+    store.close();
+  }
+});
