@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS rebatch_records (
   json TEXT NOT NULL,
   rev  INTEGER NOT NULL,
   PRIMARY KEY (coll, id)
-);
+) WITH (fillfactor = 80); -- room on each page for HOT updates
 CREATE TABLE IF NOT EXISTS rebatch_record_index (
   coll  TEXT COLLATE "C" NOT NULL,
   field TEXT COLLATE "C" NOT NULL,
@@ -100,7 +100,9 @@ BEGIN
       RETURN stored;
     END IF;
     IF kinds[i] <> 'i' THEN
-      DELETE FROM rebatch_record_index WHERE coll = colls[i] AND id = ids[i];
+      -- only the entries that changed: most updates keep their index values
+      DELETE FROM rebatch_record_index WHERE coll = colls[i] AND id = ids[i] AND (field, value) NOT IN (
+        SELECT f, v FROM unnest(ixf[k + 1 : k + ixn[i]], ixv[k + 1 : k + ixn[i]]) AS t(f, v));
     END IF;
     IF ixn[i] > 0 THEN
       INSERT INTO rebatch_record_index (coll, field, value, id)
