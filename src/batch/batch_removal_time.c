@@ -22,7 +22,7 @@ static int bad_user(rb_response *res, const char *message) {
 
 static int add_batch(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
   (void)e; (void)json; (void)rev;
-  return rb_batch_add_item(groups, NULL, id) ? REBATCH_OK : REBATCH_NOMEM;
+  return rb_batch_add_item(groups, NULL, id);
 }
 
 static int select_batches(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,
@@ -58,7 +58,7 @@ static int select_batches(rebatch_engine *e, int source, const cJSON *request, r
     if (rc != REBATCH_OK) break;
     if (!cJSON_IsString(id)) continue;
     rc = rb_load_text(e, HISTORIC_BATCH, id->valuestring, &text, &rev);
-    if (rc == REBATCH_OK && text && !rb_batch_add_item(sel->groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK && text) rc = rb_batch_add_item(sel->groups, NULL, id->valuestring);
     rb_free(text);
   }
   if (rc == REBATCH_OK && rb_batch_item_count(sel->groups) < 0) rc = REBATCH_NOMEM;

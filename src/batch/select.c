@@ -89,9 +89,7 @@ static int add_with_definition(rebatch_engine *e, instance_collector *c, const c
     rb_doc_clear(&def);
   }
   if (rc != REBATCH_OK) return rc;
-  return rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, id)
-             ? REBATCH_OK
-             : REBATCH_NOMEM;
+  return rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, id);
 }
 
 /* A row's member, read off its text; parsed only when the walk cannot tell. */
@@ -113,7 +111,7 @@ static int add_running_row(rebatch_engine *e, const char *id, const char *json, 
   int got, rc = row_member(e, json, "deploymentId", deployment, sizeof deployment, &got);
   (void)rev;
   if (rc != REBATCH_OK) return rc;
-  return rb_batch_add_item(((instance_collector *)c)->groups, got ? deployment : NULL, id) ? REBATCH_OK : REBATCH_NOMEM;
+  return rb_batch_add_item(((instance_collector *)c)->groups, got ? deployment : NULL, id);
 }
 
 static int add_historic_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
@@ -137,7 +135,7 @@ static int add_explicit(rebatch_engine *e, const cJSON *ids, const char *collect
     if (!cJSON_IsString(id)) continue;
     rc = rb_load_text(e, collection, id->valuestring, &text, &rev);
     if (rc == REBATCH_OK && text) rc = add(e, id->valuestring, text, rev, c);
-    else if (rc == REBATCH_OK && !known_only && !rb_batch_add_item(c->groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    else if (rc == REBATCH_OK && !known_only) rc = rb_batch_add_item(c->groups, NULL, id->valuestring);
     rb_free(text);
     if (rc != REBATCH_OK) return rc;
   }
