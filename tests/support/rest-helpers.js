@@ -29,10 +29,11 @@ export function externalTaskBpmn(key, topic, { asyncBefore = false, extra = '' }
 </bpmn:definitions>`;
 }
 
-/** A REST server over a fresh engine (memory store unless `store` is given). */
-export async function startServer({ store, jobExecutor = false, bodyLimit, config } = {}) {
+/** A REST server over a fresh engine (memory store unless `store` is given);
+ * other options go to createRestServer (auth, corsOrigins, limits, ...). */
+export async function startServer({ store, jobExecutor = false, bodyLimit, config, ...serverOptions } = {}) {
   const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
-  const rest = createRestServer({ engine, jobExecutor, bodyLimit });
+  const rest = createRestServer({ engine, jobExecutor, bodyLimit, ...serverOptions });
   const { port } = await rest.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${port}/engine-rest`;
   return {
