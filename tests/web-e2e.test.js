@@ -55,6 +55,13 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
+  // The page's Content-Security-Policy must hold: every violation is a problem.
+  await page.exposeFunction('reportCspViolation', (v) => problems.push(`CSP violation: ${v}`));
+  await page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.reportCspViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    ),
+  );
   page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} ${e.stack}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
@@ -64,7 +71,13 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
     }
   });
   const started = Date.now();
-  await page.goto(`${origin}/`);
+  const response = await page.goto(`${origin}/`);
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
   await page.waitForSelector('body[data-ready="true"]');
   const readyMs = Number(await page.getAttribute('body', 'data-ready-ms'));
   return { page, context, problems, loadMs: Date.now() - started, readyMs };
