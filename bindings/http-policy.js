@@ -24,6 +24,8 @@ export const DEFAULT_LIMITS = Object.freeze({
 
 /** How often Node looks for connections past their timeouts (its default is 30 s). */
 const CHECK_INTERVAL_MS = 1000;
+/** How long a connection cut for a protocol error or timeout may take to read its answer. */
+const CLOSE_GRACE_MS = 1000;
 
 /** The static page's headers. The page runs one bundled module and
  * rebatch.wasm, draws with bpmn-js (inline styles) and, in connected mode,
@@ -196,6 +198,12 @@ export function httpPolicy(options = {}) {
     /** Connection limits on a server: in all and per client address. */
     limit(server) {
       server.maxConnections = limits.maxConnections;
+      // After a protocol error or a timeout the server answers and half-closes;
+      // a client that never reads (slowloris) would keep the socket open, so
+      // it is destroyed shortly after, whatever the error answer was.
+      server.on('clientError', (err, socket) => {
+        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      });
       const perIp = new Map();
       server.on('connection', (socket) => {
         const ip = socket.remoteAddress ?? '';
