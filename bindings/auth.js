@@ -244,8 +244,14 @@ export function basicAuthenticator(engine, options = {}) {
   };
 }
 
-/** Upstream's answer to a request without valid credentials: 401, no body, the challenge. */
-export function sendChallenge(res) {
-  res.writeHead(401, { 'WWW-Authenticate': `Basic realm="${REALM}"`, 'Content-Length': 0 });
+/**
+ * Upstream's answer to a request without valid credentials: 401, no body,
+ * the challenge. A script that says so (X-Requested-With: XMLHttpRequest,
+ * as the simulation page does) asks for credentials itself and gets no
+ * challenge header: with it, browsers open their own login dialog.
+ */
+export function sendChallenge(req, res) {
+  const script = req.headers['x-requested-with'] === 'XMLHttpRequest';
+  res.writeHead(401, script ? { 'Content-Length': 0 } : { 'WWW-Authenticate': `Basic realm="${REALM}"`, 'Content-Length': 0 });
   res.end();
 }

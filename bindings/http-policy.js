@@ -48,7 +48,7 @@ export const PAGE_HEADERS = Object.freeze({
 });
 
 const CORS_METHODS = 'GET, HEAD, POST, PUT, DELETE';
-const CORS_HEADERS = ['authorization', 'content-type', 'accept'];
+const CORS_HEADERS = ['authorization', 'content-type', 'accept', 'x-requested-with'];
 const CORS_MAX_AGE = '600';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

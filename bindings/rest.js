@@ -728,7 +728,7 @@ export function createRestServer(options) {
   /** Runs the request as its user, or answers upstream's 401 challenge. */
   function authenticated(req, res) {
     const admit = (user) => {
-      if (user === null) return sendChallenge(res);
+      if (user === null) return sendChallenge(req, res);
       req.authenticatedUser = user;
       handle(req, res);
     };
@@ -738,7 +738,7 @@ export function createRestServer(options) {
     } catch {
       user = null; // the store failed: no one is let in on a failure
     }
-    if (user instanceof Promise) user.then(admit, () => sendChallenge(res));
+    if (user instanceof Promise) user.then(admit, () => sendChallenge(req, res));
     else admit(user);
   }
   server.on('clientError', (err, socket) => {

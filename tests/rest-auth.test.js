@@ -158,6 +158,9 @@ describe('HTTP Basic auth on', () => {
       assert.equal(r.headers.get('www-authenticate'), 'Basic realm="default"');
       assert.equal(r.text, '');
     }
+    const script = await anon('GET', '/job', undefined, { headers: { 'x-requested-with': 'XMLHttpRequest' }, ...raw });
+    assert.equal(script.status, 401);
+    assert.equal(script.headers.get('www-authenticate'), null, 'a script asks for credentials itself: no browser dialog');
     const write = await anon('POST', '/user/create', { profile: { id: 'intruder' } }, raw);
     assert.equal(write.status, 401);
     assert.equal((await srv.api('GET', '/user/count')).body.count, 2, 'nothing written');
