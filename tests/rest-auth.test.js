@@ -43,6 +43,40 @@ test('the engine refuses a clear-text password: the host must hash it', async ()
   }
 });
 
+test('user operations happen whole or not at all when the store fails', async () => {
+  const engine = await createEngine();
+  try {
+    engine.createUser({ profile: { id: 'keep' }, passwordHash: 'h0' });
+    const ops = [
+      () => engine.createUser({ profile: { id: 'fresh', firstName: 'F' }, passwordHash: 'h1' }),
+      () => engine.updateUserCredentials('keep', { passwordHash: 'h2' }),
+      () => engine.deleteUser('keep'),
+    ];
+    for (const op of ops) {
+      let n = 1;
+      for (; n < 20; n++) {
+        const before = engine.store.dump();
+        engine.injectStoreFault(n);
+        let error;
+        try {
+          op();
+        } catch (err) {
+          error = err;
+        }
+        engine.injectStoreFault(0);
+        if (!error) break;
+        assert.equal(error.message, 'storage failure: injected storage fault');
+        assert.equal(engine.store.dump(), before, `fault at storage call ${n} left a trace`);
+      }
+      assert.ok(n > 1 && n < 20, `${op} used the store (${n})`);
+    }
+    assert.equal(engine.getUserCredentials('fresh').passwordHash, 'h1');
+    assert.equal(engine.getUsersCount().count, 1, 'keep was deleted, fresh made');
+  } finally {
+    engine.close();
+  }
+});
+
 describe('identity endpoints, auth off', () => {
   let srv;
   before(async () => {

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { deploy, externalTaskBpmn, startServer } from './support/rest-helpers.js';
+import { deploy, externalTaskBpmn, spawnServer, startServer } from './support/rest-helpers.js';
 
 /** A raw HTTP/1.1 request with exactly these headers: {status, headers, body}. */
 function rawRequest(port, { method = 'GET', path = '/engine-rest/engine', headers = {}, body } = {}) {
@@ -237,4 +237,31 @@ describe('connection limits and timeouts (slowloris)', () => {
       await srv.close();
     }
   });
+});
+
+test('rebatch serve: the policy flags reach the server', async () => {
+  const srv = await spawnServer([
+    '--memory', '--no-web', '--no-job-executor', '--cors-origin', 'http://localhost:3000',
+    '--public-url', 'http://api.example:1234', '--allowed-host', 'dev.test', '--headers-timeout', '1000',
+  ]);
+  try {
+    const port = new URL(srv.base).port;
+    const pre = await rawRequest(port, {
+      method: 'OPTIONS', path: '/engine-rest/batch',
+      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal((await rawRequest(port, { headers: { host: 'dev.test' } })).status, 200);
+    assert.equal((await rawRequest(port, { headers: { host: 'api.example:1234' } })).status, 200);
+    assert.equal((await rawRequest(port, { headers: { host: 'other.test' } })).status, 403);
+    const slow = slowClient(Number(port), 200);
+    const closed = new Promise((resolve) => slow.socket.on('close', resolve));
+    slow.socket.resume(); // reads the 408 and sees the close
+    const t0 = Date.now();
+    await closed;
+    assert.ok(Date.now() - t0 < 4000, 'cut by the 1 s headers timeout');
+  } finally {
+    srv.child.kill('SIGTERM');
+    await srv.exited;
+  }
 });
