@@ -342,7 +342,6 @@ function parseQuery(search) {
   return query;
 }
 
-
 /**
  * The request handler for an engine.
  * @param {import('./index.js').Engine} engine
