@@ -21,6 +21,21 @@ commands:
             --body-limit BYTES  largest request body (default 10485760)
             --config JSON       engine configuration, e.g. '{"batchPollTime":5}'
             --no-web            do not serve the simulation page (dist/web) at /
+            --auth, --no-auth   HTTP Basic auth against the engine's users (default:
+                                on unless --host is loopback); see 'rebatch user'
+            --cors-origin URL   let pages of this origin call the API (repeatable; '*': any)
+            --public-url URL    scheme://host:port that 'links' name (default: the address)
+            --allowed-host H    a Host header to accept besides loopback names while
+                                listening on loopback (repeatable)
+            --max-connections N         open connections in all (default 1024)
+            --max-connections-per-ip N  from one address (default 256)
+            --headers-timeout MS        to receive a request's headers (default 10000)
+            --request-timeout MS        to receive a whole request (default 60000)
+  user    users of the engine's identity store (the same --db / --memory as serve)
+            user create ID [--first-name F] [--last-name L] [--email E]
+                        the password is the first line of standard input
+            user list
+            user delete ID
   demo    deploy a small process with an external task, start instances,
           fetch-and-lock and complete them, and fail one into an incident
 `;
@@ -37,6 +52,15 @@ async function serve(argv) {
       'no-web': { type: 'boolean', default: false },
       'body-limit': { type: 'string' },
       config: { type: 'string' },
+      auth: { type: 'boolean' },
+      'no-auth': { type: 'boolean', default: false },
+      'cors-origin': { type: 'string', multiple: true },
+      'public-url': { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
+      'max-connections': { type: 'string' },
+      'max-connections-per-ip': { type: 'string' },
+      'headers-timeout': { type: 'string' },
+      'request-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -52,19 +76,10 @@ async function serve(argv) {
   if (bodyLimit !== undefined && !(Number.isInteger(bodyLimit) && bodyLimit > 0)) {
     throw new Error(`bad --body-limit ${values['body-limit']}`);
   }
+  if (values.auth && values['no-auth']) throw new Error('--auth and --no-auth exclude each other');
+  const policy = serverPolicy(values);
   const { createRestServer } = await import('../bindings/rest.js');
-  let store;
-  let storeText = 'memory';
-  if (values.db !== undefined && /^postgres(ql)?:\/\//.test(values.db)) {
-    const { postgresStore } = await import('../bindings/postgres-store.js');
-    store = postgresStore(values.db);
-    storeText = `postgres ${store.url}`;
-  } else if (!values.memory) {
-    const { sqliteStore } = await import('../bindings/sqlite-store.js');
-    const file = values.db ?? './rebatch.db';
-    store = sqliteStore(file);
-    storeText = `sqlite ${file}`;
-  }
+  const { store, storeText } = await openStore(values);
   let config;
   if (values.config !== undefined) {
     try {
@@ -78,11 +93,15 @@ async function serve(argv) {
   const web = values['no-web']
     ? undefined
     : (await import('../bindings/static.js')).staticFiles(fileURLToPath(new URL('../dist/web', import.meta.url)));
-  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log, web });
+  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log, web, ...policy });
   const addr = await rest.listen(port, values.host);
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  const auth = policy.auth ?? !(await import('../bindings/http-policy.js')).isLoopback(values.host);
   // The first stdout line is the address (tests and scripts read it).
-  process.stdout.write(`rebatch listening on http://${host}:${addr.port}/engine-rest (store: ${storeText}, job executor: ${values['no-job-executor'] ? 'off' : 'on'})\n`);
+  process.stdout.write(`rebatch listening on http://${host}:${addr.port}/engine-rest (store: ${storeText}, job executor: ${values['no-job-executor'] ? 'off' : 'on'}, auth: ${auth ? 'on' : 'off'})\n`);
+  if (auth && engine.getUsersCount().count === 0) {
+    log("rebatch: auth is on and there are no users yet: create one with 'rebatch user create ID' (password on stdin)");
+  }
 
   let stopping = false;
   const stop = async (signal) => {
@@ -102,6 +121,94 @@ async function serve(argv) {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** The store of --db / --memory: {store, storeText}; store undefined for memory. */
+async function openStore(values) {
+  if (values.db !== undefined && /^postgres(ql)?:\/\//.test(values.db)) {
+    const { postgresStore } = await import('../bindings/postgres-store.js');
+    const store = postgresStore(values.db);
+    return { store, storeText: `postgres ${store.url}` };
+  }
+  if (values.memory) return { store: undefined, storeText: 'memory' };
+  const { sqliteStore } = await import('../bindings/sqlite-store.js');
+  const file = values.db ?? './rebatch.db';
+  return { store: sqliteStore(file), storeText: `sqlite ${file}` };
+}
+
+/** A positive integer option, or undefined when not given. */
+function positive(values, name) {
+  if (values[name] === undefined) return undefined;
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`bad --${name} ${values[name]}`);
+  return n;
+}
+
+/** createRestServer's security and limit options from the serve flags. */
+function serverPolicy(values) {
+  const policy = {
+    auth: values.auth ? true : values['no-auth'] ? false : undefined,
+    corsOrigins: values['cors-origin'],
+    publicUrl: values['public-url'],
+    allowedHosts: values['allowed-host'],
+    maxConnections: positive(values, 'max-connections'),
+    maxConnectionsPerIp: positive(values, 'max-connections-per-ip'),
+    headersTimeoutMs: positive(values, 'headers-timeout'),
+    requestTimeoutMs: positive(values, 'request-timeout'),
+  };
+  if (policy.publicUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(policy.publicUrl)) {
+    throw new Error(`bad --public-url ${policy.publicUrl}: scheme://host[:port]`);
+  }
+  return Object.fromEntries(Object.entries(policy).filter(([, v]) => v !== undefined));
+}
+
+/** The first line of standard input (a password piped in). */
+async function readLine() {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += chunk;
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/, 1)[0];
+}
+
+/** `rebatch user create|list|delete`: the identity store, without a server. */
+async function user(argv) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      db: { type: 'string' },
+      memory: { type: 'boolean', default: false },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+      email: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [action, id] = positionals;
+  if (!['create', 'list', 'delete'].includes(action) || (action !== 'list' && !id)) {
+    throw new Error('usage: rebatch user create ID | list | delete ID');
+  }
+  const { store } = await openStore(values);
+  const engine = await createEngine(store ? { store } : {});
+  try {
+    if (action === 'list') {
+      for (const u of engine.getUsers({ sortBy: 'userId', sortOrder: 'asc' })) process.stdout.write(`${JSON.stringify(u)}\n`);
+    } else if (action === 'delete') {
+      engine.deleteUser(id);
+    } else {
+      const password = await readLine();
+      if (password === '') throw new Error('no password: pipe it in on standard input');
+      const { createUser } = await import('../bindings/auth.js');
+      const profile = { id, firstName: values['first-name'], lastName: values['last-name'], email: values.email };
+      await createUser(engine, { profile, credentials: { password } });
+      process.stdout.write(`rebatch: user ${id} created\n`);
+    }
+  } finally {
+    engine.close();
+    store?.close();
+  }
 }
 
 /** A process with one external task between start and end (JSON model). */
@@ -162,6 +269,13 @@ if (command === 'demo') {
     await serve(process.argv.slice(3));
   } catch (err) {
     process.stderr.write(`rebatch serve: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  }
+} else if (command === 'user') {
+  try {
+    await user(process.argv.slice(3));
+  } catch (err) {
+    process.stderr.write(`rebatch user: ${err.message}\n`);
     process.exitCode = 2;
   }
 } else {

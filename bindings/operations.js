@@ -125,4 +125,12 @@ export const OPERATIONS = Object.freeze({
   getHistoricBatchesCount: ['query'],
   getHistoricBatch: ['id'],
   deleteHistoricBatch: ['id'],
+  // identity: users (the host hashes passwords: body.passwordHash, see auth.js)
+  createUser: ['body'],
+  getUsers: ['query'],
+  getUsersCount: ['query'],
+  getUserProfile: ['id'],
+  deleteUser: ['id'],
+  updateUserCredentials: ['id', 'body'],
+  getUserCredentials: ['id'],
 });

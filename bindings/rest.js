@@ -27,6 +27,8 @@ import { EngineError } from './errors.js';
 import { OPERATIONS } from './operations.js';
 import { BpmnParseError, parseBpmn } from './bpmn.js';
 import { JobExecutor } from './executor.js';
+import { basicAuthenticator, identityRoutes, sendChallenge } from './auth.js';
+import { httpPolicy, isLoopback, linkBase } from './http-policy.js';
 
 export { JobExecutor };
 
@@ -169,6 +171,14 @@ export const ROUTES = Object.freeze([
   ['GET', '/history/job-log/:id/stacktrace', 'getHistoricJobLogStacktrace'],
   ['GET', '/job/:id/stacktrace', 'getJobStacktrace'],
   ['GET', '/external-task/:id/errorDetails', 'getExternalTaskErrorDetails'],
+  // identity (auth.js hashes and checks passwords)
+  ['POST', '/user/create', '#createUser'],
+  ['GET', '/user', 'getUsers'],
+  ['GET', '/user/count', 'getUsersCount'],
+  ['GET', '/user/:id/profile', 'getUserProfile'],
+  ['DELETE', '/user/:id', 'deleteUser'],
+  ['PUT', '/user/:id/credentials', '#updateUserCredentials'],
+  ['POST', '/identity/verify', '#verifyUser'],
 ]);
 
 /** Operations whose answer is text/plain (Camunda's stacktraces and error details). */
@@ -317,10 +327,12 @@ function readBody(req, limit, done) {
   req.on('error', (err) => finish(err));
 }
 
+/** A body must say it is JSON: a browser's no-cors post (a Blob with no
+ * type, text/plain, a form) must not be read as a request. */
 function isJsonType(contentType) {
-  if (!contentType || contentType === 'application/json') return true;
-  const mime = contentType.split(';')[0].trim().toLowerCase();
-  return mime === 'application/json' || mime.endsWith('+json') || mime === '*/*';
+  if (contentType === 'application/json') return true;
+  const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  return mime === 'application/json' || mime.endsWith('+json');
 }
 
 /**
@@ -358,23 +370,18 @@ function parseQuery(search) {
   return query;
 }
 
-/** The base URL of this API as the client sees it (for `links`). */
-function baseUrl(req) {
-  const host = req.headers.host ?? 'localhost';
-  return `http://${host}${BASE_PATH}`;
-}
-
-function selfLink(req, resource, id) {
-  return [{ method: 'GET', href: `${baseUrl(req)}/${resource}/${id}`, rel: 'self' }];
-}
-
 /**
  * The request handler for an engine.
  * @param {import('./index.js').Engine} engine
- * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number}} [options]
+ * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number,
+ *   linkBase?: () => string}} [options]  linkBase: scheme://host:port of `links` hrefs
  */
 export function createRestHandler(engine, options = {}) {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  // links name the server as configured, never as a request's Host header says
+  const linkRoot = options.linkBase ?? (() => 'http://localhost');
+  const selfLink = (resource, id) => [{ method: 'GET', href: `${linkRoot()}${BASE_PATH}/${resource}/${id}`, rel: 'self' }];
+  const identity = identityRoutes(engine);
   const onWrite = options.onWrite ?? (() => {});
   const pollIntervalMs = options.pollIntervalMs ?? 200;
   /** Long-polling fetchAndLock requests waiting: resolved with [] on close. */
@@ -457,7 +464,7 @@ export function createRestHandler(engine, options = {}) {
     if (field('tenant-id') !== undefined && field('tenant-id') !== '') body.tenantId = field('tenant-id');
     const result = callEngine('createDeployment', { body });
     if (result.body && Array.isArray(result.body.links)) {
-      result.body.links = selfLink(req, 'deployment', result.body.id);
+      result.body.links = selfLink('deployment', result.body.id);
     }
     return result;
   }
@@ -503,12 +510,16 @@ export function createRestHandler(engine, options = {}) {
   function answer(req, facts, params, query, buffer) {
     const { operation } = facts;
     if (operation === '#fetchAndLock') return fetchAndLock(parseJsonBody(buffer, req.headers['content-type']));
+    if (identity[operation]) {
+      const body = parseJsonBody(buffer, req.headers['content-type'])?.value;
+      return identity[operation]({ params, body, user: req.authenticatedUser });
+    }
     const parsed = facts.takesBody ? parseJsonBody(buffer, req.headers['content-type']) : undefined;
     const request = buildRequest(facts, params, query, parsed?.value);
     if (!facts.parsedAnswer) return callEngineText(operation, request, parsed?.text);
     const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
-      result.body.links = selfLink(req, 'process-instance', result.body.id);
+      result.body.links = selfLink('process-instance', result.body.id);
     }
     return result;
   }
@@ -708,25 +719,55 @@ function readMultipart(req, limit) {
  * An HTTP server for an engine, with its job executor.
  * @param {{engine: import('./index.js').Engine, bodyLimit?: number,
  *   jobExecutor?: boolean | object, log?: (msg: string) => void, pollIntervalMs?: number,
- *   web?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean}} options
+ *   web?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean,
+ *   auth?: boolean, publicUrl?: string, corsOrigins?: string[], allowedHosts?: string[],
+ *   headersTimeoutMs?: number, requestTimeoutMs?: number, maxConnections?: number,
+ *   maxConnectionsPerIp?: number}} options
  *   jobExecutor: false to turn it off; an object for JobExecutor options.
  *   web: answers requests outside /engine-rest (true when it did; see static.js).
+ *   auth: HTTP Basic against the engine's users (auth.js); default: on unless
+ *   listening on loopback. The rest: see http-policy.js.
  */
 export function createRestServer(options) {
   const { engine, jobExecutor = true, log } = options;
   const executor =
     jobExecutor === false ? null : new JobExecutor(engine, { log, ...(typeof jobExecutor === 'object' ? jobExecutor : {}) });
+  let address = null;
   const handle = createRestHandler(engine, {
     bodyLimit: options.bodyLimit,
     pollIntervalMs: options.pollIntervalMs,
     log,
     onWrite: () => executor?.wake(),
+    linkBase: () => linkBase(options.publicUrl, address),
   });
-  const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+  let policy = httpPolicy(options);
+  let auth = null;
+  const server = http.createServer({ keepAliveTimeout: 5000, ...policy.serverOptions }, (req, res) => {
+    if (policy.admit(req, res)) return;
     // Outside /engine-rest the host may serve files (the simulation page).
-    if (options.web && !(req.url ?? '').startsWith(BASE_PATH) && options.web(req, res)) return;
-    handle(req, res);
+    const url = req.url ?? '';
+    if (options.web && !url.startsWith(BASE_PATH) && options.web(req, res)) return;
+    if (auth && !engine.closed && auth.requires(url.split('?', 1)[0])) authenticated(req, res);
+    else handle(req, res);
   });
+  policy.limit(server);
+
+  /** Runs the request as its user, or answers upstream's 401 challenge. */
+  function authenticated(req, res) {
+    const admit = (user) => {
+      if (user === null) return sendChallenge(req, res);
+      req.authenticatedUser = user;
+      handle(req, res);
+    };
+    let user;
+    try {
+      user = auth.check(req);
+    } catch {
+      user = null; // the store failed: no one is let in on a failure
+    }
+    if (user instanceof Promise) user.then(admit, () => sendChallenge(req, res));
+    else admit(user);
+  }
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -739,10 +780,14 @@ export function createRestServer(options) {
     listen(port = 8080, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
+        // The policy's Host check and the default of auth depend on the address.
+        policy = httpPolicy({ ...options, host });
+        auth = (options.auth ?? !isLoopback(host)) ? basicAuthenticator(engine) : null;
         server.listen(port, host, () => {
           server.off('error', reject);
           executor?.start();
           const addr = server.address();
+          address = { port: addr.port, host: addr.address };
           resolve({ port: addr.port, host: addr.address });
         });
       });

@@ -8,6 +8,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 
+import { PAGE_HEADERS } from './http-policy.js';
+
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -43,16 +45,17 @@ export function staticFiles(dir) {
     const stat = statOf(file);
     if (!stat?.isFile()) {
       if (path !== '/') return false;
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.writeHead(404, { ...PAGE_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('The simulation page is not built: run "npm run build:web".\n');
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' });
+      res.writeHead(405, { ...PAGE_HEADERS, Allow: 'GET, HEAD' });
       res.end();
       return true;
     }
     res.writeHead(200, {
+      ...PAGE_HEADERS,
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': stat.size,
       'Cache-Control': 'no-cache',

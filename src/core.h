@@ -835,7 +835,14 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(getHistoricBatches, batch, 0)                             \
   X(getHistoricBatchesCount, batch, 0)                        \
   X(getHistoricBatch, batch, 0)                               \
-  X(deleteHistoricBatch, batch, 0)
+  X(deleteHistoricBatch, batch, 0)                            \
+  X(createUser, user, 0)                                      \
+  X(getUsers, user, 0)                                        \
+  X(getUsersCount, user, 0)                                   \
+  X(getUserProfile, user, 0)                                  \
+  X(deleteUser, user, 0)                                      \
+  X(updateUserCredentials, user, 0)                           \
+  X(getUserCredentials, user, 0)
 
 #define RB_DECLARE_HANDLER(name, file, own_tx)                \
   int rb_op_##name(rebatch_engine *e, const cJSON *request,   \

@@ -5,7 +5,9 @@
 // form, steps the clock until the batch ends, and checks what the page
 // shows. Screenshots of the final state go to test-artifacts/ (ignored).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join } from 'node:path';
@@ -14,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { spawnServer } from './support/rest-helpers.js';
+import { BIN, spawnServer } from './support/rest-helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -55,6 +57,13 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
+  // The page's Content-Security-Policy must hold: every violation is a problem.
+  await page.exposeFunction('reportCspViolation', (v) => problems.push(`CSP violation: ${v}`));
+  await page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.reportCspViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    ),
+  );
   page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} ${e.stack}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
@@ -64,7 +73,13 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
     }
   });
   const started = Date.now();
-  await page.goto(`${origin}/`);
+  const response = await page.goto(`${origin}/`);
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
   await page.waitForSelector('body[data-ready="true"]');
   const readyMs = Number(await page.getAttribute('body', 'data-ready-ms'));
   return { page, context, problems, loadMs: Date.now() - started, readyMs };
@@ -263,6 +278,43 @@ test('rejected input shows Camunda error JSON; connected mode talks to the servi
     assert.deepEqual(unexpected, []);
   } finally {
     await context.close();
+  }
+});
+
+test('connected mode against a server with --auth: 401 until the user and password are filled in', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rebatch-e2e-auth-'));
+  const db = join(dir, 'auth.db');
+  const made = spawnSync(process.execPath, [BIN, 'user', 'create', 'demo', '--db', db], { input: 'pass: word\n' });
+  assert.equal(made.status, 0, String(made.stderr));
+  const secured = await spawnServer(['--db', db, '--auth', '--no-job-executor']);
+  const securedOrigin = new URL(secured.base).origin;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const violations = [];
+  page.on('console', (m) => /Content Security Policy/.test(m.text()) && violations.push(m.text()));
+  try {
+    // The page itself needs no user; the API does.
+    await page.goto(`${securedOrigin}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.check('input[name="mode"][value="remote"]');
+    await page.waitForFunction(() => /401/.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.selectOption('#op-select', 'external-task-retries');
+    await page.fill('#op-body', '{"retries": 1, "externalTaskIds": []}');
+    assert.equal((await sendForm(page)).status, 401);
+
+    await page.fill('#remote-user', 'demo');
+    await page.fill('#remote-password', 'pass: word');
+    await page.click('#connect');
+    await page.waitForFunction(() => /^Connected to/.test(document.querySelector('#status')?.textContent ?? ''));
+    const sent = await sendForm(page);
+    assert.equal(sent.status, 400, 'past the authentication: the engine\'s own answer');
+    assert.equal(sent.body.message, 'externalTaskIds is empty');
+    assert.deepEqual(violations, []);
+  } finally {
+    await context.close();
+    secured.child.kill('SIGTERM');
+    await secured.exited;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

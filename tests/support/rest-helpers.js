@@ -30,11 +30,12 @@ export function externalTaskBpmn(key, topic, { asyncBefore = false, extra = '' }
 }
 
 /**
- * A REST server over a fresh engine (memory store unless `store` is given).
+ * A REST server over a fresh engine (memory store unless `store` is given);
+ * other options go to createRestServer (auth, corsOrigins, limits, ...).
  * With REBATCH_TEST_PG set to a PostgreSQL URL (tests/rest-postgres.test.js
  * sets it), the default store is a PostgreSQL store on a new database there.
  */
-export async function startServer({ store, jobExecutor = false, bodyLimit, config } = {}) {
+export async function startServer({ store, jobExecutor = false, bodyLimit, config, ...serverOptions } = {}) {
   if (!store && process.env.REBATCH_TEST_PG) {
     const [{ postgresStore }, { createDatabase }] = await Promise.all([
       import('../../bindings/postgres-store.js'),
@@ -43,7 +44,7 @@ export async function startServer({ store, jobExecutor = false, bodyLimit, confi
     store = postgresStore(createDatabase(process.env.REBATCH_TEST_PG));
   }
   const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
-  const rest = createRestServer({ engine, jobExecutor, bodyLimit });
+  const rest = createRestServer({ engine, jobExecutor, bodyLimit, ...serverOptions });
   const { port } = await rest.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${port}/engine-rest`;
   return {

@@ -193,7 +193,8 @@ async function renderRemote() {
   const base = baseUrl();
   const remote = async (operation, query) => {
     const qs = new URLSearchParams(query ?? {}).toString();
-    const res = await getHttp(base, `${READ_PATHS[operation]}${qs ? `?${qs}` : ''}`);
+    const res = await getHttp(base, `${READ_PATHS[operation]}${qs ? `?${qs}` : ''}`, credentials());
+    if (res.status === 401) throw new Error('the server asks for a user name and password (401): fill them in above');
     if (res.status !== 200) throw new Error(`GET ${READ_PATHS[operation]}: ${res.status} ${res.body?.message ?? ''}`);
     return res.body;
   };
@@ -216,7 +217,7 @@ function pickBatch(id) {
 /** @type {import('./ui/forms.js').Sender} */
 async function send(form, id, body) {
   if (ui.mode === 'remote') {
-    const res = await sendHttp(baseUrl(), form, id, body);
+    const res = await sendHttp(baseUrl(), form, id, body, credentials());
     queueRender();
     return res;
   }
@@ -231,6 +232,12 @@ async function send(form, id, body) {
 
 function baseUrl() {
   return /** @type {HTMLInputElement} */ (byId('base-url')).value.trim();
+}
+
+/** The connected mode's user and password (kept in the form only, never stored). */
+function credentials() {
+  const field = (id) => /** @type {HTMLInputElement} */ (byId(id)).value;
+  return { user: field('remote-user').trim(), password: field('remote-password') };
 }
 
 /** @param {'sim' | 'remote'} mode */

@@ -198,16 +198,35 @@ export function parseBodyText(text) {
   return { body: value };
 }
 
+/** @typedef {{user: string, password: string}} Credentials */
+
+/**
+ * The request headers for an API that may ask for HTTP Basic credentials
+ * (rebatch with --auth, or Camunda with its authentication filter): none
+ * are sent without a user name.
+ * @param {Credentials | undefined} auth
+ */
+export function authHeaders(auth) {
+  // X-Requested-With: a 401 then comes without a challenge, so the browser
+  // opens no login dialog of its own (the page asks instead).
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
+  if (!auth?.user) return headers;
+  const bytes = new TextEncoder().encode(`${auth.user}:${auth.password}`);
+  headers.Authorization = `Basic ${btoa(String.fromCharCode(...bytes))}`;
+  return headers;
+}
+
 /**
  * Sends a form's request over HTTP to a Camunda 7 REST API.
  * @param {string} baseUrl e.g. "/engine-rest" or "http://host:8080/engine-rest"
  * @param {OperationForm} form @param {string} id @param {object | undefined} body
+ * @param {Credentials} [auth]
  * @returns {Promise<{status: number, body: unknown}>}
  */
-export async function sendHttp(baseUrl, form, id, body) {
+export async function sendHttp(baseUrl, form, id, body, auth) {
   const path = form.path.replace('{id}', encodeURIComponent(id));
   const query = form.query ? `?${new URLSearchParams(form.query)}` : '';
-  const init = { method: form.method, headers: { Accept: 'application/json' } };
+  const init = { method: form.method, headers: authHeaders(auth) };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -217,10 +236,10 @@ export async function sendHttp(baseUrl, form, id, body) {
 
 /**
  * GETs a REST resource as JSON.
- * @param {string} baseUrl @param {string} path with query string
+ * @param {string} baseUrl @param {string} path with query string @param {Credentials} [auth]
  */
-export function getHttp(baseUrl, path) {
-  return fetchJson(`${trimSlash(baseUrl)}${path}`, { headers: { Accept: 'application/json' } });
+export function getHttp(baseUrl, path, auth) {
+  return fetchJson(`${trimSlash(baseUrl)}${path}`, { headers: authHeaders(auth) });
 }
 
 /** @param {string} url @param {RequestInit} init */
