@@ -85,6 +85,9 @@ export const OPERATIONS = Object.freeze({
   setExternalTaskRetriesSync: ['body'],
   restartProcessInstancesAsync: ['id', 'body'],
   restartProcessInstances: ['id', 'body'],
+  modifyProcessInstance: ['id', 'body'],
+  executeModification: ['body'],
+  executeModificationAsync: ['body'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

@@ -56,6 +56,9 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-definition/:id/start', 'startProcessInstance'],
   ['POST', '/process-definition/:id/restart-async', 'restartProcessInstancesAsync'],
   ['POST', '/process-definition/:id/restart', 'restartProcessInstances'],
+  ['POST', '/process-instance/:id/modification', 'modifyProcessInstance'],
+  ['POST', '/modification/execute', 'executeModification'],
+  ['POST', '/modification/executeAsync', 'executeModificationAsync'],
   // process instances
   ['GET', '/process-instance', 'getProcessInstances'],
   ['POST', '/process-instance', 'getProcessInstances'],

@@ -119,6 +119,7 @@ static const rb_batch_type *const batch_types[] = {
     &rb_batch_set_job_retries,
     &rb_batch_set_external_task_retries,
     &rb_batch_instance_restart,
+    &rb_batch_instance_modification,
 };
 
 static const rb_batch_type *type_named(const char *name) {

@@ -138,6 +138,8 @@ int rb_docs_push(rb_docs *docs, rb_doc *doc);
 /* ---- json.c ------------------------------------------------------------ */
 
 const char *rb_str(const cJSON *obj, const char *key);
+/* Two strings, both present and equal. */
+int rb_str_eq(const char *a, const char *b);
 /* 1 if present and numeric (number or numeric string), 0 if absent or null,
  * -1 if present with another type. */
 int rb_int(const cJSON *obj, const char *key, long long *out);
@@ -403,6 +405,19 @@ int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
                             const char *error_message, const cJSON *variables,
                             rb_response *res);
 
+/* Modification's steps on a loaded runtime record (src/modification.c).
+ * Cancels one token: its activity instance ends canceled, its jobs,
+ * external tasks and incidents go, the token leaves the record. */
+int rb_instance_cancel_token(rebatch_engine *e, cJSON *inst, cJSON *token);
+/* Adds a token at an activity in state "arrive" (before it) or "take"
+ * (after it) and runs the instance's tokens to their wait states. */
+int rb_instance_start_at(rebatch_engine *e, const cJSON *def, cJSON *inst, const char *activity_id,
+                         const char *state, rb_response *res);
+/* Writes a modified record back; with no token left it ends as
+ * terminated_state when that is set (cancellation emptied it), else
+ * COMPLETED. */
+int rb_instance_store_modified(rebatch_engine *e, rb_doc *inst, const char *terminated_state);
+
 /* Camunda's activityType of a model activity (noneEndEvent, ...). */
 const char *rb_activity_type(const cJSON *activity);
 
@@ -466,6 +481,8 @@ int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
 cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
 /* Deletes every job of an execution (instance cancel / token leaves). */
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
+/* The same for one execution (NULL: every execution of the instance). */
+int rb_jobs_delete_for_execution(rebatch_engine *e, const char *instance_id, const char *execution_id);
 /* Sets retries, creating or resolving the failedJob incident. */
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries);
 /* rb_job_set_retries on the stored job's text (plus `extra` members, such
@@ -515,6 +532,8 @@ int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
                             const char *activity_instance_id);
 int rb_external_tasks_delete_for_instance(rebatch_engine *e,
                                           const char *instance_id);
+int rb_external_tasks_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                           const char *execution_id);
 /* Sets retries, creating or resolving the failedExternalTask incident. */
 int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries);
 /* The same on the stored task's text, without parsing it, for the cases
@@ -547,6 +566,8 @@ int rb_incident_end(rebatch_engine *e, const char *type,
                     const char *configuration, int resolved);
 int rb_incidents_delete_for_instance(rebatch_engine *e,
                                      const char *instance_id);
+int rb_incidents_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                      const char *execution_id);
 
 /* ---- batch.c: the batch framework ------------------------------------------ */
 
@@ -620,6 +641,7 @@ int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response
 extern const rb_batch_type rb_batch_set_job_retries;
 extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
+extern const rb_batch_type rb_batch_instance_modification;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -633,6 +655,20 @@ extern const rb_query rb_job_query;
 /* rb_query_body_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
                        rb_row_visit visit, void *ctx, rb_response *res);
+
+/* ---- modification.c: process instance modification ---------------------- */
+
+/* Reads a request's instructions in the REST DTOs' order of checks into
+ * *out (owned by the caller): for one instance (multiple = 0, cancel by
+ * activity, activity instance or transition instance, variables kept
+ * parsed) or for many (multiple = 1, as ModificationBuilder: cancel by
+ * activity only, with cancelCurrentActiveActivityInstances; no variables). */
+int rb_modification_read(const cJSON *body, int multiple, cJSON **out, rb_response *res);
+/* Applies read instructions in order to a loaded instance and stores it;
+ * cancellations that leave no token end it as terminated_state. wrap: the
+ * endpoint answers NotValidExceptions as InvalidRequestExceptions. */
+int rb_modification_apply(rebatch_engine *e, rb_doc *inst, const cJSON *def, const cJSON *instructions,
+                          const char *terminated_state, int wrap, rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 
@@ -705,6 +741,9 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setExternalTaskRetriesSync, external_task_retries, 0)     \
   X(restartProcessInstancesAsync, restart, 0)                 \
   X(restartProcessInstances, restart, 0)                      \
+  X(modifyProcessInstance, modification, 0)                   \
+  X(executeModification, modification, 0)                     \
+  X(executeModificationAsync, modification, 0)                \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

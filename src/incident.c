@@ -272,10 +272,16 @@ int rb_incident_end(rebatch_engine *e, const char *type,
 }
 
 int rb_incidents_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  return rb_incidents_delete_for_execution(e, instance_id, NULL);
+}
+
+int rb_incidents_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                      const char *execution_id) {
   rb_docs docs = {0};
   int rc = rb_find_all(e, INCIDENT, "processInstanceId", instance_id, &docs);
   for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
-    rc = end_incident(e, &docs.items[i], 0);
+    if (!execution_id || rb_str_eq(rb_str(docs.items[i].json, "executionId"), execution_id))
+      rc = end_incident(e, &docs.items[i], 0);
   rb_docs_clear(&docs);
   return rc;
 }

@@ -562,6 +562,44 @@ int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
   return rc;
 }
 
+/* ---- modification ------------------------------------------------------------ */
+
+int rb_instance_cancel_token(rebatch_engine *e, cJSON *inst, cJSON *token) {
+  const char *instance_id = rb_str(inst, "id"), *execution_id = rb_str(token, "id");
+  int rc = end_activity(e, token, 1);
+  if (rc == REBATCH_OK) rc = rb_jobs_delete_for_execution(e, instance_id, execution_id);
+  if (rc == REBATCH_OK) rc = rb_external_tasks_delete_for_execution(e, instance_id, execution_id);
+  if (rc == REBATCH_OK) rc = rb_incidents_delete_for_execution(e, instance_id, execution_id);
+  if (rc == REBATCH_OK) cJSON_Delete(cJSON_DetachItemViaPointer(tokens_of(inst), token));
+  return rc;
+}
+
+/* A token started in an instance that has none left takes the instance's
+ * id, as upstream's process instance execution carries on. */
+int rb_instance_start_at(rebatch_engine *e, const cJSON *def, cJSON *inst, const char *activity_id,
+                         const char *state, rb_response *res) {
+  char id[REBATCH_ID_MAX + 1];
+  rb_run run;
+  int rc = REBATCH_OK;
+  run.e = e;
+  run.def = def;
+  run.inst = inst;
+  run.res = res;
+  if (cJSON_GetArraySize(tokens_of(inst)) == 0) snprintf(id, sizeof id, "%s", rb_str(inst, "id"));
+  else rc = rb_new_id(e, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!add_token(&run, id, activity_id, state)) return REBATCH_NOMEM;
+  return run_tokens(&run);
+}
+
+static int terminate(rebatch_engine *e, rb_doc *inst, const char *state, const char *reason);
+
+int rb_instance_store_modified(rebatch_engine *e, rb_doc *inst, const char *terminated_state) {
+  if (terminated_state && cJSON_GetArraySize(tokens_of(inst->json)) == 0)
+    return terminate(e, inst, terminated_state, NULL);
+  return store_instance(e, inst);
+}
+
 /* ---- cancelling ------------------------------------------------------------ */
 
 static int end_tokens(rebatch_engine *e, cJSON *inst) {
@@ -575,15 +613,19 @@ static int end_tokens(rebatch_engine *e, cJSON *inst) {
 
 /* Ends a running instance externally: its jobs, external tasks and open
  * incidents go, its history records EXTERNALLY_TERMINATED. */
-static int cancel_instance(rebatch_engine *e, rb_doc *inst, const char *reason) {
+static int terminate(rebatch_engine *e, rb_doc *inst, const char *state, const char *reason) {
   const char *id = rb_str(inst->json, "id");
   int rc = end_tokens(e, inst->json);
   if (rc == REBATCH_OK) rc = rb_jobs_delete_for_instance(e, id);
   if (rc == REBATCH_OK) rc = rb_external_tasks_delete_for_instance(e, id);
   if (rc == REBATCH_OK) rc = rb_incidents_delete_for_instance(e, id);
-  if (rc == REBATCH_OK) rc = finish_history(e, inst->json, "EXTERNALLY_TERMINATED", reason);
+  if (rc == REBATCH_OK) rc = finish_history(e, inst->json, state, reason);
   if (rc == REBATCH_OK) rc = rb_delete(e, INSTANCE, inst);
   return rc;
+}
+
+static int cancel_instance(rebatch_engine *e, rb_doc *inst, const char *reason) {
+  return terminate(e, inst, "EXTERNALLY_TERMINATED", reason);
 }
 
 int rb_op_deleteProcessInstance(rebatch_engine *e, const cJSON *request,

@@ -282,9 +282,14 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
 }
 
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  return rb_jobs_delete_for_execution(e, instance_id, NULL);
+}
+
+int rb_jobs_delete_for_execution(rebatch_engine *e, const char *instance_id, const char *execution_id) {
   rb_docs jobs = {0};
   int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
   for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
+    if (execution_id && !rb_str_eq(rb_str(jobs.items[i].json, "executionId"), execution_id)) continue;
     rc = rb_incident_end(e, "failedJob", jobs.items[i].id, 0);
     if (rc == REBATCH_OK) rc = rb_job_log(e, jobs.items[i].json, RB_JOB_LOG_DELETION, retries_of(jobs.items[i].json), NULL);
     if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &jobs.items[i]);

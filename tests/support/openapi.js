@@ -213,6 +213,8 @@ export const OVERRIDES = new Map([
   ['POST /history/job-log/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
   ['GET /history/job-log/{id} 200', [ref('HistoricJobLogDto'), 'not in the 7.15 file: HistoricJobLogDto']],
   ['GET /history/job-log/{id}/stacktrace 200', [{ type: 'string' }, 'not in the 7.15 file: text/plain']],
+  ['POST /modification/execute 204', [null, 'not in the 7.15 file: 204, no content']],
+  ['POST /modification/executeAsync 200', [ref('BatchDto'), 'not in the 7.15 file: BatchDto']],
 ]);
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -237,7 +239,8 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/history/incident', '/history/incident/count', '/batch/statistics/count', '/history/job-log',
   '/history/job-log/count', '/history/job-log/{id}', '/history/job-log/{id}/stacktrace',
   '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
-  '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}'];
+  '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
+  '/modification/execute', '/modification/executeAsync'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({
