@@ -664,6 +664,8 @@ int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
  * parsed) or for many (multiple = 1, as ModificationBuilder: cancel by
  * activity only, with cancelCurrentActiveActivityInstances; no variables). */
 int rb_modification_read(const cJSON *body, int multiple, cJSON **out, rb_response *res);
+/* A start after the activity takes its one outgoing flow: else 500. */
+int rb_check_start_after(const cJSON *def, const char *activity_id, rb_response *res);
 /* Applies read instructions in order to a loaded instance and stores it;
  * cancellations that leave no token end it as terminated_state. wrap: the
  * endpoint answers NotValidExceptions as InvalidRequestExceptions. */

@@ -107,6 +107,18 @@ int rb_modification_read(const cJSON *body, int multiple, cJSON **out, rb_respon
   return rc;
 }
 
+/* ActivityAfterInstantiationCmd: the activity must have exactly one
+ * outgoing flow to take (restart checks the same). */
+int rb_check_start_after(const cJSON *def, const char *activity_id, rb_response *res) {
+  const cJSON *flows[2];
+  int n = rb_model_outgoing(def, activity_id, flows, 2);
+  if (n == 0)
+    return rb_error(res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has no outgoing sequence flow to take", activity_id);
+  if (n > 1)
+    return rb_error(res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has more than one outgoing sequence flow", activity_id);
+  return REBATCH_OK;
+}
+
 /* ---- applying ----------------------------------------------------------- */
 
 typedef struct rb_modify {
@@ -137,8 +149,6 @@ static int is_transition(const cJSON *token) {
 /* Where a start instruction puts its token, after upstream's checks. */
 static int start_target(const rb_modify *m, const cJSON *ins, const char **activity, const char **state) {
   const char *type = rb_str(ins, "type"), *id = rb_str(ins, "activityId"), *def_id = rb_str(m->def, "id");
-  const cJSON *flows[2];
-  int n;
   *state = "arrive";
   *activity = id;
   if (is(type, "startTransition")) {
@@ -157,13 +167,8 @@ static int start_target(const rb_modify *m, const cJSON *ins, const char **activ
   }
   if (!rb_model_activity(m->def, id))
     return not_valid(m, "Cannot perform instruction: Start after activity '%s'; Activity '%s' does not exist: activity is null", id, id);
-  n = rb_model_outgoing(m->def, id, flows, 2);
-  if (n == 0)
-    return rb_error(m->res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has no outgoing sequence flow to take", id);
-  if (n > 1)
-    return rb_error(m->res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has more than one outgoing sequence flow", id);
   *state = "take";
-  return REBATCH_OK;
+  return rb_check_start_after(m->def, id, m->res);
 }
 
 static int start(const rb_modify *m, const cJSON *ins) {

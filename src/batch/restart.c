@@ -142,8 +142,7 @@ static int check_instructions_fit(const cJSON *def, const cJSON *instructions, r
   const cJSON *ins;
   cJSON_ArrayForEach(ins, instructions) {
     const char *type = rb_str(ins, "type"), *activity = rb_str(ins, "activityId");
-    const cJSON *flows[2];
-    int n;
+    int rc;
     if (is(type, "startTransition")) {
       if (!rb_model_flow(def, rb_str(ins, "transitionId")))
         return rb_error(res, 400, "NotValidException", 0, "Element '%s' does not exist in process %s: targetElement is null",
@@ -153,12 +152,7 @@ static int check_instructions_fit(const cJSON *def, const cJSON *instructions, r
     if (!rb_model_activity(def, activity))
       return rb_error(res, 400, "NotValidException", 0, "Element '%s' does not exist in process %s: targetElement is null",
                       activity, rb_str(def, "id"));
-    if (!is(type, "startAfterActivity")) continue;
-    n = rb_model_outgoing(def, activity, flows, 2);
-    if (n == 0)
-      return rb_error(res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has no outgoing sequence flow to take", activity);
-    if (n > 1)
-      return rb_error(res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has more than one outgoing sequence flow", activity);
+    if (is(type, "startAfterActivity") && (rc = rb_check_start_after(def, activity, res)) != REBATCH_OK) return rc;
   }
   return REBATCH_OK;
 }
