@@ -88,6 +88,8 @@ export const OPERATIONS = Object.freeze({
   modifyProcessInstance: ['id', 'body'],
   executeModification: ['body'],
   executeModificationAsync: ['body'],
+  correlateMessage: ['body'],
+  correlateMessageAsync: ['body'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

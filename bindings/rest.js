@@ -59,6 +59,8 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-instance/:id/modification', 'modifyProcessInstance'],
   ['POST', '/modification/execute', 'executeModification'],
   ['POST', '/modification/executeAsync', 'executeModificationAsync'],
+  ['POST', '/message', 'correlateMessage'],
+  ['POST', '/process-instance/message-async', 'correlateMessageAsync'],
   // process instances
   ['GET', '/process-instance', 'getProcessInstances'],
   ['POST', '/process-instance', 'getProcessInstances'],

@@ -120,6 +120,7 @@ static const rb_batch_type *const batch_types[] = {
     &rb_batch_set_external_task_retries,
     &rb_batch_instance_restart,
     &rb_batch_instance_modification,
+    &rb_batch_correlate_message,
 };
 
 static const rb_batch_type *type_named(const char *name) {

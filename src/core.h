@@ -347,6 +347,8 @@ int rb_model_incoming_count(const cJSON *definition, const char *activity_id);
 const cJSON *rb_model_error_boundary(const cJSON *definition, const char *activity_id,
                                      const char *error_code);
 const char *rb_model_start_event(const cJSON *definition);
+/* The message start event of that message name, or NULL. */
+const cJSON *rb_model_message_start(const cJSON *definition, const char *message_name);
 cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
 int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);
@@ -378,6 +380,9 @@ typedef enum rb_resume {
 int rb_instance_start(rebatch_engine *e, const cJSON *definition,
                       const rb_start *start, const cJSON *instructions,
                       char *id_out, rb_response *res);
+/* The ProcessInstanceDto of an instance just started from the definition,
+ * also when it already ended (then from its history). NULL on NOMEM. */
+cJSON *rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *definition);
 /* A copy of an instance's stored variables; empty when it is gone. */
 int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out);
 /* Writes a runtime instance record back with its index. */
@@ -642,6 +647,7 @@ extern const rb_batch_type rb_batch_set_job_retries;
 extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
 extern const rb_batch_type rb_batch_instance_modification;
+extern const rb_batch_type rb_batch_correlate_message;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -671,6 +677,26 @@ int rb_check_start_after(const cJSON *def, const char *activity_id, rb_response 
  * endpoint answers NotValidExceptions as InvalidRequestExceptions. */
 int rb_modification_apply(rebatch_engine *e, rb_doc *inst, const cJSON *def, const cJSON *instructions,
                           const char *terminated_state, int wrap, rb_response *res);
+
+/* ---- message.c: message correlation ---------------------------------------- */
+
+/* What a message correlates with (strings borrowed): a NULL message name
+ * matches any message a token waits for (the correlate-message batch). */
+typedef struct rb_correlation {
+  const char *message_name;
+  const char *business_key;
+  const char *process_instance_id;
+  const char *tenant_id;
+  int tenant_set;            /* tenantId or withoutTenantId given */
+  const cJSON *correlation_keys; /* parsed {name: typed value}, or NULL */
+  const cJSON *variables;        /* parsed payload, or NULL */
+  int all;                   /* correlate every match (else exactly one) */
+  int executions_only;       /* no message start events */
+  int variables_in_result;
+} rb_correlation;
+/* Correlates and triggers; with results (a JSON array) set, appends a
+ * MessageCorrelationResultDto per match. */
+int rb_correlate(rebatch_engine *e, const rb_correlation *c, cJSON *results, rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 
@@ -746,6 +772,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(modifyProcessInstance, modification, 0)                   \
   X(executeModification, modification, 0)                     \
   X(executeModificationAsync, modification, 0)                \
+  X(correlateMessage, message, 0)                             \
+  X(correlateMessageAsync, message, 0)                        \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

@@ -73,7 +73,9 @@ static int save_activity(rebatch_engine *e, rb_doc *doc) {
 const char *rb_activity_type(const cJSON *activity) {
   const char *type = rb_str(activity, "type");
   if (strcmp(type, "endEvent") == 0) return "noneEndEvent";
-  if (strcmp(type, "intermediateCatchEvent") == 0) return "intermediateTimer";
+  if (strcmp(type, "intermediateCatchEvent") == 0)
+    return rb_str(activity, "messageName") ? "intermediateMessageCatch" : "intermediateTimer";
+  if (strcmp(type, "startEvent") == 0 && rb_str(activity, "messageName")) return "messageStartEvent";
   if (strcmp(type, "intermediateThrowEvent") == 0) return "intermediateNoneThrowEvent";
   if (strcmp(type, "boundaryEvent") == 0) return "boundaryError";
   return type;
@@ -234,6 +236,8 @@ static int on_execute(rb_run *run, cJSON *token, const cJSON *activity) {
                                  rb_str(token, "activityInstanceId"));
     return rc == REBATCH_OK ? set_state(token, "wait") : rc;
   }
+  if (is_type(activity, "intermediateCatchEvent") && rb_str(activity, "messageName"))
+    return set_state(token, "wait");
   if (is_type(activity, "intermediateCatchEvent")) {
     double ms = 0;
     rb_duration_ms(rb_str(activity, "timerDuration"), &ms);
@@ -1192,6 +1196,30 @@ int rb_op_getHistoricActivityInstance(rebatch_engine *e, const cJSON *request,
                                       rb_response *res) {
   return rb_get_by_id(e, HISTORIC_ACTIVITY, request, activity_to_dto,
                       "Historic activity instance with id '%s' does not exist", res);
+}
+
+cJSON *rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *def) {
+  rb_doc doc;
+  cJSON *stub, *dto;
+  if (rb_load(e, INSTANCE, id, &doc) == REBATCH_OK && doc.json) {
+    dto = instance_to_dto(e, doc.json);
+    rb_doc_clear(&doc);
+    return dto;
+  }
+  rb_doc_clear(&doc);
+  if (rb_load(e, HISTORIC_INSTANCE, id, &doc) != REBATCH_OK) return NULL;
+  stub = cJSON_CreateObject();
+  if (stub && (!rb_put_str(stub, "id", id) || !rb_put_str(stub, "processDefinitionId", rb_str(def, "id")) ||
+               !rb_put_str(stub, "processDefinitionKey", rb_str(def, "key")) ||
+               !rb_put_str(stub, "businessKey", rb_str(doc.json, "businessKey")) || !rb_put_bool(stub, "suspended", 0) ||
+               !rb_put_str(stub, "tenantId", rb_str(doc.json, "tenantId")))) {
+    cJSON_Delete(stub);
+    stub = NULL;
+  }
+  rb_doc_clear(&doc);
+  dto = stub ? instance_to_dto(e, stub) : NULL;
+  cJSON_Delete(stub);
+  return dto;
 }
 
 /* A copy of the instance's variables (empty when it is gone). */

@@ -215,6 +215,13 @@ export const OVERRIDES = new Map([
   ['GET /history/job-log/{id}/stacktrace 200', [{ type: 'string' }, 'not in the 7.15 file: text/plain']],
   ['POST /modification/execute 204', [null, 'not in the 7.15 file: 204, no content']],
   ['POST /modification/executeAsync 200', [ref('BatchDto'), 'not in the 7.15 file: BatchDto']],
+  ['POST /message 200', [{ type: 'array', items: { type: 'object', required: ['resultType', 'execution', 'processInstance'], properties: {
+    resultType: { enum: ['Execution', 'ProcessDefinition'] },
+    execution: { anyOf: [{ type: 'null' }, ref('ExecutionDto')] },
+    processInstance: { anyOf: [{ type: 'null' }, ref('ProcessInstanceDto')] },
+    variables: { type: 'object' } } } },
+  'the 7.15 file describes MessageCorrelationResultWithVariableDto for every 200; Camunda writes MessageCorrelationResultDto (no variables) unless variablesInResultEnabled, and the member of the other result type as null']],
+  ['POST /process-instance/message-async 200', [ref('BatchDto'), 'not in the 7.15 file (7.16+): BatchDto']],
 ]);
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -240,7 +247,7 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/history/job-log/count', '/history/job-log/{id}', '/history/job-log/{id}/stacktrace',
   '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
   '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
-  '/modification/execute', '/modification/executeAsync'];
+  '/modification/execute', '/modification/executeAsync', '/process-instance/message-async'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({
