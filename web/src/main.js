@@ -5,7 +5,7 @@
 
 import { Simulation } from './sim.js';
 import { READ_PATHS, activityCounts, readBatches, readRuntime } from './snapshot.js';
-import { getHttp, restartExample, sendHttp } from './requests.js';
+import { getHttp, modificationExample, restartExample, sendHttp } from './requests.js';
 import { SAMPLES } from './samples.js';
 import { renderBatches } from './ui/batches.js';
 import { DiagramView } from './ui/diagram.js';
@@ -102,6 +102,7 @@ function refreshProcesses() {
   if (latest) ui.forms.setId('Process definition id', latest.id);
   const firstTask = ui.sim.models.get(ui.shown)?.activities.find((a) => /Task$/.test(a.type));
   if (latest && firstTask) ui.forms.setExample('restart', restartExample(latest.id, firstTask.id));
+  if (latest && firstTask) ui.forms.setExample('modification', modificationExample(latest.id, firstTask.id));
 }
 
 // ---- clock ------------------------------------------------------------------
