@@ -90,6 +90,10 @@ export const OPERATIONS = Object.freeze({
   executeModificationAsync: ['body'],
   correlateMessage: ['body'],
   correlateMessageAsync: ['body'],
+  generateMigrationPlan: ['body'],
+  validateMigrationPlan: ['body'],
+  executeMigrationPlan: ['body'],
+  executeMigrationPlanAsync: ['body'],
   // batches: management and history
   getBatches: ['query'],
   getBatchesCount: ['query'],

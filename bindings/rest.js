@@ -61,6 +61,10 @@ export const ROUTES = Object.freeze([
   ['POST', '/modification/executeAsync', 'executeModificationAsync'],
   ['POST', '/message', 'correlateMessage'],
   ['POST', '/process-instance/message-async', 'correlateMessageAsync'],
+  ['POST', '/migration/generate', 'generateMigrationPlan'],
+  ['POST', '/migration/validate', 'validateMigrationPlan'],
+  ['POST', '/migration/execute', 'executeMigrationPlan'],
+  ['POST', '/migration/executeAsync', 'executeMigrationPlanAsync'],
   // process instances
   ['GET', '/process-instance', 'getProcessInstances'],
   ['POST', '/process-instance', 'getProcessInstances'],
@@ -244,7 +248,7 @@ function errorResponse(err) {
     };
   }
   if (err instanceof EngineError && err.status >= 400) {
-    return { status: err.status, body: { type: err.type, message: err.message, code: err.code ?? null } };
+    return { status: err.status, body: { type: err.type, message: err.message, code: err.code ?? null, ...err.extra } };
   }
   return {
     status: 500,

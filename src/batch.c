@@ -121,6 +121,7 @@ static const rb_batch_type *const batch_types[] = {
     &rb_batch_instance_restart,
     &rb_batch_instance_modification,
     &rb_batch_correlate_message,
+    &rb_batch_instance_migration,
 };
 
 static const rb_batch_type *type_named(const char *name) {

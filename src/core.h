@@ -387,6 +387,10 @@ cJSON *rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *definitio
 int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out);
 /* Writes a runtime instance record back with its index. */
 int rb_instance_save(rebatch_engine *e, rb_doc *doc);
+/* The same for a historic process instance and a historic activity
+ * instance (migration rewrites them). */
+int rb_history_save(rebatch_engine *e, rb_doc *doc);
+int rb_history_activity_save(rebatch_engine *e, rb_doc *doc);
 int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist);
 /* Cancels a definition's instances and deletes their history. */
 int rb_instance_purge(rebatch_engine *e, const char *definition_id);
@@ -486,6 +490,13 @@ int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
 cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
 /* Deletes every job of an execution (instance cancel / token leaves). */
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
+/* Migration: the instance's jobs whose activity the mapping ({source
+ * activity id: target activity id}) names move to the target definition
+ * (its ids, activity, job definition). Likewise external tasks and
+ * incidents (open ones, and their history). */
+int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+int rb_external_tasks_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+int rb_incidents_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
 /* The same for one execution (NULL: every execution of the instance). */
 int rb_jobs_delete_for_execution(rebatch_engine *e, const char *instance_id, const char *execution_id);
 /* Sets retries, creating or resolving the failedJob incident. */
@@ -648,6 +659,7 @@ extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
 extern const rb_batch_type rb_batch_instance_modification;
 extern const rb_batch_type rb_batch_correlate_message;
+extern const rb_batch_type rb_batch_instance_migration;
 
 /* ---- batch/select.c: selections every batch type can use ------------------ */
 
@@ -697,6 +709,16 @@ typedef struct rb_correlation {
 /* Correlates and triggers; with results (a JSON array) set, appends a
  * MessageCorrelationResultDto per match. */
 int rb_correlate(rebatch_engine *e, const rb_correlation *c, cJSON *results, rb_response *res);
+
+/* ---- migration.c: migration plans ------------------------------------------ */
+
+/* A MigrationPlanDto read and validated into its kept form (*plan owned by
+ * the caller): 400 InvalidRequestException for missing definitions, 400
+ * MigrationPlanValidationException (with its validationReport) for an
+ * invalid plan. */
+int rb_migration_plan_read(rebatch_engine *e, const cJSON *dto, cJSON **plan, rb_response *res);
+/* Migrates one running instance by a kept plan, in this transaction. */
+int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON *plan, rb_response *res);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 
@@ -774,6 +796,10 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(executeModificationAsync, modification, 0)                \
   X(correlateMessage, message, 0)                             \
   X(correlateMessageAsync, message, 0)                        \
+  X(generateMigrationPlan, migration, 0)                      \
+  X(validateMigrationPlan, migration, 0)                      \
+  X(executeMigrationPlan, migration, 0)                       \
+  X(executeMigrationPlanAsync, migration, 0)                  \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

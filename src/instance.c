@@ -69,6 +69,9 @@ static int save_activity(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, HISTORIC_ACTIVITY, doc, index, 1);
 }
 
+int rb_history_save(rebatch_engine *e, rb_doc *doc) { return save_history(e, doc); }
+int rb_history_activity_save(rebatch_engine *e, rb_doc *doc) { return save_activity(e, doc); }
+
 /* Camunda's activity type names where they differ from the model's. */
 const char *rb_activity_type(const cJSON *activity) {
   const char *type = rb_str(activity, "type");

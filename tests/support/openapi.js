@@ -190,6 +190,14 @@ for (const [schema, fields] of Object.entries(OPTIONAL_FIELDS)) dropRequired(S[s
  * reason: spec errors, and the paths the 7.15 file lacks (their schemas
  * come from the reference sheets, above).
  */
+// MigrationInstructionDto / MigrationPlanDto (not in the 7.15 file).
+const MIGRATION_INSTRUCTION = { type: 'object', required: ['sourceActivityIds', 'targetActivityIds', 'updateEventTrigger'], properties: {
+  sourceActivityIds: { type: 'array', items: { type: 'string' } }, targetActivityIds: { type: 'array', items: { type: 'string' } },
+  updateEventTrigger: { type: 'boolean' } } };
+const MIGRATION_PLAN = { type: 'object', required: ['sourceProcessDefinitionId', 'targetProcessDefinitionId', 'instructions', 'variables'], properties: {
+  sourceProcessDefinitionId: { type: 'string' }, targetProcessDefinitionId: { type: 'string' },
+  instructions: { type: 'array', items: MIGRATION_INSTRUCTION }, variables: { type: ['object', 'null'] } } };
+
 export const OVERRIDES = new Map([
   ['GET /incident/count 200', [ref('CountResultDto'), 'spec error: 7.15 says an array of CountResultDto; Camunda returns {count}']],
   ['GET /history/batch 200', [{ type: 'array', items: ref('HistoricBatchDto') }, 'not in 7.15: HistoricBatchDto per camunda-semantics.md §2.11']],
@@ -221,6 +229,13 @@ export const OVERRIDES = new Map([
     processInstance: { anyOf: [{ type: 'null' }, ref('ProcessInstanceDto')] },
     variables: { type: 'object' } } } },
   'the 7.15 file describes MessageCorrelationResultWithVariableDto for every 200; Camunda writes MessageCorrelationResultDto (no variables) unless variablesInResultEnabled, and the member of the other result type as null']],
+  ['POST /migration/generate 200', [MIGRATION_PLAN, 'not in the 7.15 file: MigrationPlanDto']],
+  ['POST /migration/validate 200', [{ type: 'object', required: ['instructionReports', 'variableReports'], properties: {
+    instructionReports: { type: 'array', items: { type: 'object', required: ['instruction', 'failures'], properties: {
+      instruction: MIGRATION_INSTRUCTION, failures: { type: 'array', items: { type: 'string' } } } } },
+    variableReports: { type: 'object' } } }, 'not in the 7.15 file: MigrationPlanReportDto']],
+  ['POST /migration/execute 204', [null, 'not in the 7.15 file: 204, no content']],
+  ['POST /migration/executeAsync 200', [ref('BatchDto'), 'not in the 7.15 file: BatchDto']],
   ['POST /process-instance/message-async 200', [ref('BatchDto'), 'not in the 7.15 file (7.16+): BatchDto']],
 ]);
 
@@ -247,7 +262,8 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/history/job-log/count', '/history/job-log/{id}', '/history/job-log/{id}/stacktrace',
   '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
   '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
-  '/modification/execute', '/modification/executeAsync', '/process-instance/message-async'];
+  '/modification/execute', '/modification/executeAsync', '/process-instance/message-async',
+  '/migration/generate', '/migration/validate', '/migration/execute', '/migration/executeAsync'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({
