@@ -131,6 +131,31 @@ test('the modification form body the page offers starts a stuck task over, as a 
   }
 });
 
+test('the two-version sample: the migration form body moves the first version\'s instances to the second', async () => {
+  const { migrationExample } = await import('../web/src/requests.js');
+  // The worker keeps failing (with retries left) until the instances moved.
+  const sim = await Simulation.create({ seed: 'g', settings: { taskFailureRate: 1, workerRetries: 100 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 2);
+    await sim.deploy('invoice-v2.bpmn', sample('invoice-v2.bpmn'));
+    const [v1, v2] = sim.engine.getProcessDefinitions({ key: 'invoice', sortBy: 'version', sortOrder: 'asc' });
+    const plan = sim.engine.generateMigrationPlan({ sourceProcessDefinitionId: v1.id, targetProcessDefinitionId: v2.id });
+    assert.deepEqual(plan.instructions.map((i) => i.sourceActivityIds[0]), ['charge']);
+    const res = sim.request('executeMigrationPlanAsync', { body: migrationExample(v1.id, v2.id, ['charge']) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'instance-migration');
+    for (let i = 0; i < 20 && sim.engine.getBatchesCount().count > 0; i++) sim.run(1);
+    assert.equal(sim.engine.getBatchesCount().count, 0);
+    sim.set('taskFailureRate', 0);
+    sim.run(10);
+    assert.equal(sim.engine.getProcessInstancesCount({ processDefinitionId: v1.id }).count, 0);
+    assert.ok(sim.engine.getHistoricActivityInstances({ activityId: 'receipt' }).length > 0, 'migrated instances go on through the new task');
+  } finally {
+    sim.close();
+  }
+});
+
 test('the restart form body the page offers restarts the finished instances as a batch', async () => {
   const { restartExample } = await import('../web/src/requests.js');
   const sim = await Simulation.create({ seed: 'r', settings: { taskFailureRate: 0 } });

@@ -103,6 +103,22 @@ export const FORMS = Object.freeze([
     example: { messageName: 'paymentReceived', processInstanceQuery: { active: true } },
   },
   {
+    key: 'migration-validate',
+    title: 'Validate a migration plan',
+    operation: 'validateMigrationPlan',
+    method: 'POST',
+    path: '/migration/validate',
+    example: migrationPlanExample('invoice:1', 'invoice:2', ['charge']),
+  },
+  {
+    key: 'migration',
+    title: 'Migrate process instances',
+    operation: 'executeMigrationPlanAsync',
+    method: 'POST',
+    path: '/migration/executeAsync',
+    example: migrationExample('invoice:1', 'invoice:2', ['charge']),
+  },
+  {
     key: 'batch-suspend',
     title: 'Suspend batch',
     operation: 'setBatchSuspended',
@@ -159,6 +175,32 @@ export function modificationExample(processDefinitionId, activityId) {
       { type: 'cancel', activityId, cancelCurrentActiveActivityInstances: true },
     ],
     processInstanceQuery: { processDefinitionId, activityIdIn: [activityId] },
+    skipCustomListeners: true,
+  };
+}
+
+/**
+ * A migration plan mapping the given activities to themselves (what
+ * /migration/generate proposes for activities both versions have).
+ * @param {string} source @param {string} target @param {string[]} activityIds
+ */
+export function migrationPlanExample(source, target, activityIds) {
+  return {
+    sourceProcessDefinitionId: source,
+    targetProcessDefinitionId: target,
+    instructions: activityIds.map((id) => ({ sourceActivityIds: [id], targetActivityIds: [id] })),
+  };
+}
+
+/**
+ * The migration form's body: every running instance of the source version
+ * moves to the target version by that plan.
+ * @param {string} source @param {string} target @param {string[]} activityIds
+ */
+export function migrationExample(source, target, activityIds) {
+  return {
+    migrationPlan: migrationPlanExample(source, target, activityIds),
+    processInstanceQuery: { processDefinitionId: source },
     skipCustomListeners: true,
   };
 }
