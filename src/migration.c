@@ -85,7 +85,7 @@ static cJSON *one_id(const char *id) {
 }
 
 /* MigrationInstructionDto. */
-cJSON *rb_migration_instruction_dto(const cJSON *ins) {
+static cJSON *instruction_dto(const cJSON *ins) {
   cJSON *d = cJSON_CreateObject();
   if (!d || !rb_take(d, "sourceActivityIds", one_id(rb_str(ins, "source"))) ||
       !rb_take(d, "targetActivityIds", one_id(rb_str(ins, "target"))) ||
@@ -167,7 +167,7 @@ static int plan_report(const cJSON *plan, const cJSON *source_def, const cJSON *
     if (rc == REBATCH_OK && (!entry || !failures)) rc = REBATCH_NOMEM;
     if (rc == REBATCH_OK) rc = check_instruction(plan, source_def, target_def, ins, failures);
     if (rc == REBATCH_OK && cJSON_GetArraySize(failures) > 0) {
-      if (!rb_take(entry, "instruction", rb_migration_instruction_dto(ins)) || !cJSON_AddItemToObject(entry, "failures", failures)) {
+      if (!rb_take(entry, "instruction", instruction_dto(ins)) || !cJSON_AddItemToObject(entry, "failures", failures)) {
         rc = REBATCH_NOMEM;
       } else {
         failures = NULL;
@@ -346,7 +346,7 @@ static cJSON *plan_dto(const cJSON *plan) {
   int ok = d && list;
   cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(plan, "instructions"))
     if (ok) {
-      cJSON *item = rb_migration_instruction_dto(ins);
+      cJSON *item = instruction_dto(ins);
       if (!item || !cJSON_AddItemToArray(list, item)) {
         cJSON_Delete(item);
         ok = 0;
@@ -407,21 +407,37 @@ static int is_transition(const cJSON *token) {
   return is(rb_str(token, "state"), "asyncBefore") || is(rb_str(token, "state"), "asyncAfter");
 }
 
-static int add_unmapped(cJSON *list, const char *key, const char *id, const char *scope) {
+/* One instance's report entry; instruction: the one that maps it, or NULL. */
+static int add_failure(cJSON *list, const char *key, const char *id, const char *scope, const cJSON *instruction,
+                       const char *failure) {
   cJSON *r = cJSON_CreateObject(), *failures;
-  if (!r || !rb_put_null(r, "migrationInstruction") || !rb_put_str(r, key, id) || !rb_put_str(r, "sourceScopeId", scope) ||
+  if (!r || !rb_take(r, "migrationInstruction", instruction ? instruction_dto(instruction) : cJSON_CreateNull()) ||
+      !rb_put_str(r, key, id) || !rb_put_str(r, "sourceScopeId", scope) ||
       !(failures = cJSON_AddArrayToObject(r, "failures")) ||
-      !cJSON_AddItemToArray(failures, cJSON_CreateString("There is no migration instruction for this instance's activity")) ||
-      !cJSON_AddItemToArray(list, r)) {
+      !cJSON_AddItemToArray(failures, cJSON_CreateString(failure)) || !cJSON_AddItemToArray(list, r)) {
     cJSON_Delete(r);
     return REBATCH_NOMEM;
   }
   return REBATCH_OK;
 }
 
-/* NoUnmappedLeafInstanceValidator over the instance's resting tokens: the
- * MigratingProcessInstanceValidationReportDto, or *out NULL when valid. */
-static int instance_report(const cJSON *inst, const cJSON *mapping, cJSON **out) {
+static const cJSON *instruction_for(const cJSON *plan, const char *source) {
+  const cJSON *ins;
+  cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(plan, "instructions"))
+    if (is(rb_str(ins, "source"), source)) return ins;
+  return NULL;
+}
+
+/* A transition instance's failure (AsyncMigrationValidator), or NULL. */
+static const char *transition_failure(const cJSON *token, const cJSON *target) {
+  if (is(rb_str(token, "state"), "asyncAfter")) return rb_flag(target, "asyncAfter") ? NULL : "Target activity is not asyncAfter";
+  return rb_flag(target, "asyncBefore") ? NULL : "Target activity is not asyncBefore";
+}
+
+/* NoUnmappedLeafInstanceValidator and AsyncMigrationValidator over the
+ * instance's resting tokens: the MigratingProcessInstanceValidationReportDto,
+ * or *out NULL when valid. */
+static int instance_report(const cJSON *inst, const cJSON *plan, const cJSON *mapping, const cJSON *target, cJSON **out) {
   cJSON *r = cJSON_CreateObject(), *acts, *trans;
   const cJSON *token;
   int rc = REBATCH_OK, bad = 0;
@@ -433,12 +449,17 @@ static int instance_report(const cJSON *inst, const cJSON *mapping, cJSON **out)
     return REBATCH_NOMEM;
   }
   cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst, "tokens")) {
-    const char *activity = rb_str(token, "activityId");
+    const char *activity = rb_str(token, "activityId"), *to = rb_str(mapping, activity);
+    const char *unmapped = "There is no migration instruction for this instance's activity";
+    const char *async = to && is_transition(token) ? transition_failure(token, rb_model_activity(target, to)) : NULL;
     if (rc != REBATCH_OK) break;
-    if (rb_str(mapping, activity)) continue;
+    if (to && !async) continue;
     bad = 1;
-    if (is_transition(token)) rc = add_unmapped(trans, "transitionInstanceId", rb_str(token, "id"), activity);
-    else rc = add_unmapped(acts, "activityInstanceId", rb_str(token, "activityInstanceId"), activity);
+    if (is_transition(token))
+      rc = add_failure(trans, "transitionInstanceId", rb_str(token, "id"), activity, instruction_for(plan, activity),
+                       to ? async : unmapped);
+    else
+      rc = add_failure(acts, "activityInstanceId", rb_str(token, "activityInstanceId"), activity, NULL, unmapped);
   }
   if (rc == REBATCH_OK && bad) *out = r;
   else cJSON_Delete(r);
@@ -525,9 +546,9 @@ int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON
     rc = rb_error(res, 500, "ProcessEngineException", 0,
                   "ENGINE-23002 Process instance '%s' cannot be migrated. Its process definition '%s' does not match the source process definition of the migration plan '%s'",
                   instance_id, rb_str(inst.json, "processDefinitionId"), source_id);
-  if (rc == REBATCH_OK) rc = instance_report(inst.json, mapping, &report);
-  if (rc == REBATCH_OK && report) rc = instance_invalid(report, res);
   if (rc == REBATCH_OK) rc = load_definition(e, rb_str(plan, "targetProcessDefinitionId"), "Target", &target, res);
+  if (rc == REBATCH_OK) rc = instance_report(inst.json, plan, mapping, target.json, &report);
+  if (rc == REBATCH_OK && report) rc = instance_invalid(report, res);
   if (rc == REBATCH_OK) rc = move_instance(e, &inst, target.json, mapping);
   if (rc == REBATCH_OK) rc = move_history(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK) rc = rb_jobs_migrate(e, instance_id, target.json, mapping);

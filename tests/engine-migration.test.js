@@ -125,3 +125,27 @@ test('executeAsync: an instance-migration batch over a query; one job per instan
     engine.close();
   }
 });
+
+test('a job waiting before an activity migrates only to an activity that is asynchronous before too', async () => {
+  const { engine } = await newEngine();
+  try {
+    const [s] = Object.values(deploy(engine, linear('async', [{ id: 'j', type: 'serviceTask', asyncBefore: true }])).deployedProcessDefinitions);
+    const [t] = Object.values(deploy(engine, linear('async', [{ id: 'j', type: 'serviceTask', asyncAfter: true }])).deployedProcessDefinitions);
+    const [u] = Object.values(deploy(engine, linear('async', [{ id: 'j', type: 'serviceTask', asyncBefore: true }])).deployedProcessDefinitions);
+    const pi = engine.startProcessInstance(s.id, {}).id;
+    const [tree] = engine.getActivityInstanceTree(pi).childTransitionInstances;
+    assertRejectedUnchanged(engine, () => engine.executeMigrationPlan({ migrationPlan: plan(s, t, [['j', 'j']]), processInstanceIds: [pi] }), {
+      status: 400, type: 'MigratingProcessInstanceValidationException',
+      message: `ENGINE-23004 Cannot migrate process instance '${pi}':\n\tCannot migrate transition instance '${tree.id}':\n\t\tTarget activity is not asyncBefore\n`,
+    });
+    engine.executeMigrationPlan({ migrationPlan: plan(s, u, [['j', 'j']]), processInstanceIds: [pi] });
+    const [job] = engine.getJobs({ processInstanceId: pi });
+    assert.equal(job.processDefinitionId, u.id);
+    const [definition] = engine.getJobDefinitions({ processDefinitionId: u.id });
+    assert.equal(job.jobDefinitionId, definition.id, 'the job belongs to the target\'s job definition');
+    engine.executeJob(job.id);
+    assert.equal(engine.getHistoricProcessInstance(pi).state, 'COMPLETED');
+  } finally {
+    engine.close();
+  }
+});
