@@ -122,6 +122,12 @@ static const rb_batch_type *const batch_types[] = {
     &rb_batch_instance_modification,
     &rb_batch_correlate_message,
     &rb_batch_instance_migration,
+    &rb_batch_instance_deletion,
+    &rb_batch_instance_suspension_state,
+    &rb_batch_set_variables,
+    &rb_batch_historic_instance_deletion,
+    &rb_batch_process_set_removal_time,
+    &rb_batch_batch_set_removal_time,
 };
 
 static const rb_batch_type *type_named(const char *name) {
@@ -716,7 +722,7 @@ static const rb_sort_key historic_sorts[] = {
 
 static const rb_query batch_query = {BATCH, batch_filters, batch_sorts, rb_batch_to_dto};
 static const rb_query statistics_query = {BATCH, statistics_filters, statistics_sorts, statistics_to_dto};
-static const rb_query historic_query = {HISTORIC_BATCH, historic_filters, historic_sorts, historic_batch_to_dto};
+const rb_query rb_historic_batch_query = {HISTORIC_BATCH, historic_filters, historic_sorts, historic_batch_to_dto};
 
 int rb_op_getBatches(rebatch_engine *e, const cJSON *request, rb_response *res) {
   return rb_query_list(e, &batch_query, request, res);
@@ -731,10 +737,10 @@ int rb_op_getBatchStatisticsCount(rebatch_engine *e, const cJSON *request, rb_re
   return rb_query_count(e, &statistics_query, request, res);
 }
 int rb_op_getHistoricBatches(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return rb_query_list(e, &historic_query, request, res);
+  return rb_query_list(e, &rb_historic_batch_query, request, res);
 }
 int rb_op_getHistoricBatchesCount(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return rb_query_count(e, &historic_query, request, res);
+  return rb_query_count(e, &rb_historic_batch_query, request, res);
 }
 
 int rb_op_getBatch(rebatch_engine *e, const cJSON *request, rb_response *res) {
@@ -766,6 +772,27 @@ int rb_op_deleteHistoricBatch(rebatch_engine *e, const cJSON *request, rb_respon
   if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_BATCH, &hist);
   rb_doc_clear(&hist);
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* For batch-set-removal-time and the history cleanup. */
+int rb_historic_batch_set_removal_time(rebatch_engine *e, const char *id, double ms) {
+  rb_doc hist;
+  int rc = rb_load(e, HISTORIC_BATCH, id, &hist);
+  cJSON *value = ms == RB_NO_DATE ? cJSON_CreateNull() : cJSON_CreateNumber(ms);
+  if (rc == REBATCH_OK && hist.json) rc = rb_take(hist.json, "removalTime", value) ? save_history(e, &hist) : REBATCH_NOMEM;
+  else cJSON_Delete(value);
+  if (rc == REBATCH_OK && hist.json) {
+    const char *const *defs = job_definition_fields;
+    const char *ids[] = {rb_str(hist.json, defs[0]), rb_str(hist.json, defs[1]), rb_str(hist.json, defs[2])};
+    rc = rb_job_history_set_removal_time(e, ids, 3, ms);
+  }
+  rb_doc_clear(&hist);
+  return rc;
+}
+
+int rb_historic_batch_delete(rebatch_engine *e, rb_doc *hist) {
+  int rc = delete_job_history(e, hist->json);
+  return rc == REBATCH_OK ? rb_delete(e, HISTORIC_BATCH, hist) : rc;
 }
 
 static int suspend_definition_jobs(rebatch_engine *e, const char *definition_id, int suspended) {

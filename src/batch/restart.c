@@ -138,6 +138,36 @@ int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_re
   return rb_batch_run_now(e, &rb_batch_instance_restart, 0, request, res);
 }
 
+/* /process-definition/key/{key}/restart[-async]: the key's latest version
+ * without tenant, resolved before anything else is read, as the REST
+ * resource does. */
+static int by_key(rebatch_engine *e, const cJSON *request, int now, rb_response *res) {
+  const char *key = rb_str(request, "key");
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  cJSON *by_id = NULL;
+  rb_doc def;
+  int rc = rb_definition_latest_by_key(e, key, &def);
+  if (rc == REBATCH_OK && !def.json)
+    rc = rb_not_found(res, "RestException", "No matching process definition with key: %s and no tenant-id", key ? key : "null");
+  if (rc == REBATCH_OK && (!(by_id = cJSON_CreateObject()) || !rb_put_str(by_id, "id", def.id) ||
+                           (body && !rb_add_reference(by_id, "body", body))))
+    rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK)
+    rc = now ? rb_batch_run_now(e, &rb_batch_instance_restart, 0, by_id, res)
+             : rb_batch_start(e, &rb_batch_instance_restart, 0, by_id, res);
+  cJSON_Delete(by_id);
+  rb_doc_clear(&def);
+  return rc;
+}
+
+int rb_op_restartProcessInstancesByKeyAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return by_key(e, request, 0, res);
+}
+
+int rb_op_restartProcessInstancesByKey(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return by_key(e, request, 1, res);
+}
+
 static int check_instructions_fit(const cJSON *def, const cJSON *instructions, rb_response *res) {
   const cJSON *ins;
   cJSON_ArrayForEach(ins, instructions) {
