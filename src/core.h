@@ -386,8 +386,8 @@ int rb_instance_start(rebatch_engine *e, const cJSON *definition,
                       const rb_start *start, const cJSON *instructions,
                       char *id_out, rb_response *res);
 /* The ProcessInstanceDto of an instance just started from the definition,
- * also when it already ended (then from its history). NULL on NOMEM. */
-cJSON *rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *definition);
+ * also when it already ended (then from its history); *out owned. */
+int rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *definition, cJSON **out);
 /* A copy of an instance's stored variables; empty when it is gone. */
 int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out);
 /* Writes a runtime instance record back with its index. */

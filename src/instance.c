@@ -1260,16 +1260,18 @@ int rb_op_getHistoricActivityInstance(rebatch_engine *e, const cJSON *request,
                       "Historic activity instance with id '%s' does not exist", res);
 }
 
-cJSON *rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *def) {
+int rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *def, cJSON **out) {
   rb_doc doc;
-  cJSON *stub, *dto;
-  if (rb_load(e, INSTANCE, id, &doc) == REBATCH_OK && doc.json) {
-    dto = instance_to_dto(e, doc.json);
+  cJSON *stub;
+  int rc = rb_load(e, INSTANCE, id, &doc);
+  *out = NULL;
+  if (rc != REBATCH_OK || doc.json) {
+    if (doc.json && !(*out = instance_to_dto(e, doc.json))) rc = REBATCH_NOMEM;
     rb_doc_clear(&doc);
-    return dto;
+    return rc;
   }
   rb_doc_clear(&doc);
-  if (rb_load(e, HISTORIC_INSTANCE, id, &doc) != REBATCH_OK) return NULL;
+  if ((rc = rb_load(e, HISTORIC_INSTANCE, id, &doc)) != REBATCH_OK) return rc;
   stub = cJSON_CreateObject();
   if (stub && (!rb_put_str(stub, "id", id) || !rb_put_str(stub, "processDefinitionId", rb_str(def, "id")) ||
                !rb_put_str(stub, "processDefinitionKey", rb_str(def, "key")) ||
@@ -1279,9 +1281,9 @@ cJSON *rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *def) {
     stub = NULL;
   }
   rb_doc_clear(&doc);
-  dto = stub ? instance_to_dto(e, stub) : NULL;
+  *out = stub ? instance_to_dto(e, stub) : NULL;
   cJSON_Delete(stub);
-  return dto;
+  return *out ? REBATCH_OK : REBATCH_NOMEM;
 }
 
 /* A copy of the instance's variables (empty when it is gone). */

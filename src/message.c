@@ -194,10 +194,21 @@ static int too_many(const rb_correlation *c, int count, int executions, rb_respo
 
 /* ---- triggering --------------------------------------------------------------- */
 
+/* Takes over execution and instance (NULL: JSON null) in every case. */
 static cJSON *result_dto(const char *type, cJSON *execution, cJSON *instance) {
   cJSON *r = cJSON_CreateObject();
-  if (!r || !rb_put_str(r, "resultType", type) || !rb_take(r, "execution", execution ? execution : cJSON_CreateNull()) ||
-      !rb_take(r, "processInstance", instance ? instance : cJSON_CreateNull())) {
+  if (!r || !rb_put_str(r, "resultType", type)) {
+    cJSON_Delete(r);
+    cJSON_Delete(execution);
+    cJSON_Delete(instance);
+    return NULL;
+  }
+  if (!rb_take(r, "execution", execution ? execution : cJSON_CreateNull())) {
+    cJSON_Delete(r);
+    cJSON_Delete(instance);
+    return NULL;
+  }
+  if (!rb_take(r, "processInstance", instance ? instance : cJSON_CreateNull())) {
     cJSON_Delete(r);
     return NULL;
   }
@@ -247,7 +258,8 @@ static int trigger_execution(rebatch_engine *e, const rb_correlation *c, const c
   rb_doc_clear(&inst);
   if (rc != REBATCH_OK) return rc;
   if (results) {
-    r = result_dto("Execution", execution_dto(exec, pi, tenant[0] ? tenant : NULL), NULL);
+    cJSON *execution = execution_dto(exec, pi, tenant[0] ? tenant : NULL);
+    r = execution ? result_dto("Execution", execution, NULL) : NULL;
     if (!r || !cJSON_AddItemToArray(results, r)) {
       cJSON_Delete(r);
       return REBATCH_NOMEM;
@@ -290,7 +302,11 @@ static int start_instance(rebatch_engine *e, const rb_correlation *c, const cJSO
       cJSON_Delete(r);
       rc = REBATCH_NOMEM;
     }
-    if (rc == REBATCH_OK) rc = rb_take(r, "processInstance", rb_instance_dto(e, id, def.json)) ? REBATCH_OK : REBATCH_NOMEM;
+    if (rc == REBATCH_OK) {
+      cJSON *dto = NULL;
+      rc = rb_instance_dto(e, id, def.json, &dto);
+      if (rc == REBATCH_OK && !rb_take(r, "processInstance", dto)) rc = REBATCH_NOMEM;
+    }
     if (rc == REBATCH_OK && c->variables_in_result) rc = add_variables(e, r, id);
   }
   rb_doc_clear(&def);

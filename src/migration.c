@@ -510,7 +510,7 @@ static int move_history(rebatch_engine *e, const char *id, const cJSON *target, 
   int rc = rb_load(e, HISTORIC_INSTANCE, id, &h);
   if (rc == REBATCH_OK && h.json) {
     if (!set_definition(h.json, target, 0) || !rb_set_str(h.json, "processDefinitionName", rb_str(target, "name")) ||
-        !rb_set(h.json, "processDefinitionVersion", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(target, "version"), 1)))
+        !rb_take(h.json, "processDefinitionVersion", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(target, "version"), 1)))
       rc = REBATCH_NOMEM;
     if (rc == REBATCH_OK) rc = rb_history_save(e, &h);
   }
