@@ -8,7 +8,7 @@
 // The model is the one src/definition.c reads:
 //   {key, name, versionTag, category, resource, historyTimeToLive,
 //    activities: [{id, type, name, asyncBefore, asyncAfter, topic,
-//                  timerDuration, failedJobRetryTimeCycle, default,
+//                  timerDuration, messageName, failedJobRetryTimeCycle, default,
 //                  attachedTo, eventDefinition: 'error', errorCode,
 //                  errorCodeVariable, errorMessageVariable}],
 //    flows: [{id, source, target}]}
@@ -63,9 +63,13 @@ function activityOf(element, unsupported) {
   if (element.default?.id) a.default = element.default.id;
   const defs = element.eventDefinitions ?? [];
   if (element.$type === 'bpmn:BoundaryEvent') return boundaryOf(element, a, defs, unsupported);
+  if (element.$type === 'bpmn:ReceiveTask' && element.messageRef) a.messageName = messageName(element.messageRef, unsupported);
   for (const d of defs) {
     if (d.$type === 'bpmn:TimerEventDefinition' && d.timeDuration) {
       a.timerDuration = d.timeDuration.body;
+    } else if (d.$type === 'bpmn:MessageEventDefinition' && defs.length === 1 &&
+               ['bpmn:StartEvent', 'bpmn:IntermediateCatchEvent'].includes(element.$type)) {
+      a.messageName = messageName(d.messageRef, unsupported, `${type} '${element.id}' with a messageEventDefinition`);
     } else {
       // Events with other definitions (message, signal, error, ...) are not
       // supported: name the definition in the type so the engine rejects it.
@@ -76,6 +80,13 @@ function activityOf(element, unsupported) {
     unsupported.push(`${type} without an event definition`);
   }
   return a;
+}
+
+/** The name of a bpmn:message (a message event or receive task waits for it by name). */
+function messageName(message, unsupported, where = 'receiveTask') {
+  if (message?.name) return message.name;
+  unsupported.push(`${where} without a message name`);
+  return undefined;
 }
 
 /**

@@ -21,9 +21,11 @@ export const RC = Object.freeze({
 export class EngineError extends Error {
   /**
    * @param {string} message
-   * @param {{type?: string, status?: number, code?: number, cause?: unknown}} [details]
+   * @param {{type?: string, status?: number, code?: number, cause?: unknown, extra?: object}} [details]
+   *   extra: members of the error body besides type, message and code
+   *   (a migration failure's validationReport)
    */
-  constructor(message, { type = 'RebatchError', status, code, cause } = {}) {
+  constructor(message, { type = 'RebatchError', status, code, cause, extra } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'EngineError';
     /** @type {string} */
@@ -32,6 +34,8 @@ export class EngineError extends Error {
     this.status = status;
     /** @type {number | undefined} */
     this.code = code;
+    /** @type {object | undefined} */
+    this.extra = extra;
   }
 }
 

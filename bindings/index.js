@@ -90,10 +90,12 @@ function settle(response, hostError) {
   }
   if (response.status >= 400) {
     const body = response.body && typeof response.body === 'object' ? response.body : {};
-    throw new EngineError(typeof body.message === 'string' ? body.message : `status ${response.status}`, {
-      type: typeof body.type === 'string' ? body.type : 'RebatchError',
+    const { type, message, code, ...extra } = body;
+    throw new EngineError(typeof message === 'string' ? message : `status ${response.status}`, {
+      type: typeof type === 'string' ? type : 'RebatchError',
       status: response.status,
-      code: body.code,
+      code,
+      extra: Object.keys(extra).length ? extra : undefined,
     });
   }
   return response.body;

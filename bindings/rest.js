@@ -63,6 +63,15 @@ export const ROUTES = Object.freeze([
   ['POST', '/process-definition/:id/start', 'startProcessInstance'],
   ['POST', '/process-definition/:id/restart-async', 'restartProcessInstancesAsync'],
   ['POST', '/process-definition/:id/restart', 'restartProcessInstances'],
+  ['POST', '/process-instance/:id/modification', 'modifyProcessInstance'],
+  ['POST', '/modification/execute', 'executeModification'],
+  ['POST', '/modification/executeAsync', 'executeModificationAsync'],
+  ['POST', '/message', 'correlateMessage'],
+  ['POST', '/process-instance/message-async', 'correlateMessageAsync'],
+  ['POST', '/migration/generate', 'generateMigrationPlan'],
+  ['POST', '/migration/validate', 'validateMigrationPlan'],
+  ['POST', '/migration/execute', 'executeMigrationPlan'],
+  ['POST', '/migration/executeAsync', 'executeMigrationPlanAsync'],
   ['PUT', '/process-definition/suspended', 'setProcessDefinitionsSuspended'],
   ['PUT', '/process-definition/:id/suspended', 'setProcessDefinitionSuspended'],
   ['PUT', '/process-definition/:id/history-time-to-live', 'updateHistoryTimeToLive'],
@@ -277,7 +286,7 @@ function errorResponse(err) {
     };
   }
   if (err instanceof EngineError && err.status >= 400) {
-    return { status: err.status, body: { type: err.type, message: err.message, code: err.code ?? null } };
+    return { status: err.status, body: { type: err.type, message: err.message, code: err.code ?? null, ...err.extra } };
   }
   return {
     status: 500,

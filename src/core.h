@@ -138,6 +138,8 @@ int rb_docs_push(rb_docs *docs, rb_doc *doc);
 /* ---- json.c ------------------------------------------------------------ */
 
 const char *rb_str(const cJSON *obj, const char *key);
+/* Two strings, both present and equal. */
+int rb_str_eq(const char *a, const char *b);
 /* 1 if present and numeric (number or numeric string), 0 if absent or null,
  * -1 if present with another type. */
 int rb_int(const cJSON *obj, const char *key, long long *out);
@@ -354,6 +356,8 @@ int rb_model_incoming_count(const cJSON *definition, const char *activity_id);
 const cJSON *rb_model_error_boundary(const cJSON *definition, const char *activity_id,
                                      const char *error_code);
 const char *rb_model_start_event(const cJSON *definition);
+/* The message start event of that message name, or NULL. */
+const cJSON *rb_model_message_start(const cJSON *definition, const char *message_name);
 cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
 int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);
@@ -386,10 +390,17 @@ typedef enum rb_resume {
 int rb_instance_start(rebatch_engine *e, const cJSON *definition,
                       const rb_start *start, const cJSON *instructions,
                       char *id_out, rb_response *res);
+/* The ProcessInstanceDto of an instance just started from the definition,
+ * also when it already ended (then from its history); *out owned. */
+int rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *definition, cJSON **out);
 /* A copy of an instance's stored variables; empty when it is gone. */
 int rb_instance_variables(rebatch_engine *e, const char *instance_id, cJSON **out);
 /* Writes a runtime instance record back with its index. */
 int rb_instance_save(rebatch_engine *e, rb_doc *doc);
+/* The same for a historic process instance and a historic activity
+ * instance (migration rewrites them). */
+int rb_history_save(rebatch_engine *e, rb_doc *doc);
+int rb_history_activity_save(rebatch_engine *e, rb_doc *doc);
 int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist);
 /* Cancels a definition's instances and deletes their history. */
 int rb_instance_purge(rebatch_engine *e, const char *definition_id);
@@ -423,6 +434,19 @@ int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
                             const char *execution_id, const char *error_code,
                             const char *error_message, const cJSON *variables,
                             rb_response *res);
+
+/* Modification's steps on a loaded runtime record (src/modification.c).
+ * Cancels one token: its activity instance ends canceled, its jobs,
+ * external tasks and incidents go, the token leaves the record. */
+int rb_instance_cancel_token(rebatch_engine *e, cJSON *inst, cJSON *token);
+/* Adds a token at an activity in state "arrive" (before it) or "take"
+ * (after it) and runs the instance's tokens to their wait states. */
+int rb_instance_start_at(rebatch_engine *e, const cJSON *def, cJSON *inst, const char *activity_id,
+                         const char *state, rb_response *res);
+/* Writes a modified record back; with no token left it ends as
+ * terminated_state when that is set (cancellation emptied it), else
+ * COMPLETED. */
+int rb_instance_store_modified(rebatch_engine *e, rb_doc *inst, const char *terminated_state);
 
 /* Camunda's activityType of a model activity (noneEndEvent, ...). */
 const char *rb_activity_type(const cJSON *activity);
@@ -489,6 +513,15 @@ int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
 cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job);
 /* Deletes every job of an execution (instance cancel / token leaves). */
 int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
+/* Migration: the instance's jobs whose activity the mapping ({source
+ * activity id: target activity id}) names move to the target definition
+ * (its ids, activity, job definition). Likewise external tasks and
+ * incidents (open ones, and their history). */
+int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+int rb_external_tasks_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+int rb_incidents_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+/* The same for one execution (NULL: every execution of the instance). */
+int rb_jobs_delete_for_execution(rebatch_engine *e, const char *instance_id, const char *execution_id);
 /* Sets retries, creating or resolving the failedJob incident. */
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries);
 /* rb_job_set_retries on the stored job's text (plus `extra` members, such
@@ -538,6 +571,8 @@ int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
                             const char *activity_instance_id);
 int rb_external_tasks_delete_for_instance(rebatch_engine *e,
                                           const char *instance_id);
+int rb_external_tasks_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                           const char *execution_id);
 /* Suspends or activates every external task of an instance. */
 int rb_external_tasks_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended);
 /* Sets retries, creating or resolving the failedExternalTask incident. */
@@ -572,6 +607,8 @@ int rb_incident_end(rebatch_engine *e, const char *type,
                     const char *configuration, int resolved);
 int rb_incidents_delete_for_instance(rebatch_engine *e,
                                      const char *instance_id);
+int rb_incidents_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                      const char *execution_id);
 
 /* ---- batch.c: the batch framework ------------------------------------------ */
 
@@ -654,6 +691,9 @@ extern const rb_query rb_historic_batch_query;
 extern const rb_batch_type rb_batch_set_job_retries;
 extern const rb_batch_type rb_batch_set_external_task_retries;
 extern const rb_batch_type rb_batch_instance_restart;
+extern const rb_batch_type rb_batch_instance_modification;
+extern const rb_batch_type rb_batch_correlate_message;
+extern const rb_batch_type rb_batch_instance_migration;
 extern const rb_batch_type rb_batch_instance_deletion;
 extern const rb_batch_type rb_batch_instance_suspension_state;
 extern const rb_batch_type rb_batch_set_variables;
@@ -693,6 +733,51 @@ int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
 /* Checks a query DTO from a request body without running it. */
 int rb_query_body_check(const rb_query *query, const cJSON *q, rb_response *res);
 
+/* ---- modification.c: process instance modification ---------------------- */
+
+/* Reads a request's instructions in the REST DTOs' order of checks into
+ * *out (owned by the caller): for one instance (multiple = 0, cancel by
+ * activity, activity instance or transition instance, variables kept
+ * parsed) or for many (multiple = 1, as ModificationBuilder: cancel by
+ * activity only, with cancelCurrentActiveActivityInstances; no variables). */
+int rb_modification_read(const cJSON *body, int multiple, cJSON **out, rb_response *res);
+/* A start after the activity takes its one outgoing flow: else 500. */
+int rb_check_start_after(const cJSON *def, const char *activity_id, rb_response *res);
+/* Applies read instructions in order to a loaded instance and stores it;
+ * cancellations that leave no token end it as terminated_state. wrap: the
+ * endpoint answers NotValidExceptions as InvalidRequestExceptions. */
+int rb_modification_apply(rebatch_engine *e, rb_doc *inst, const cJSON *def, const cJSON *instructions,
+                          const char *terminated_state, int wrap, rb_response *res);
+
+/* ---- message.c: message correlation ---------------------------------------- */
+
+/* What a message correlates with (strings borrowed): a NULL message name
+ * matches any message a token waits for (the correlate-message batch). */
+typedef struct rb_correlation {
+  const char *message_name;
+  const char *business_key;
+  const char *process_instance_id;
+  const char *tenant_id;
+  int tenant_set;            /* tenantId or withoutTenantId given */
+  const cJSON *correlation_keys; /* parsed {name: typed value}, or NULL */
+  const cJSON *variables;        /* parsed payload, or NULL */
+  int all;                   /* correlate every match (else exactly one) */
+  int executions_only;       /* no message start events */
+  int variables_in_result;
+} rb_correlation;
+/* Correlates and triggers; with results (a JSON array) set, appends a
+ * MessageCorrelationResultDto per match. */
+int rb_correlate(rebatch_engine *e, const rb_correlation *c, cJSON *results, rb_response *res);
+
+/* ---- migration.c: migration plans ------------------------------------------ */
+
+/* A MigrationPlanDto read and validated into its kept form (*plan owned by
+ * the caller): 400 InvalidRequestException for missing definitions, 400
+ * MigrationPlanValidationException (with its validationReport) for an
+ * invalid plan. */
+int rb_migration_plan_read(rebatch_engine *e, const cJSON *dto, cJSON **plan, rb_response *res);
+/* Migrates one running instance by a kept plan, in this transaction. */
+int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON *plan, rb_response *res);
 /* ---- suspension.c --------------------------------------------------------- */
 
 /* PUT /process-instance/suspended by processDefinitionId or -Key (with
@@ -798,6 +883,15 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setExternalTaskRetriesSync, external_task_retries, 0)     \
   X(restartProcessInstancesAsync, restart, 0)                 \
   X(restartProcessInstances, restart, 0)                      \
+  X(modifyProcessInstance, modification, 0)                   \
+  X(executeModification, modification, 0)                     \
+  X(executeModificationAsync, modification, 0)                \
+  X(correlateMessage, message, 0)                             \
+  X(correlateMessageAsync, message, 0)                        \
+  X(generateMigrationPlan, migration, 0)                      \
+  X(validateMigrationPlan, migration, 0)                      \
+  X(executeMigrationPlan, migration, 0)                       \
+  X(executeMigrationPlanAsync, migration, 0)                  \
   X(restartProcessInstancesByKeyAsync, restart, 0)            \
   X(restartProcessInstancesByKey, restart, 0)                 \
   X(deleteProcessInstancesAsync, instance_deletion, 0)        \

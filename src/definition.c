@@ -60,12 +60,25 @@ int rb_model_incoming_count(const cJSON *definition, const char *activity_id) {
   return n;
 }
 
+/* The none start event; a process with only a message start event starts
+ * there, as upstream's single start event is its initial activity. */
 const char *rb_model_start_event(const cJSON *definition) {
   const cJSON *activity;
+  const char *first = NULL;
   cJSON_ArrayForEach(activity, cJSON_GetObjectItemCaseSensitive(definition, "activities")) {
     const char *type = rb_str(activity, "type");
-    if (type && strcmp(type, "startEvent") == 0) return rb_str(activity, "id");
+    if (!type || strcmp(type, "startEvent") != 0) continue;
+    if (!rb_str(activity, "messageName")) return rb_str(activity, "id");
+    if (!first) first = rb_str(activity, "id");
   }
+  return first;
+}
+
+const cJSON *rb_model_message_start(const cJSON *definition, const char *message_name) {
+  const cJSON *activity;
+  cJSON_ArrayForEach(activity, cJSON_GetObjectItemCaseSensitive(definition, "activities"))
+    if (rb_str_eq(rb_str(activity, "type"), "startEvent") && rb_str_eq(rb_str(activity, "messageName"), message_name))
+      return activity;
   return NULL;
 }
 
@@ -159,9 +172,11 @@ static int validate_activity(const cJSON *a, const char *key, rb_response *res) 
   if (!type) return parse_error(res, key, "Activity '%s' has no type", id);
   if (!supported(type))
     return parse_error(res, key, "Unsupported BPMN element '%s'", type);
-  if (strcmp(type, "intermediateCatchEvent") == 0 &&
+  if (rb_has(a, "messageName") && (!rb_str(a, "messageName") || !*rb_str(a, "messageName")))
+    return parse_error(res, key, "Activity '%s' has an empty messageName", id);
+  if (strcmp(type, "intermediateCatchEvent") == 0 && !rb_str(a, "messageName") &&
       !parse_duration(rb_str(a, "timerDuration"), &ms))
-    return parse_error(res, key, "Intermediate catch event '%s' needs a timerDuration (ISO-8601 duration such as PT5M); only timer events are supported", id);
+    return parse_error(res, key, "Intermediate catch event '%s' needs a timerDuration (ISO-8601 duration such as PT5M) or a messageName", id);
   if (cycle && !rb_retry_cycle(cycle, &retries, &ms))
     return parse_error(res, key, "Invalid failedJobRetryTimeCycle on '%s' (expected R<n>/<duration>)", id);
   return REBATCH_OK;
@@ -206,7 +221,7 @@ static int validate_model(const cJSON *model, rb_response *res) {
   const char *key = rb_str(model, "key");
   const cJSON *activities = cJSON_GetObjectItemCaseSensitive(model, "activities");
   const cJSON *a;
-  int starts = 0, rc;
+  int starts = 0, message_starts = 0, rc;
   if (!cJSON_IsObject(model)) return parse_error(res, NULL, "A process must be an object%s", "");
   if (!key || !*key) return parse_error(res, key, "A process needs an id (its key)%s", "");
   if (!cJSON_IsArray(activities) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(model, "flows")))
@@ -216,11 +231,12 @@ static int validate_model(const cJSON *model, rb_response *res) {
     if ((rc = validate_activity(a, key, res)) != REBATCH_OK) return rc;
     if (find_by_id(activities, rb_str(a, "id")) != a)
       return parse_error(res, key, "Duplicate activity id '%s'", rb_str(a, "id"));
-    starts += strcmp(type, "startEvent") == 0;
+    starts += strcmp(type, "startEvent") == 0 && !rb_str(a, "messageName");
+    message_starts += strcmp(type, "startEvent") == 0 && rb_str(a, "messageName");
   }
   cJSON_ArrayForEach(a, activities)
     if (is_boundary(a) && (rc = validate_boundary(model, a, key, res)) != REBATCH_OK) return rc;
-  if (starts != 1)
+  if (starts > 1 || starts + message_starts == 0)
     return parse_error(res, key, "Process '%s' must have exactly one none start event", key);
   return validate_flows(model, key, res);
 }
@@ -305,7 +321,7 @@ static int add_job_definitions(rebatch_engine *e, cJSON *def) {
       rc = add_job_definition(e, def, a, "async-continuation", "async-before", "async-before");
     if (rc == REBATCH_OK && rb_flag(a, "asyncAfter"))
       rc = add_job_definition(e, def, a, "async-continuation", "async-after", "async-after");
-    if (rc == REBATCH_OK && strcmp(type, "intermediateCatchEvent") == 0) {
+    if (rc == REBATCH_OK && strcmp(type, "intermediateCatchEvent") == 0 && !rb_str(a, "messageName")) {
       char config[96];
       snprintf(config, sizeof config, "DURATION: %s", rb_str(a, "timerDuration"));
       rc = add_job_definition(e, def, a, "timer-intermediate-transition", config, "timer");

@@ -80,11 +80,34 @@ int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
   return rc;
 }
 
+int rb_external_tasks_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping) {
+  rb_docs tasks = {0};
+  int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", instance_id, &tasks);
+  for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++) {
+    cJSON *t = tasks.items[i].json;
+    const char *to = rb_str(mapping, rb_str(t, "activityId"));
+    if (!to) continue;
+    if (!rb_set_str(t, "processDefinitionId", rb_str(target, "id")) ||
+        !rb_set_str(t, "processDefinitionKey", rb_str(target, "key")) ||
+        !rb_set_str(t, "processDefinitionVersionTag", rb_str(target, "versionTag")) || !rb_set_str(t, "activityId", to))
+      rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = save_task(e, &tasks.items[i]);
+  }
+  rb_docs_clear(&tasks);
+  return rc;
+}
+
 int rb_external_tasks_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  return rb_external_tasks_delete_for_execution(e, instance_id, NULL);
+}
+
+int rb_external_tasks_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                           const char *execution_id) {
   rb_docs tasks = {0};
   int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", instance_id, &tasks);
   for (int i = 0; rc == REBATCH_OK && i < tasks.count; i++)
-    rc = rb_delete(e, EXTERNAL_TASK, &tasks.items[i]);
+    if (!execution_id || rb_str_eq(rb_str(tasks.items[i].json, "executionId"), execution_id))
+      rc = rb_delete(e, EXTERNAL_TASK, &tasks.items[i]);
   rb_docs_clear(&tasks);
   return rc;
 }

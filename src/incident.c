@@ -271,11 +271,40 @@ int rb_incident_end(rebatch_engine *e, const char *type,
   return rb_find_all_rows(e, INCIDENT, "configuration", configuration, end_row, &end);
 }
 
+/* Open incidents and their history follow a migrated instance. */
+int rb_incidents_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping) {
+  static const char *const colls[] = {INCIDENT, HISTORIC_INCIDENT};
+  int rc = REBATCH_OK;
+  for (int c = 0; rc == REBATCH_OK && c < 2; c++) {
+    rb_docs docs = {0};
+    rc = rb_find_all(e, colls[c], "processInstanceId", instance_id, &docs);
+    for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+      cJSON *r = docs.items[i].json;
+      const char *to = rb_str(mapping, rb_str(r, "activityId"));
+      const char *failed = rb_str(mapping, rb_str(r, "failedActivityId"));
+      if (!to || (c == 1 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "open")))) continue;
+      if (!rb_set_str(r, "processDefinitionId", rb_str(target, "id")) || !rb_set_str(r, "activityId", to) ||
+          (failed && !rb_set_str(r, "failedActivityId", failed)) ||
+          (rb_has(r, "processDefinitionKey") && !rb_set_str(r, "processDefinitionKey", rb_str(target, "key"))))
+        rc = REBATCH_NOMEM;
+      if (rc == REBATCH_OK) rc = save(e, colls[c], &docs.items[i]);
+    }
+    rb_docs_clear(&docs);
+  }
+  return rc;
+}
+
 int rb_incidents_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  return rb_incidents_delete_for_execution(e, instance_id, NULL);
+}
+
+int rb_incidents_delete_for_execution(rebatch_engine *e, const char *instance_id,
+                                      const char *execution_id) {
   rb_docs docs = {0};
   int rc = rb_find_all(e, INCIDENT, "processInstanceId", instance_id, &docs);
   for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
-    rc = end_incident(e, &docs.items[i], 0);
+    if (!execution_id || rb_str_eq(rb_str(docs.items[i].json, "executionId"), execution_id))
+      rc = end_incident(e, &docs.items[i], 0);
   rb_docs_clear(&docs);
   return rc;
 }

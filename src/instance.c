@@ -69,11 +69,16 @@ static int save_activity(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, HISTORIC_ACTIVITY, doc, index, 1);
 }
 
+int rb_history_save(rebatch_engine *e, rb_doc *doc) { return save_history(e, doc); }
+int rb_history_activity_save(rebatch_engine *e, rb_doc *doc) { return save_activity(e, doc); }
+
 /* Camunda's activity type names where they differ from the model's. */
 const char *rb_activity_type(const cJSON *activity) {
   const char *type = rb_str(activity, "type");
   if (strcmp(type, "endEvent") == 0) return "noneEndEvent";
-  if (strcmp(type, "intermediateCatchEvent") == 0) return "intermediateTimer";
+  if (strcmp(type, "intermediateCatchEvent") == 0)
+    return rb_str(activity, "messageName") ? "intermediateMessageCatch" : "intermediateTimer";
+  if (strcmp(type, "startEvent") == 0 && rb_str(activity, "messageName")) return "messageStartEvent";
   if (strcmp(type, "intermediateThrowEvent") == 0) return "intermediateNoneThrowEvent";
   if (strcmp(type, "boundaryEvent") == 0) return "boundaryError";
   return type;
@@ -234,6 +239,8 @@ static int on_execute(rb_run *run, cJSON *token, const cJSON *activity) {
                                  rb_str(token, "activityInstanceId"));
     return rc == REBATCH_OK ? set_state(token, "wait") : rc;
   }
+  if (is_type(activity, "intermediateCatchEvent") && rb_str(activity, "messageName"))
+    return set_state(token, "wait");
   if (is_type(activity, "intermediateCatchEvent")) {
     double ms = 0;
     rb_duration_ms(rb_str(activity, "timerDuration"), &ms);
@@ -578,6 +585,44 @@ int rb_instance_throw_error(rebatch_engine *e, const char *instance_id,
   return rc;
 }
 
+/* ---- modification ------------------------------------------------------------ */
+
+int rb_instance_cancel_token(rebatch_engine *e, cJSON *inst, cJSON *token) {
+  const char *instance_id = rb_str(inst, "id"), *execution_id = rb_str(token, "id");
+  int rc = end_activity(e, token, 1);
+  if (rc == REBATCH_OK) rc = rb_jobs_delete_for_execution(e, instance_id, execution_id);
+  if (rc == REBATCH_OK) rc = rb_external_tasks_delete_for_execution(e, instance_id, execution_id);
+  if (rc == REBATCH_OK) rc = rb_incidents_delete_for_execution(e, instance_id, execution_id);
+  if (rc == REBATCH_OK) cJSON_Delete(cJSON_DetachItemViaPointer(tokens_of(inst), token));
+  return rc;
+}
+
+/* A token started in an instance that has none left takes the instance's
+ * id, as upstream's process instance execution carries on. */
+int rb_instance_start_at(rebatch_engine *e, const cJSON *def, cJSON *inst, const char *activity_id,
+                         const char *state, rb_response *res) {
+  char id[REBATCH_ID_MAX + 1];
+  rb_run run;
+  int rc = REBATCH_OK;
+  run.e = e;
+  run.def = def;
+  run.inst = inst;
+  run.res = res;
+  if (cJSON_GetArraySize(tokens_of(inst)) == 0) snprintf(id, sizeof id, "%s", rb_str(inst, "id"));
+  else rc = rb_new_id(e, id);
+  if (rc != REBATCH_OK) return rc;
+  if (!add_token(&run, id, activity_id, state)) return REBATCH_NOMEM;
+  return run_tokens(&run);
+}
+
+static int terminate(rebatch_engine *e, rb_doc *inst, const char *state, const char *reason);
+
+int rb_instance_store_modified(rebatch_engine *e, rb_doc *inst, const char *terminated_state) {
+  if (terminated_state && cJSON_GetArraySize(tokens_of(inst->json)) == 0)
+    return terminate(e, inst, terminated_state, NULL);
+  return store_instance(e, inst);
+}
+
 /* ---- cancelling ------------------------------------------------------------ */
 
 static int end_tokens(rebatch_engine *e, cJSON *inst) {
@@ -591,15 +636,19 @@ static int end_tokens(rebatch_engine *e, cJSON *inst) {
 
 /* Ends a running instance externally: its jobs, external tasks and open
  * incidents go, its history records EXTERNALLY_TERMINATED. */
-static int cancel_instance(rebatch_engine *e, rb_doc *inst, const char *reason) {
+static int terminate(rebatch_engine *e, rb_doc *inst, const char *state, const char *reason) {
   const char *id = rb_str(inst->json, "id");
   int rc = end_tokens(e, inst->json);
   if (rc == REBATCH_OK) rc = rb_jobs_delete_for_instance(e, id);
   if (rc == REBATCH_OK) rc = rb_external_tasks_delete_for_instance(e, id);
   if (rc == REBATCH_OK) rc = rb_incidents_delete_for_instance(e, id);
-  if (rc == REBATCH_OK) rc = finish_history(e, inst->json, "EXTERNALLY_TERMINATED", reason);
+  if (rc == REBATCH_OK) rc = finish_history(e, inst->json, state, reason);
   if (rc == REBATCH_OK) rc = rb_delete(e, INSTANCE, inst);
   return rc;
+}
+
+static int cancel_instance(rebatch_engine *e, rb_doc *inst, const char *reason) {
+  return terminate(e, inst, "EXTERNALLY_TERMINATED", reason);
 }
 
 int rb_op_deleteProcessInstance(rebatch_engine *e, const cJSON *request,
@@ -1209,6 +1258,32 @@ int rb_op_getHistoricActivityInstance(rebatch_engine *e, const cJSON *request,
                                       rb_response *res) {
   return rb_get_by_id(e, HISTORIC_ACTIVITY, request, activity_to_dto,
                       "Historic activity instance with id '%s' does not exist", res);
+}
+
+int rb_instance_dto(rebatch_engine *e, const char *id, const cJSON *def, cJSON **out) {
+  rb_doc doc;
+  cJSON *stub;
+  int rc = rb_load(e, INSTANCE, id, &doc);
+  *out = NULL;
+  if (rc != REBATCH_OK || doc.json) {
+    if (doc.json && !(*out = instance_to_dto(e, doc.json))) rc = REBATCH_NOMEM;
+    rb_doc_clear(&doc);
+    return rc;
+  }
+  rb_doc_clear(&doc);
+  if ((rc = rb_load(e, HISTORIC_INSTANCE, id, &doc)) != REBATCH_OK) return rc;
+  stub = cJSON_CreateObject();
+  if (stub && (!rb_put_str(stub, "id", id) || !rb_put_str(stub, "processDefinitionId", rb_str(def, "id")) ||
+               !rb_put_str(stub, "processDefinitionKey", rb_str(def, "key")) ||
+               !rb_put_str(stub, "businessKey", rb_str(doc.json, "businessKey")) || !rb_put_bool(stub, "suspended", 0) ||
+               !rb_put_str(stub, "tenantId", rb_str(doc.json, "tenantId")))) {
+    cJSON_Delete(stub);
+    stub = NULL;
+  }
+  rb_doc_clear(&doc);
+  *out = stub ? instance_to_dto(e, stub) : NULL;
+  cJSON_Delete(stub);
+  return *out ? REBATCH_OK : REBATCH_NOMEM;
 }
 
 /* A copy of the instance's variables (empty when it is gone). */

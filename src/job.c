@@ -313,10 +313,36 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
   return rc;
 }
 
-int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping) {
   rb_docs jobs = {0};
   int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
   for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
+    cJSON *job = jobs.items[i].json;
+    const char *to = rb_str(mapping, rb_str(job, "activityId"));
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rb_model_activity(target, to), "jobDefinitionIds");
+    const char *slot = rb_str_eq(rb_str(job, "jobType"), "timer-intermediate-transition") ? "timer" : rb_str(job, "jobConfiguration");
+    if (!to) continue;
+    if (!rb_set_str(job, "processDefinitionId", rb_str(target, "id")) ||
+        !rb_set_str(job, "processDefinitionKey", rb_str(target, "key")) ||
+        !rb_set_str(job, "deploymentId", rb_str(target, "deploymentId")) || !rb_set_str(job, "activityId", to) ||
+        !rb_set_str(job, "jobDefinitionId", rb_str(ids, slot ? slot : "")) ||
+        (rb_str_eq(slot, "timer") ? !rb_set_str(job, "jobConfiguration", to) : 0))
+      rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = rb_job_save(e, &jobs.items[i]);
+  }
+  rb_docs_clear(&jobs);
+  return rc;
+}
+
+int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id) {
+  return rb_jobs_delete_for_execution(e, instance_id, NULL);
+}
+
+int rb_jobs_delete_for_execution(rebatch_engine *e, const char *instance_id, const char *execution_id) {
+  rb_docs jobs = {0};
+  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
+  for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
+    if (execution_id && !rb_str_eq(rb_str(jobs.items[i].json, "executionId"), execution_id)) continue;
     rc = rb_incident_end(e, "failedJob", jobs.items[i].id, 0);
     if (rc == REBATCH_OK) rc = rb_job_log(e, jobs.items[i].json, RB_JOB_LOG_DELETION, retries_of(jobs.items[i].json), NULL);
     if (rc == REBATCH_OK) rc = rb_delete(e, JOB, &jobs.items[i]);

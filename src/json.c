@@ -18,6 +18,8 @@ const char *rb_str(const cJSON *obj, const char *key) {
   return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+int rb_str_eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
 int rb_has(const cJSON *obj, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
 }

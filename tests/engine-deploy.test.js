@@ -99,7 +99,7 @@ test('a model without a timerDuration on a catch event is rejected as a ParseExc
       status: 400,
       type: 'ParseException',
       message:
-        "ENGINE-09005 Could not parse BPMN process. Errors: \n* Intermediate catch event 'wait' needs a timerDuration (ISO-8601 duration such as PT5M); only timer events are supported | process 'bad'",
+        "ENGINE-09005 Could not parse BPMN process. Errors: \n* Intermediate catch event 'wait' needs a timerDuration (ISO-8601 duration such as PT5M) or a messageName | process 'bad'",
     });
     assert.equal(err.code, 0);
     assert.equal(engine.store.dump(), before);

@@ -105,6 +105,57 @@ test('every sample deploys with the REST shim parser and runs to its end', async
   }
 });
 
+test('the modification form body the page offers starts a stuck task over, as a batch', async () => {
+  const { modificationExample } = await import('../web/src/requests.js');
+  const sim = await Simulation.create({ seed: 'm', settings: { taskFailureRate: 1 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 3);
+    sim.run(20);
+    assert.equal(sim.engine.getProcessInstancesCount().count, 3);
+    assert.ok(sim.engine.getIncidents().length > 0, 'failing tasks raised incidents');
+    const before = new Set(sim.engine.getExternalTasks({}).map((t) => t.id));
+    const [definition] = sim.engine.getProcessDefinitions({ key: 'invoice' });
+    const res = sim.request('executeModificationAsync', { body: modificationExample(definition.id, 'charge') });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'instance-modification');
+    assert.equal(res.body.totalJobs, 3);
+    sim.set('taskFailureRate', 0);
+    sim.run(20);
+    assert.equal(sim.engine.getBatchesCount().count, 0);
+    const canceled = sim.engine.getHistoricActivityInstances({ activityId: 'charge', canceled: 'true' });
+    assert.equal(canceled.length, 3, 'each stuck task was cancelled once');
+    assert.ok(sim.engine.getExternalTasks({}).every((t) => !before.has(t.id)), 'the old tasks are gone');
+  } finally {
+    sim.close();
+  }
+});
+
+test('the two-version sample: the migration form body moves the first version\'s instances to the second', async () => {
+  const { migrationExample } = await import('../web/src/requests.js');
+  // The worker keeps failing (with retries left) until the instances moved.
+  const sim = await Simulation.create({ seed: 'g', settings: { taskFailureRate: 1, workerRetries: 100 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 2);
+    await sim.deploy('invoice-v2.bpmn', sample('invoice-v2.bpmn'));
+    const [v1, v2] = sim.engine.getProcessDefinitions({ key: 'invoice', sortBy: 'version', sortOrder: 'asc' });
+    const plan = sim.engine.generateMigrationPlan({ sourceProcessDefinitionId: v1.id, targetProcessDefinitionId: v2.id });
+    assert.deepEqual(plan.instructions.map((i) => i.sourceActivityIds[0]), ['charge']);
+    const res = sim.request('executeMigrationPlanAsync', { body: migrationExample(v1.id, v2.id, ['charge']) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'instance-migration');
+    for (let i = 0; i < 20 && sim.engine.getBatchesCount().count > 0; i++) sim.run(1);
+    assert.equal(sim.engine.getBatchesCount().count, 0);
+    sim.set('taskFailureRate', 0);
+    sim.run(10);
+    assert.equal(sim.engine.getProcessInstancesCount({ processDefinitionId: v1.id }).count, 0);
+    assert.ok(sim.engine.getHistoricActivityInstances({ activityId: 'receipt' }).length > 0, 'migrated instances go on through the new task');
+  } finally {
+    sim.close();
+  }
+});
+
 test('the restart form body the page offers restarts the finished instances as a batch', async () => {
   const { restartExample } = await import('../web/src/requests.js');
   const sim = await Simulation.create({ seed: 'r', settings: { taskFailureRate: 0 } });

@@ -222,8 +222,7 @@ static int check_instructions_fit(const cJSON *def, const cJSON *instructions, r
   int first = 1;
   cJSON_ArrayForEach(ins, instructions) {
     const char *type = rb_str(ins, "type"), *activity = rb_str(ins, "activityId");
-    const cJSON *flows[2];
-    int n, was_first = first;
+    int was_first = first, rc;
     first = 0;
     if (is(type, "startTransition")) {
       if (!rb_model_flow(def, rb_str(ins, "transitionId")))
@@ -231,12 +230,7 @@ static int check_instructions_fit(const cJSON *def, const cJSON *instructions, r
       continue;
     }
     if (!rb_model_activity(def, activity)) return missing_element(res, def, was_first, type, activity);
-    if (!is(type, "startAfterActivity")) continue;
-    n = rb_model_outgoing(def, activity, flows, 2);
-    if (n == 0)
-      return rb_error(res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has no outgoing sequence flow to take", activity);
-    if (n > 1)
-      return rb_error(res, 500, "ProcessEngineException", 0, "Cannot start after activity %s; activity has more than one outgoing sequence flow", activity);
+    if (is(type, "startAfterActivity") && (rc = rb_check_start_after(def, activity, res)) != REBATCH_OK) return rc;
   }
   return REBATCH_OK;
 }

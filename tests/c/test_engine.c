@@ -1186,6 +1186,81 @@ static void s_restart_by_key(fx *f, char *request, size_t cap) {
                             "'instructions':[{'type':'startBeforeActivity','activityId':'charge'}]}}", id);
 }
 
+/* ---- issue 17: modification, messages, migration ------------------------- */
+
+/* The first invoice instance (external task failed into an incident) is
+ * modified: its task started over, the failed one cancelled. */
+static void s_modify(fx *f, char *request, size_t cap) {
+  char id[64];
+  two_invoices(f);
+  list_str(f, "getProcessInstances", "{'query':{'businessKey':'a'}}", 0, "id", id, sizeof id);
+  set_request(request, cap, "{'id':'%s','body':{'instructions':[{'type':'startBeforeActivity','activityId':'charge',"
+                            "'variables':{'v':{'value':1}}},{'type':'cancel','activityId':'charge',"
+                            "'cancelCurrentActiveActivityInstances':true}]}}", id);
+}
+
+static void s_modification_runs(fx *f, char *request, size_t cap) {
+  char def[64], body[512];
+  two_invoices(f);
+  list_str(f, "getProcessDefinitions", "{}", 0, "id", def, sizeof def);
+  snprintf(body, sizeof body, "{'body':{'processDefinitionId':'%s','instructions':[{'type':'cancel','activityId':'charge'}],"
+                              "'processInstanceQuery':{'processDefinitionKey':'invoice'}}}", def);
+  seeded(f, request, cap, "executeModificationAsync", body);
+}
+
+/* start | byMessage (message order) -> wait (message go) -> end */
+#define MESSAGES                                                          \
+  "{'key':'messages','activities':[" START                                \
+  ",{'id':'byMessage','type':'startEvent','messageName':'order'}"          \
+  ",{'id':'wait','type':'intermediateCatchEvent','messageName':'go'}," END  \
+  "],'flows':[" FLOW("f1", "start", "wait") "," FLOW("f0", "byMessage", "wait") \
+  "," FLOW("f2", "wait", "end") "]}"
+
+static void s_correlate(fx *f, char *request, size_t cap) {
+  deploy(f, MESSAGES);
+  start(f, "messages", "a", NULL, 0);
+  start(f, "messages", "b", NULL, 0);
+  set_request(request, cap, "{'body':{'messageName':'go','all':true,'resultEnabled':true,'variablesInResultEnabled':true,"
+                            "'processVariables':{'x':{'value':1}}}}");
+}
+
+static void s_correlate_start(fx *f, char *request, size_t cap) {
+  deploy(f, MESSAGES);
+  set_request(request, cap, "{'body':{'messageName':'order','businessKey':'k','resultEnabled':true,"
+                            "'processVariables':{'x':{'value':1}}}}");
+}
+
+static void s_correlate_runs(fx *f, char *request, size_t cap) {
+  deploy(f, MESSAGES);
+  start(f, "messages", "a", NULL, 0);
+  start(f, "messages", "b", NULL, 0);
+  seeded(f, request, cap, "correlateMessageAsync",
+         "{'body':{'messageName':'go','processInstanceQuery':{'processDefinitionKey':'invoice'},"
+         "'historicProcessInstanceQuery':{'processDefinitionKey':'messages'},'variables':{'y':{'value':2}}}}");
+}
+
+/* Both invoice instances (one with an incident) move to a second version. */
+static void s_migrate(fx *f, char *request, size_t cap) {
+  char v1[64], v2[64];
+  two_invoices(f);
+  deploy(f, INVOICE);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'1'}}", 0, "id", v1, sizeof v1);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'2'}}", 0, "id", v2, sizeof v2);
+  set_request(request, cap, "{'body':{'migrationPlan':{'sourceProcessDefinitionId':'%s','targetProcessDefinitionId':'%s',"
+                            "'instructions':[{'sourceActivityIds':['charge'],'targetActivityIds':['charge']}],"
+                            "'variables':{'m':{'value':true}}},'processInstanceQuery':{'processDefinitionId':'%s'}}}",
+              v1, v2, v1);
+}
+
+static void s_generate_plan(fx *f, char *request, size_t cap) {
+  char v1[64], v2[64];
+  deploy(f, INVOICE);
+  deploy(f, INVOICE);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'1'}}", 0, "id", v1, sizeof v1);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'2'}}", 0, "id", v2, sizeof v2);
+  set_request(request, cap, "{'body':{'sourceProcessDefinitionId':'%s','targetProcessDefinitionId':'%s'}}", v1, v2);
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1223,6 +1298,13 @@ static const scenario scenarios[] = {
     {"process-set-removal-time batch", "setRemovalTimeAsync", s_removal_time, 0},
     {"batch-set-removal-time runs", "executeDueJobs", s_batch_removal_time_runs, 1},
     {"restart by key", "restartProcessInstancesByKey", s_restart_by_key, 0},
+    {"modify an instance", "modifyProcessInstance", s_modify, 0},
+    {"instance-modification runs", "executeDueJobs", s_modification_runs, 1},
+    {"correlate to waiting tokens", "correlateMessage", s_correlate, 0},
+    {"correlate to a message start event", "correlateMessage", s_correlate_start, 0},
+    {"correlate-message runs", "executeDueJobs", s_correlate_runs, 1},
+    {"migrate", "executeMigrationPlan", s_migrate, 0},
+    {"generate a migration plan", "generateMigrationPlan", s_generate_plan, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))

@@ -190,6 +190,14 @@ for (const [schema, fields] of Object.entries(OPTIONAL_FIELDS)) dropRequired(S[s
  * reason: spec errors, and the paths the 7.15 file lacks (their schemas
  * come from the reference sheets, above).
  */
+// MigrationInstructionDto / MigrationPlanDto (not in the 7.15 file).
+const MIGRATION_INSTRUCTION = { type: 'object', required: ['sourceActivityIds', 'targetActivityIds', 'updateEventTrigger'], properties: {
+  sourceActivityIds: { type: 'array', items: { type: 'string' } }, targetActivityIds: { type: 'array', items: { type: 'string' } },
+  updateEventTrigger: { type: 'boolean' } } };
+const MIGRATION_PLAN = { type: 'object', required: ['sourceProcessDefinitionId', 'targetProcessDefinitionId', 'instructions', 'variables'], properties: {
+  sourceProcessDefinitionId: { type: 'string' }, targetProcessDefinitionId: { type: 'string' },
+  instructions: { type: 'array', items: MIGRATION_INSTRUCTION }, variables: { type: ['object', 'null'] } } };
+
 export const OVERRIDES = new Map([
   ['PUT /user/{id}/credentials 204', [null, 'spec error: UserResource.updateCredentials is void, JAX-RS answers 204 (7.15 says 200)']],
   ['POST /identity/verify 200', [{ type: 'object', required: ['authenticatedUser', 'authenticated', 'groups', 'tenants'],
@@ -217,6 +225,22 @@ export const OVERRIDES = new Map([
   ['POST /history/job-log/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
   ['GET /history/job-log/{id} 200', [ref('HistoricJobLogDto'), 'not in the 7.15 file: HistoricJobLogDto']],
   ['GET /history/job-log/{id}/stacktrace 200', [{ type: 'string' }, 'not in the 7.15 file: text/plain']],
+  ['POST /modification/execute 204', [null, 'not in the 7.15 file: 204, no content']],
+  ['POST /modification/executeAsync 200', [ref('BatchDto'), 'not in the 7.15 file: BatchDto']],
+  ['POST /message 200', [{ type: 'array', items: { type: 'object', required: ['resultType', 'execution', 'processInstance'], properties: {
+    resultType: { enum: ['Execution', 'ProcessDefinition'] },
+    execution: { anyOf: [{ type: 'null' }, ref('ExecutionDto')] },
+    processInstance: { anyOf: [{ type: 'null' }, ref('ProcessInstanceDto')] },
+    variables: { type: 'object' } } } },
+  'the 7.15 file describes MessageCorrelationResultWithVariableDto for every 200; Camunda writes MessageCorrelationResultDto (no variables) unless variablesInResultEnabled, and the member of the other result type as null']],
+  ['POST /migration/generate 200', [MIGRATION_PLAN, 'not in the 7.15 file: MigrationPlanDto']],
+  ['POST /migration/validate 200', [{ type: 'object', required: ['instructionReports', 'variableReports'], properties: {
+    instructionReports: { type: 'array', items: { type: 'object', required: ['instruction', 'failures'], properties: {
+      instruction: MIGRATION_INSTRUCTION, failures: { type: 'array', items: { type: 'string' } } } } },
+    variableReports: { type: 'object' } } }, 'not in the 7.15 file: MigrationPlanReportDto']],
+  ['POST /migration/execute 204', [null, 'not in the 7.15 file: 204, no content']],
+  ['POST /migration/executeAsync 200', [ref('BatchDto'), 'not in the 7.15 file: BatchDto']],
+  ['POST /process-instance/message-async 200', [ref('BatchDto'), 'not in the 7.15 file (7.16+): BatchDto']],
   // Issue 14: endpoints the 7.15 file lacks (Camunda's JobResource, JobDefinitionResource and
   // ProcessDefinitionRestService by key answer these).
   ['DELETE /job/{id} 204', [null, 'not in the 7.15 file: JobResource.deleteJob, no content']],
@@ -259,6 +283,8 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/history/job-log/count', '/history/job-log/{id}', '/history/job-log/{id}/stacktrace',
   '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
   '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
+  '/modification/execute', '/modification/executeAsync', '/process-instance/message-async',
+  '/migration/generate', '/migration/validate', '/migration/execute', '/migration/executeAsync',
   '/job-definition/{id}/retries', '/job-definition/{id}/suspended', '/job-definition/suspended',
   '/process-definition/key/{key}/restart', '/process-definition/key/{key}/restart-async', '/history/cleanup',
   '/history/batch/set-removal-time', '/history/cleanup/job', '/history/cleanup/jobs', '/history/cleanup/configuration'];

@@ -5,7 +5,9 @@
 
 import { Simulation } from './sim.js';
 import { READ_PATHS, activityCounts, readBatches, readRuntime } from './snapshot.js';
-import { getHttp, restartExample, sendHttp } from './requests.js';
+import {
+  getHttp, migrationExample, migrationPlanExample, modificationExample, restartExample, sendHttp,
+} from './requests.js';
 import { SAMPLES } from './samples.js';
 import { renderBatches } from './ui/batches.js';
 import { DiagramView } from './ui/diagram.js';
@@ -102,6 +104,15 @@ function refreshProcesses() {
   if (latest) ui.forms.setId('Process definition id', latest.id);
   const firstTask = ui.sim.models.get(ui.shown)?.activities.find((a) => /Task$/.test(a.type));
   if (latest && firstTask) ui.forms.setExample('restart', restartExample(latest.id, firstTask.id));
+  if (latest && firstTask) ui.forms.setExample('modification', modificationExample(latest.id, firstTask.id));
+  // Two versions: the migration forms move the previous one's instances to the latest.
+  const previous = latest && ui.sim.engine.getProcessDefinitions({ key: ui.shown, version: String(latest.version - 1) })[0];
+  if (previous) {
+    const plan = ui.sim.engine.generateMigrationPlan({ sourceProcessDefinitionId: previous.id, targetProcessDefinitionId: latest.id });
+    const mapped = plan.instructions.map((i) => i.sourceActivityIds[0]);
+    ui.forms.setExample('migration-validate', migrationPlanExample(previous.id, latest.id, mapped));
+    ui.forms.setExample('migration', migrationExample(previous.id, latest.id, mapped));
+  }
 }
 
 // ---- clock ------------------------------------------------------------------

@@ -67,6 +67,56 @@ export const FORMS = Object.freeze([
     },
   },
   {
+    key: 'modification',
+    title: 'Modify process instances',
+    operation: 'executeModificationAsync',
+    method: 'POST',
+    path: '/modification/executeAsync',
+    example: modificationExample('invoice:1', 'charge'),
+  },
+  {
+    key: 'modify-instance',
+    title: 'Modify one process instance',
+    operation: 'modifyProcessInstance',
+    method: 'POST',
+    path: '/process-instance/{id}/modification',
+    idLabel: 'Process instance id',
+    example: {
+      instructions: [{ type: 'startBeforeActivity', activityId: 'charge' }, { type: 'cancel', activityId: 'charge' }],
+      annotation: 'retry the task',
+    },
+  },
+  {
+    key: 'message',
+    title: 'Correlate a message',
+    operation: 'correlateMessage',
+    method: 'POST',
+    path: '/message',
+    example: { messageName: 'paymentReceived', businessKey: 'order-1', all: true, resultEnabled: true },
+  },
+  {
+    key: 'message-async',
+    title: 'Correlate a message (batch)',
+    operation: 'correlateMessageAsync',
+    method: 'POST',
+    path: '/process-instance/message-async',
+    example: { messageName: 'paymentReceived', processInstanceQuery: { active: true } },
+  },
+  {
+    key: 'migration-validate',
+    title: 'Validate a migration plan',
+    operation: 'validateMigrationPlan',
+    method: 'POST',
+    path: '/migration/validate',
+    example: migrationPlanExample('invoice:1', 'invoice:2', ['charge']),
+  },
+  {
+    key: 'migration',
+    title: 'Migrate process instances',
+    operation: 'executeMigrationPlanAsync',
+    method: 'POST',
+    path: '/migration/executeAsync',
+    example: migrationExample('invoice:1', 'invoice:2', ['charge']),
     key: 'instance-suspension',
     title: 'Suspend process instances',
     operation: 'setProcessInstancesSuspendedAsync',
@@ -156,6 +206,50 @@ export function restartExample(processDefinitionId, activityId) {
     historicProcessInstanceQuery: { processDefinitionId, finished: true },
     instructions: [{ type: 'startBeforeActivity', activityId }],
     initialVariables: true,
+    skipCustomListeners: true,
+  };
+}
+
+/**
+ * The modification form's body: every running instance of the definition
+ * that rests in the activity gets it anew (started before it, the instances
+ * there before cancelled): a stuck task starts over with fresh retries.
+ * @param {string} processDefinitionId @param {string} activityId
+ */
+export function modificationExample(processDefinitionId, activityId) {
+  return {
+    processDefinitionId,
+    instructions: [
+      { type: 'startBeforeActivity', activityId },
+      { type: 'cancel', activityId, cancelCurrentActiveActivityInstances: true },
+    ],
+    processInstanceQuery: { processDefinitionId, activityIdIn: [activityId] },
+    skipCustomListeners: true,
+  };
+}
+
+/**
+ * A migration plan mapping the given activities to themselves (what
+ * /migration/generate proposes for activities both versions have).
+ * @param {string} source @param {string} target @param {string[]} activityIds
+ */
+export function migrationPlanExample(source, target, activityIds) {
+  return {
+    sourceProcessDefinitionId: source,
+    targetProcessDefinitionId: target,
+    instructions: activityIds.map((id) => ({ sourceActivityIds: [id], targetActivityIds: [id] })),
+  };
+}
+
+/**
+ * The migration form's body: every running instance of the source version
+ * moves to the target version by that plan.
+ * @param {string} source @param {string} target @param {string[]} activityIds
+ */
+export function migrationExample(source, target, activityIds) {
+  return {
+    migrationPlan: migrationPlanExample(source, target, activityIds),
+    processInstanceQuery: { processDefinitionId: source },
     skipCustomListeners: true,
   };
 }

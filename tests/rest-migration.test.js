@@ -1,0 +1,68 @@
+// Migration over REST: generate, validate, execute, executeAsync, with the
+// validation reports in the error bodies, responses checked against the
+// OpenAPI (support/openapi.js).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { deploy, startServer } from './support/rest-helpers.js';
+
+const xml = (tasks) => `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs" targetNamespace="http://example.com/rebatch">
+  <bpmn:process id="mig" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    ${tasks.map((t, i) => `<bpmn:sequenceFlow id="f${i}" sourceRef="${i ? tasks[i - 1] : 'start'}" targetRef="${t}" /><bpmn:userTask id="${t}" />`).join('\n    ')}
+    <bpmn:sequenceFlow id="fe" sourceRef="${tasks.at(-1)}" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`;
+
+let srv;
+let v1;
+let v2;
+before(async () => {
+  srv = await startServer({ jobExecutor: false, config: { batchPollTime: 0 } });
+  [v1] = Object.values((await deploy(srv.api, { 'mig.bpmn': xml(['a', 'x']) })).body.deployedProcessDefinitions);
+  [v2] = Object.values((await deploy(srv.api, { 'mig.bpmn': xml(['a', 'b']) })).body.deployedProcessDefinitions);
+});
+after(() => srv.close());
+
+const ok = async (method, path, body, status = 200) => {
+  const r = await srv.api(method, path, body);
+  assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+  return r.body;
+};
+
+test('generate, validate, execute and executeAsync', async () => {
+  const plan = await ok('POST', '/migration/generate', { sourceProcessDefinitionId: v1.id, targetProcessDefinitionId: v2.id });
+  assert.deepEqual(plan.instructions, [{ sourceActivityIds: ['a'], targetActivityIds: ['a'], updateEventTrigger: false }]);
+  const report = await ok('POST', '/migration/validate', { ...plan, instructions: [...plan.instructions, { sourceActivityIds: ['x'], targetActivityIds: ['nope'] }] });
+  assert.deepEqual(report.instructionReports[0].failures, ["Target activity 'nope' does not exist"]);
+
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await ok('POST', `/process-definition/${v1.id}/start`, {})).id);
+  await ok('POST', '/migration/execute', { migrationPlan: plan, processInstanceIds: [ids[0]] }, 204);
+  assert.equal((await ok('GET', `/process-instance/${ids[0]}`)).definitionId, v2.id);
+
+  const bad = await srv.api('POST', '/migration/execute', {
+    migrationPlan: { ...plan, instructions: [{ sourceActivityIds: ['x'], targetActivityIds: ['b'] }] }, processInstanceIds: [ids[1]] });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.type, 'MigratingProcessInstanceValidationException');
+  assert.equal(bad.body.validationReport.processInstanceId, ids[1]);
+  assert.deepEqual(bad.body.validationReport.activityInstanceValidationReports.map((r) => [r.sourceScopeId, r.failures]),
+    [['a', ["There is no migration instruction for this instance's activity"]]]);
+  const invalid = await srv.api('POST', '/migration/executeAsync', {
+    migrationPlan: { ...plan, instructions: [{ sourceActivityIds: ['a'], targetActivityIds: ['zz'] }] }, processInstanceIds: ids });
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.body.type, 'MigrationPlanValidationException');
+  assert.deepEqual(invalid.body.validationReport.instructionReports[0].failures, ["Target activity 'zz' does not exist"]);
+
+  const batch = await ok('POST', '/migration/executeAsync', { migrationPlan: plan, processInstanceQuery: { processDefinitionId: v1.id } });
+  assert.equal(batch.type, 'instance-migration');
+  assert.equal(batch.totalJobs, 2);
+  for (let i = 0; i < 20; i++) {
+    const jobs = await ok('GET', '/job?executable=true');
+    if (!jobs.length) break;
+    for (const j of jobs) await ok('POST', `/job/${j.id}/execute`, undefined, 204);
+  }
+  assert.equal((await ok('GET', `/process-instance/count?processDefinitionId=${v2.id}`)).count, 3);
+});
