@@ -481,11 +481,9 @@ static int visit_matching(rebatch_engine *e, const char *id, const char *text, i
   const rb_row_filter *rf = c;
   int ok = 1;
   if (!rf->decided) {
-    cJSON *record = cJSON_Parse(text);
-    if (!record) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
+    cJSON *record;
+    int parsed = rb_parse_record(e, text, &record);
+    if (parsed != REBATCH_OK) return parsed;
     ok = plan_matches(e, rf->plan, record, rf->res);
     cJSON_Delete(record);
     if (ok == RB_REJECTED) return RB_REJECTED;

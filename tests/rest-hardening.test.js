@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { startServer } from './support/rest-helpers.js';
+import { deploy, externalTaskBpmn, startServer } from './support/rest-helpers.js';
 
 const LIMIT = 64 * 1024;
 let srv;
@@ -128,4 +128,64 @@ test('protocol errors answer a Camunda JSON body', async () => {
   assert.equal(big.status, 431);
   assert.equal(big.body.type, 'InvalidRequestException');
   await alive();
+});
+
+/** A fresh external task of topic `topic` (its id). */
+async function newTask(topic) {
+  const key = `p${topic.replace(/\W/g, '')}`;
+  assert.equal((await deploy(srv.api, { [`${key}.bpmn`]: externalTaskBpmn(key, topic) })).status, 200);
+  const started = await srv.api('POST', `/process-definition/key/${key}/start`, {});
+  const tasks = await srv.api('GET', `/external-task?processInstanceId=${started.body.id}`);
+  return tasks.body[0].id;
+}
+
+const json = (raw) => ({ raw, headers: { 'content-type': 'application/json' } });
+
+test('scalars where a DTO string belongs are read as their text (Jackson coercion)', async () => {
+  const id = await newTask('coerce');
+  const lock = await srv.api('POST', `/external-task/${id}/lock`, { workerId: 0, lockDuration: 60000 });
+  assert.equal(lock.status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${id}`)).body.workerId, '0');
+  const bool = await srv.api('POST', `/external-task/${id}/extendLock`, { workerId: false, newDuration: 1 });
+  assert.equal(bool.status, 400, 'false is the text "false", another worker than "0"');
+  assert.match(bool.body.message, /cannot be extended by worker 'false'/);
+  const err = await srv.api('POST', `/external-task/${id}/bpmnError`, { workerId: 0, errorCode: 0 });
+  assert.equal(err.status, 204);
+});
+
+test('arrays and objects where a DTO scalar belongs answer 400, not 500', async () => {
+  const id = await newTask('shape');
+  for (const body of [{ workerId: [], lockDuration: 1 }, { workerId: { a: 1 }, lockDuration: 1 }]) {
+    const r = await srv.api('POST', `/external-task/${id}/lock`, body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.deepEqual(r.body, { type: 'InvalidRequestException', message: '', code: null });
+  }
+  const f = await srv.api('POST', `/external-task/${id}/bpmnError`, { workerId: 'w', errorCode: ['x'] });
+  assert.equal(f.status, 400);
+  const fetched = await srv.api('POST', '/external-task/fetchAndLock', {
+    workerId: 'w',
+    maxTasks: 1,
+    topics: [{ topicName: { x: 1 }, lockDuration: 1 }],
+  });
+  assert.equal(fetched.status, 400, 'nested DTOs too');
+});
+
+test('retries beyond a Java int answer 400 instead of being clamped', async () => {
+  const id = await newTask('range');
+  for (const retries of [2147483648, 2 ** 53, -2147483649]) {
+    const r = await srv.api('PUT', `/external-task/${id}/retries`, { retries });
+    assert.equal(r.status, 400, String(retries));
+    assert.equal(r.body.type, 'InvalidRequestException');
+  }
+  assert.equal((await srv.api('PUT', `/external-task/${id}/retries`, { retries: 2147483647 })).status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${id}`)).body.retries, 2147483647);
+});
+
+test('duplicate keys in a JSON body: the last one counts', async () => {
+  const id = await newTask('dup');
+  const r = await srv.api('PUT', `/external-task/${id}/retries`, undefined, json('{"retries":1,"retries":7}'));
+  assert.equal(r.status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${id}`)).body.retries, 7);
+  const bad = await srv.api('PUT', `/external-task/${id}/retries`, undefined, json('{"retries":3,"retries":-1}'));
+  assert.equal(bad.status, 400, 'the last value is the one checked');
 });
