@@ -28,6 +28,7 @@ typedef struct rb_config {
   int default_retries;
   double lock_time_ms;
   int max_jobs_per_acquisition;
+  int query_max_results_limit; /* 0: none (Camunda's Integer.MAX_VALUE) */
 } rb_config;
 
 struct rebatch_engine {

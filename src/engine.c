@@ -73,7 +73,8 @@ static int read_config(rb_config *c, const cJSON *cfg, char **error_out) {
       !config_int(cfg, "batchPollTime", 30, 0, &c->batch_poll_time_s, error_out) ||
       !config_int(cfg, "defaultNumberOfRetries", 3, 0, &c->default_retries, error_out) ||
       !config_int(cfg, "lockTimeInMillis", 300000, 0, &lock_ms, error_out) ||
-      !config_int(cfg, "maxJobsPerAcquisition", 3, 1, &c->max_jobs_per_acquisition, error_out))
+      !config_int(cfg, "maxJobsPerAcquisition", 3, 1, &c->max_jobs_per_acquisition, error_out) ||
+      !config_int(cfg, "queryMaxResultsLimit", 0, 1, &c->query_max_results_limit, error_out))
     return 0;
   c->lock_time_ms = lock_ms;
   if (level && strcmp(level, "full") != 0) {

@@ -25,10 +25,12 @@ static const char *const string_fields[] = {
 static const char *const int_fields[] = {"retries", "maxTasks", "firstResult", "maxResults"};
 
 /* Members whose children are named by the user or hold any JSON (variable
- * maps, variable values): their keys and values are not DTO members. */
+ * maps, variable values), or are not read from a client's JSON (a
+ * deployment's processes come from the BPMN parser, which checks their
+ * types itself): their members are not DTO members. */
 static const char *const opaque_fields[] = {
     "variables", "localVariables", "processVariables", "modifications",
-    "correlationKeys", "value",
+    "correlationKeys", "value", "processes", "resources",
 };
 
 static int named(const char *key, const char *const *names, size_t count) {

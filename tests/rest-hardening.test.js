@@ -189,3 +189,26 @@ test('duplicate keys in a JSON body: the last one counts', async () => {
   const bad = await srv.api('PUT', `/external-task/${id}/retries`, undefined, json('{"retries":3,"retries":-1}'));
   assert.equal(bad.status, 400, 'the last value is the one checked');
 });
+
+test('queryMaxResultsLimit: unpaged and over-limit lists answer 400 as Camunda 7.14+ does', async () => {
+  const limited = await startServer({ config: { queryMaxResultsLimit: 2 } });
+  try {
+    for (const path of ['/external-task', '/job', '/history/job-log', '/process-instance', '/incident']) {
+      const unbound = await limited.api('GET', path);
+      assert.equal(unbound.status, 400, path);
+      assert.deepEqual(unbound.body, {
+        type: 'InvalidRequestException',
+        message: 'An unbound number of results is forbidden!',
+        code: null,
+      });
+      const over = await limited.api('GET', `${path}?maxResults=3`);
+      assert.equal(over.status, 400, path);
+      assert.equal(over.body.message, 'Max results limit of 2 exceeded!');
+      assert.equal((await limited.api('GET', `${path}?firstResult=5&maxResults=2`)).status, 200, path);
+    }
+    assert.equal((await limited.api('GET', '/external-task/count')).status, 200, 'counts are not limited');
+  } finally {
+    await limited.close();
+  }
+  assert.equal((await srv.api('GET', '/external-task')).status, 200, 'no limit unless configured');
+});
