@@ -17,6 +17,10 @@ dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev) # libFu
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 [[ -x /usr/bin/chromium ]] || need+=(chromium) # the simulation page's browser tests
+# PostgreSQL: the server for the tests' throwaway clusters (no service is
+# used), libpq-dev for the libpq addon the PostgreSQL store is built on
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v pg_config >/dev/null || need+=(libpq-dev)
 
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ "$(id -u)" != 0 ]]; then
