@@ -28,7 +28,7 @@ TEST_SRCS := $(wildcard tests/c/test_*.c)
 TESTS := $(patsubst tests/c/%.c,$(OUT)/%,$(TEST_SRCS))
 HEADERS := $(wildcard src/*.h) tests/c/check.h
 
-.PHONY: test-native native clean native-build-with-cjson native-run
+.PHONY: test-native native clean native-build-with-cjson native-run fuzz fuzz-build
 # Keep objects (make would otherwise delete them as intermediates).
 .SECONDARY:
 
@@ -56,6 +56,23 @@ $(OUT)/test_%: tests/c/test_%.c $(OBJS) $(OUT)/obj/cJSON.o $(HEADERS)
 
 $(OUT)/obj:
 	mkdir -p $@
+
+# The libFuzzer target on rebatch_call (tests/fuzz/), built with clang.
+#   make fuzz FUZZ_SECONDS=60    build, replay the corpus, fuzz that long
+# scripts/fuzz.sh runs it for longer, keeping what it finds.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_OUT := build/fuzz
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz-build:
+	@cjson="$$(bash scripts/fetch-cjson.sh | tail -n1)" && mkdir -p $(FUZZ_OUT) && \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -Isrc -I"$$cjson" tests/fuzz/fuzz_call.c $(SRCS) "$$cjson/cJSON.c" \
+	    -o $(FUZZ_OUT)/fuzz_call -lm
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build/native

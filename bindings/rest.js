@@ -317,23 +317,48 @@ function readBody(req, limit, done) {
     called = true;
     done(err, buffer);
   };
+  if (over) {
+    finish(tooLarge(limit));
+    return;
+  }
   req.on('data', (chunk) => {
     size += chunk.length;
-    if (over || size > limit) {
-      over = true;
+    if (called) return;
+    if (size > limit) {
+      // Answered at once (the rest is drained by the error reply), not kept.
       first = chunks = null;
-      // Drain without keeping; a client that goes on far past the limit is cut off.
-      if (size > limit * 8) req.destroy();
+      finish(tooLarge(limit));
       return;
     }
     if (first === null) first = chunk;
     else (chunks ??= [first]).push(chunk);
   });
-  req.on('end', () => {
-    if (over) finish(tooLarge(limit));
-    else finish(null, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY));
-  });
+  req.on('end', () => finish(null, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY)));
   req.on('error', (err) => finish(err));
+  req.on('close', () => finish(new HttpError(400, 'InvalidRequestException', 'The request body was cut off')));
+}
+
+/**
+ * After an error answered before the body was read whole: the rest of the
+ * body is read and dropped (so the client, still sending, reads the answer
+ * rather than a reset), up to `limit` more bytes or a few seconds, then the
+ * connection is closed.
+ */
+function discardRest(req, res, limit) {
+  let dropped = 0;
+  const cut = () => req.socket?.destroy();
+  res.on('finish', () => {
+    if (req.complete) return;
+    const timer = setTimeout(cut, 2000);
+    timer.unref?.();
+    req.on('data', (chunk) => {
+      dropped += chunk.length;
+      if (dropped > limit) cut();
+    });
+    req.on('end', () => clearTimeout(timer));
+    req.on('close', () => clearTimeout(timer));
+    req.resume();
+  });
 }
 
 /** A body must say it is JSON: a browser's no-cors post (a Blob with no
@@ -377,6 +402,15 @@ function parseQuery(search) {
     if (!(name in query)) query[name] = value; // JAX-RS @QueryParam: the first value
   }
   return query;
+}
+
+/** A path segment percent-decoded, or null when its escapes are malformed. */
+function decodeOrNull(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -556,7 +590,7 @@ export function createRestHandler(engine, options = {}) {
     // Named-engine paths: /engine/default/job = /job.
     const named = path.startsWith('/engine/') ? /^\/engine\/([^/]+)(\/.*)$/.exec(path) : null;
     if (named) {
-      if (decodeURIComponent(named[1]) !== ENGINE_NAME) {
+      if (decodeOrNull(named[1]) !== ENGINE_NAME) {
         throw new HttpError(404, 'RestException', `No process engine available with name ${named[1]}`);
       }
       path = named[2];
@@ -658,7 +692,10 @@ export function createRestHandler(engine, options = {}) {
     }
     if (res.headersSent || res.destroyed) return;
     // A request whose body was not read (or cut off): do not reuse the connection.
-    if (!req.complete && !bodiless(req)) res.setHeader('Connection', 'close');
+    if (!req.complete && !bodiless(req)) {
+      res.setHeader('Connection', 'close');
+      discardRest(req, res, bodyLimit);
+    }
     sendJson(res, status, body);
   }
 
@@ -673,8 +710,14 @@ export function createRestHandler(engine, options = {}) {
   return handle;
 }
 
-/** Reads a multipart/form-data request: [{field, name, isField, data}]. */
+/**
+ * Reads a multipart/form-data request: [{field, name, isField, data}]. The
+ * limit is on the whole body: past it the read stops and the Promise rejects
+ * at once (413). Every stream error (a truncated or malformed form, a client
+ * that goes away) rejects with a 400; none is left unhandled.
+ */
 function readMultipart(req, limit) {
+  const malformed = () => new HttpError(400, 'InvalidRequestException', 'Malformed multipart/form-data request');
   return new Promise((resolve, reject) => {
     let bb;
     try {
@@ -683,45 +726,77 @@ function readMultipart(req, limit) {
         limits: { fileSize: limit, fieldSize: 1024 * 1024, files: 100, fields: 100, parts: 200 },
       });
     } catch {
-      reject(new HttpError(400, 'InvalidRequestException', 'Malformed multipart/form-data request'));
+      reject(malformed());
       return;
     }
     const parts = [];
     let size = 0;
-    let failed = null;
-    const fail = (err) => {
-      if (!failed) failed = err;
+    let settled = false;
+    const stop = (err) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(bb);
+      bb.removeAllListeners('close');
+      bb.on('error', () => {}); // busboy may still report the cut-off form
+      bb.destroy();
+      reject(err);
     };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      stop(tooLarge(limit));
+      return;
+    }
     req.on('data', (chunk) => {
       size += chunk.length;
-      if (size > limit) fail(tooLarge(limit));
+      if (size > limit) stop(tooLarge(limit));
+    });
+    req.on('error', () => stop(malformed()));
+    req.on('close', () => {
+      if (!req.complete) stop(malformed());
     });
     bb.on('file', (field, stream, info) => {
       const chunks = [];
       stream.on('data', (c) => chunks.push(c));
-      stream.on('limit', () => fail(tooLarge(limit)));
+      stream.on('error', () => stop(malformed()));
+      stream.on('limit', () => stop(tooLarge(limit)));
       stream.on('end', () =>
         parts.push({ field, name: info.filename ?? field, isField: false, data: Buffer.concat(chunks) }),
       );
     });
     bb.on('field', (field, value, info) => {
-      if (info.valueTruncated) fail(tooLarge(limit));
-      parts.push({ field, name: field, isField: true, data: Buffer.from(value, 'utf8') });
+      if (info.valueTruncated) stop(tooLarge(limit));
+      else parts.push({ field, name: field, isField: true, data: Buffer.from(value, 'utf8') });
     });
-    bb.on('partsLimit', () => fail(new HttpError(400, 'InvalidRequestException', 'Too many parts')));
-    bb.on('filesLimit', () => fail(new HttpError(400, 'InvalidRequestException', 'Too many files')));
-    bb.on('fieldsLimit', () => fail(new HttpError(400, 'InvalidRequestException', 'Too many fields')));
-    bb.on('error', () => {
-      fail(new HttpError(400, 'InvalidRequestException', 'Malformed multipart/form-data request'));
-      req.unpipe(bb);
-      req.resume();
-    });
-    bb.on('close', () => (failed ? reject(failed) : resolve({ parts })));
-    req.on('end', () => {
-      if (failed) reject(failed);
+    bb.on('partsLimit', () => stop(new HttpError(400, 'InvalidRequestException', 'Too many parts')));
+    bb.on('filesLimit', () => stop(new HttpError(400, 'InvalidRequestException', 'Too many files')));
+    bb.on('fieldsLimit', () => stop(new HttpError(400, 'InvalidRequestException', 'Too many fields')));
+    bb.on('error', () => stop(malformed()));
+    bb.on('close', () => {
+      if (settled) return;
+      settled = true;
+      resolve({ parts });
     });
     req.pipe(bb);
   });
+}
+
+/**
+ * The answer to a request node:http could not parse or that timed out, as a
+ * Camunda error body (Tomcat would answer these itself; a client of this API
+ * reads JSON).
+ */
+function clientErrorResponse(err) {
+  const [status, reason, message] =
+    err?.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
+      : err?.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err?.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request was not received in time']
+        : [400, 'Bad Request', 'Malformed HTTP request'];
+  const body = JSON.stringify({ type: 'InvalidRequestException', message, code: null });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }
 
 /**
@@ -778,7 +853,7 @@ export function createRestServer(options) {
     else admit(user);
   }
   server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    if (socket.writable) socket.end(clientErrorResponse(err));
     else socket.destroy();
   });
   let closed = null;

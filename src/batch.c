@@ -569,10 +569,9 @@ static int load_batch(rebatch_engine *e, const char *id, int execution, rb_doc *
   memset(batch, 0, sizeof *batch);
   if ((rc = rb_load_text(e, BATCH, id, &text, &rev)) != REBATCH_OK || !text) return rc;
   if (!cache->text || strcmp(cache->text, text) != 0 || strcmp(cache->id, id) != 0) {
-    if (!(json = cJSON_Parse(text))) {
+    if ((rc = rb_parse_record(e, text, &json)) != REBATCH_OK) {
       rb_free(text);
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
+      return rc;
     }
     if (rb_date(json, "executionStartTime") < 0) {
       rb_free(text);

@@ -28,6 +28,7 @@ typedef struct rb_config {
   int default_retries;
   double lock_time_ms;
   int max_jobs_per_acquisition;
+  int query_max_results_limit; /* 0: none (Camunda's Integer.MAX_VALUE) */
 } rb_config;
 
 struct rebatch_engine {
@@ -165,6 +166,18 @@ typedef struct rb_text_field {
   size_t len;
 } rb_text_field;
 int rb_text_fields(const char *text, rb_text_field *fields, int count);
+/* A stored record's text parsed into *out (caller deletes): REBATCH_OK;
+ * REBATCH_NOMEM when the text is JSON but memory ran out; REBATCH_ERROR
+ * (store_error set) when the store handed back text that is not JSON. */
+int rb_parse_record(rebatch_engine *e, const char *text, cJSON **out);
+/* A request's text parsed into *out: REBATCH_OK, REBATCH_NOMEM (valid JSON,
+ * no memory) or REBATCH_ERROR (not JSON). */
+int rb_parse_request(const char *text, cJSON **out);
+/* Reads a parsed request as Camunda's Jackson reads DTOs (request_types.c):
+ * scalars where strings belong become strings, duplicate keys keep the
+ * last. 1 ok; 0 when a member has a type Jackson refuses (res set to
+ * Camunda's 400); -1 out of memory. */
+int rb_request_coerce(cJSON *request, rb_response *res);
 int rb_field_str(const rb_text_field *f, char *buf, size_t cap);
 int rb_field_num(const rb_text_field *f, double *out);
 int rb_field_flag(const rb_text_field *f);

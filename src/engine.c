@@ -73,7 +73,8 @@ static int read_config(rb_config *c, const cJSON *cfg, char **error_out) {
       !config_int(cfg, "batchPollTime", 30, 0, &c->batch_poll_time_s, error_out) ||
       !config_int(cfg, "defaultNumberOfRetries", 3, 0, &c->default_retries, error_out) ||
       !config_int(cfg, "lockTimeInMillis", 300000, 0, &lock_ms, error_out) ||
-      !config_int(cfg, "maxJobsPerAcquisition", 3, 1, &c->max_jobs_per_acquisition, error_out))
+      !config_int(cfg, "maxJobsPerAcquisition", 3, 1, &c->max_jobs_per_acquisition, error_out) ||
+      !config_int(cfg, "queryMaxResultsLimit", 0, 1, &c->query_max_results_limit, error_out))
     return 0;
   c->lock_time_ms = lock_ms;
   if (level && strcmp(level, "full") != 0) {
@@ -105,6 +106,7 @@ int rebatch_open(const rebatch_store *store, const rebatch_host *host,
                  char **error_out) {
   rebatch_engine *e;
   cJSON *cfg = NULL;
+  int rc;
   if (error_out) *error_out = NULL;
   if (!out) return REBATCH_MISUSE;
   *out = NULL;
@@ -112,7 +114,8 @@ int rebatch_open(const rebatch_store *store, const rebatch_host *host,
     if (error_out) *error_out = rb_sprintf("store or host is incomplete or of an unknown version");
     return REBATCH_MISUSE;
   }
-  if (config_json && !(cfg = cJSON_Parse(config_json))) {
+  if (config_json && (rc = rb_parse_request(config_json, &cfg)) != REBATCH_OK) {
+    if (rc == REBATCH_NOMEM) return REBATCH_NOMEM;
     if (error_out) *error_out = rb_sprintf("config is not valid JSON");
     return REBATCH_MISUSE;
   }
@@ -261,13 +264,19 @@ char *rebatch_call(rebatch_engine *e, const char *operation,
   char number[48];
   const rb_operation *op = operation ? find_operation(operation) : NULL;
   char *text = NULL;
+  int parsed = request_json ? rb_parse_request(request_json, &request) : REBATCH_OK;
+  int coerced = 1;
   if (!e || !op) {
     rb_error(&res, 404, "RestException", RB_CODE_NULL, "Unknown operation '%s'",
              operation ? operation : "(null)");
-  } else if (request_json && !(request = cJSON_Parse(request_json))) {
+  } else if (parsed == REBATCH_NOMEM) {
+    storage_failure(e, REBATCH_NOMEM, &res);
+  } else if (parsed != REBATCH_OK) {
     rb_invalid(&res, 400, "The request is not valid JSON");
   } else if (request && !cJSON_IsObject(request) && !cJSON_IsNull(request)) {
     rb_invalid(&res, 400, "The request must be a JSON object");
+  } else if (request && (coerced = rb_request_coerce(request, &res)) != 1) {
+    if (coerced < 0) storage_failure(e, REBATCH_NOMEM, &res);
   } else if (request_json && rb_json_inexact_integer(request_json, number, sizeof number)) {
     /* Refused rather than silently rounded (a Long variable, mostly). */
     rb_invalid(&res, 400, "Cannot read the number %s: rebatch keeps integers exactly only up to 2^53 "

@@ -22,12 +22,39 @@ static int is_true(const cJSON *obj, const char *key) {
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
+/* The "fetch" index: where fetchAndLock looks for a task, so that a fetch
+ * costs what it answers rather than the size of the topic. The value is the
+ * topic and a bucket: 0, + or - for an unlocked task of zero, positive or
+ * negative priority, L for a locked one (its lock may have expired); no
+ * entry for a task without retries or suspended (never fetchable). Writes
+ * it into buf[RB_FETCH_KEY_MAX]; NULL for no entry. */
+#define RB_FETCH_KEY_MAX 260
+static const char *fetch_key(char *buf, const char *topic, int retries_left, int suspended,
+                             int locked, double priority) {
+  size_t len = topic ? strlen(topic) : 0;
+  if (!topic || !retries_left || suspended || len + 3 > RB_FETCH_KEY_MAX) return NULL;
+  memcpy(buf, topic, len);
+  buf[len] = '\x1f';
+  buf[len + 1] = locked ? 'L' : priority > 0 ? '+' : priority < 0 ? '-' : '0';
+  buf[len + 2] = '\0';
+  return buf;
+}
+
+static const char *task_fetch_key(char *buf, const cJSON *task) {
+  const cJSON *until = cJSON_GetObjectItemCaseSensitive(task, "lockExpirationTime");
+  return fetch_key(buf, rb_str(task, "topicName"), has_retries_left(task), is_true(task, "suspended"),
+                   until && !cJSON_IsNull(until),
+                   cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "priority")));
+}
+
 static int save_task(rebatch_engine *e, rb_doc *doc) {
+  char key[RB_FETCH_KEY_MAX];
   rebatch_index_entry index[] = {
       {"processInstanceId", rb_str(doc->json, "processInstanceId")},
       {"topicName", rb_str(doc->json, "topicName")},
+      {"fetch", task_fetch_key(key, doc->json)},
   };
-  return rb_save(e, EXTERNAL_TASK, doc, index, 2);
+  return rb_save(e, EXTERNAL_TASK, doc, index, 3);
 }
 
 int rb_external_tasks_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended) {
@@ -161,18 +188,23 @@ int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries) {
 typedef struct task_text {
   char instance[REBATCH_ID_MAX + 1];
   char topic[256];
-  int got_instance, got_topic, numeric;
-  double retries;
+  int got_instance, got_topic, numeric, suspended, locked;
+  double retries, priority;
 } task_text;
 
 static int read_task_text(const char *text, task_text *t) {
-  rb_text_field f[] = {{"processInstanceId", NULL, 0}, {"topicName", NULL, 0}, {"retries", NULL, 0}};
+  rb_text_field f[] = {{"processInstanceId", NULL, 0}, {"topicName", NULL, 0}, {"retries", NULL, 0},
+                       {"suspended", NULL, 0}, {"lockExpirationTime", NULL, 0}, {"priority", NULL, 0}};
   const char *r;
-  if (rb_text_fields(text, f, 3) < 0) return 0;
+  if (rb_text_fields(text, f, 6) < 0) return 0;
   t->got_instance = rb_field_str(&f[0], t->instance, sizeof t->instance);
   t->got_topic = rb_field_str(&f[1], t->topic, sizeof t->topic);
   r = f[2].value;
   t->numeric = r && (*r == '-' || (*r >= '0' && *r <= '9'));
+  t->suspended = rb_field_flag(&f[3]);
+  t->locked = f[4].value && strncmp(f[4].value, "null", 4) != 0;
+  t->priority = 0;
+  if (f[5].value && rb_field_num(&f[5], &t->priority) < 0) return 0;
   return t->got_instance >= 0 && t->got_topic >= 0 && rb_field_num(&f[2], &t->retries) > 0;
 }
 
@@ -200,11 +232,14 @@ int rb_external_task_set_retries_text(rebatch_engine *e, const char *id, int ret
   if (got < 0) return REBATCH_NOMEM;
   if (was_zero && retries > 0) rc = rb_incident_end(e, "failedExternalTask", id, 1);
   if (rc == REBATCH_OK) {
+    char key[RB_FETCH_KEY_MAX];
     rebatch_index_entry index[] = {
         {"processInstanceId", t.got_instance > 0 ? t.instance : NULL},
         {"topicName", t.got_topic > 0 ? t.topic : NULL},
+        {"fetch", fetch_key(key, t.got_topic > 0 ? t.topic : NULL, retries > 0, t.suspended, t.locked,
+                            t.priority)},
     };
-    rc = rb_save_text(e, EXTERNAL_TASK, id, patched, &rev, index, 2);
+    rc = rb_save_text(e, EXTERNAL_TASK, id, patched, &rev, index, 3);
   }
   rb_free(patched);
   return rc;
@@ -312,24 +347,80 @@ static void sort_by_priority(rb_docs *docs) {
   }
 }
 
+/* What one topic of a fetch needs while it walks the buckets. */
+typedef struct {
+  const cJSON *topic;
+  const char *worker;
+  double now, until;
+  long long *left;
+  cJSON *out;
+} fetch_walk;
+
+/* Locks the fetchable tasks of docs, in their order, while tasks are wanted. */
+static int take_tasks(rebatch_engine *e, fetch_walk *w, rb_docs *docs) {
+  int rc = REBATCH_OK;
+  for (int i = 0; rc == REBATCH_OK && *w->left > 0 && i < docs->count; i++) {
+    if (!fetchable(docs->items[i].json, w->now) || !topic_accepts(w->topic, docs->items[i].json)) continue;
+    rc = lock_task(e, &docs->items[i], w->worker, w->until, w->topic, w->out);
+    (*w->left)--;
+  }
+  return rc;
+}
+
+/* Walks one bucket of the fetch index a page at a time, stopping as soon as
+ * enough tasks are locked. */
+static int take_paged(rebatch_engine *e, fetch_walk *w, const char *key) {
+  char after[REBATCH_ID_MAX + 1] = "";
+  int rc = REBATCH_OK, more = 1;
+  while (rc == REBATCH_OK && more && *w->left > 0) {
+    rb_docs page = {0};
+    int limit = *w->left < 64 ? (int)*w->left + 8 : 128;
+    rc = rb_find_page(e, EXTERNAL_TASK, "fetch", key, after[0] ? after : NULL, limit, &page);
+    if (rc == REBATCH_OK) {
+      more = page.count == limit;
+      if (page.count > 0) snprintf(after, sizeof after, "%s", page.items[page.count - 1].id);
+      rc = take_tasks(e, w, &page);
+    }
+    rb_docs_clear(&page);
+  }
+  return rc;
+}
+
+/* A bucket of prioritised tasks, whole and highest priority first (few
+ * tasks have a priority other than 0). */
+static int take_by_priority(rebatch_engine *e, fetch_walk *w, const char *key) {
+  rb_docs docs = {0};
+  int rc = *w->left > 0 ? rb_find_all(e, EXTERNAL_TASK, "fetch", key, &docs) : REBATCH_OK;
+  if (rc == REBATCH_OK) {
+    sort_by_priority(&docs);
+    rc = take_tasks(e, w, &docs);
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
+/* Unlocked tasks first (by priority when asked), then locked ones whose
+ * lock has expired: a fetch reads the tasks it locks and the pages they
+ * come in, plus, only when the unlocked tasks do not suffice, the locked
+ * ones of the topic. */
 static int fetch_topic(rebatch_engine *e, const cJSON *topic, const char *worker,
                        int use_priority, long long *left, cJSON *out, rb_response *res) {
   const char *name = rb_str(topic, "topicName");
+  static const char buckets[] = "+0-L";
+  char key[RB_FETCH_KEY_MAX];
   long long duration;
-  double now = rb_now(e);
-  rb_docs tasks = {0};
-  int rc;
+  fetch_walk w = {topic, worker, rb_now(e), 0, left, out};
+  int rc = REBATCH_OK;
   if (!name) return rb_invalid(res, 400, "topicName is null");
   if (rb_int(topic, "lockDuration", &duration) != 1 || duration <= 0)
     return rb_invalid(res, 400, "lockDuration is not greater than 0");
-  rc = rb_find_all(e, EXTERNAL_TASK, "topicName", name, &tasks);
-  if (rc == REBATCH_OK && use_priority) sort_by_priority(&tasks);
-  for (int i = 0; rc == REBATCH_OK && *left > 0 && i < tasks.count; i++) {
-    if (!fetchable(tasks.items[i].json, now) || !topic_accepts(topic, tasks.items[i].json)) continue;
-    rc = lock_task(e, &tasks.items[i], worker, now + (double)duration, topic, out);
-    (*left)--;
+  w.until = w.now + (double)duration;
+  if (!fetch_key(key, name, 1, 0, 0, 0)) return REBATCH_OK; /* no task has so long a topic */
+  for (int b = 0; rc == REBATCH_OK && buckets[b] && *left > 0; b++) {
+    key[strlen(key) - 1] = buckets[b];
+    rc = use_priority && buckets[b] != '0' && buckets[b] != 'L' ? take_by_priority(e, &w, key)
+                                                                 : take_paged(e, &w, key);
   }
-  rb_docs_clear(&tasks);
   return rc;
 }
 

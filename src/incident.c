@@ -249,11 +249,9 @@ static int end_row(rebatch_engine *e, const char *id, const char *json, int rev,
     got = rb_field_str(&f[K_TYPE], type, sizeof type);
   }
   if (got < 0) {
-    cJSON *parsed = cJSON_Parse(json);
-    if (!parsed) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
+    cJSON *parsed;
+    int parsed_rc = rb_parse_record(e, json, &parsed);
+    if (parsed_rc != REBATCH_OK) return parsed_rc;
     got = rb_str(parsed, "incidentType") && strlen(rb_str(parsed, "incidentType")) < sizeof type;
     if (got) strcpy(type, rb_str(parsed, "incidentType"));
     cJSON_Delete(parsed);

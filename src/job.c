@@ -554,12 +554,11 @@ static int load_job(rebatch_engine *e, const char *id, acquired *hint, rb_doc *j
     *text = NULL;
     return load_job(e, id, NULL, job, text, l);
   }
-  job->json = cJSON_Parse(*text);
-  rb_free(*text);
-  *text = NULL;
-  if (!job->json) {
-    strcpy(e->store_error, "store returned a record that is not JSON");
-    return REBATCH_ERROR;
+  {
+    int parsed = rb_parse_record(e, *text, &job->json);
+    rb_free(*text);
+    *text = NULL;
+    if (parsed != REBATCH_OK) return parsed;
   }
   if (!(job->id = rb_strdup(id))) return REBATCH_NOMEM;
   l->retries = retries_of(job->json);
@@ -700,11 +699,9 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
   }
   memcpy(a->after, id, len + 1);
   if (rb_text_date(json, "dueDate", &due) < 0) {
-    cJSON *parsed = cJSON_Parse(json);
-    if (!parsed) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
+    cJSON *parsed;
+    int parsed_rc = rb_parse_record(e, json, &parsed);
+    if (parsed_rc != REBATCH_OK) return parsed_rc;
     due = rb_date(parsed, "dueDate");
     cJSON_Delete(parsed);
   }

@@ -106,12 +106,9 @@ int rb_job_log_keys(rb_text_field *fields) {
 
 /* A text the caller's walk could not read is parsed after all. */
 static int log_parsed(rebatch_engine *e, const char *job_text, rb_job_log_kind kind, int retries) {
-  cJSON *job = cJSON_Parse(job_text);
-  int rc;
-  if (!job) {
-    strcpy(e->store_error, "store returned a record that is not JSON");
-    return REBATCH_ERROR;
-  }
+  cJSON *job;
+  int rc = rb_parse_record(e, job_text, &job);
+  if (rc != REBATCH_OK) return rc;
   rc = rb_job_log(e, job, kind, retries, NULL);
   cJSON_Delete(job);
   return rc;

@@ -69,6 +69,7 @@ double rb_date(const cJSON *obj, const char *key) {
 typedef struct {
   const char *p;
   int depth;
+  int escapes; /* \u escapes accepted (validation); else "cannot tell" */
 } text_walk;
 
 static void walk_ws(text_walk *w) {
@@ -92,6 +93,11 @@ static int walk_string(text_walk *w, const char **start, size_t *len) {
   for (;;) {
     while (!string_stop[*p]) p++;
     if (*p == '"') break;
+    if (w->escapes && p[0] == '\\' && p[1] == 'u' && isxdigit(p[2]) && isxdigit(p[3]) &&
+        isxdigit(p[4]) && isxdigit(p[5])) {
+      p += 6;
+      continue;
+    }
     if (*p != '\\' || !p[1] || !strchr("\"\\/bfnrt", p[1])) {
       w->p = (const char *)p;
       return 0;
@@ -170,8 +176,31 @@ static int walk_value(text_walk *w) {
   }
 }
 
+/* Whether text is one JSON value, checked without allocating: a parse that
+ * failed on valid text failed for lack of memory. */
+static int json_valid(const char *text) {
+  text_walk w = {text, 0, 1};
+  if (!walk_value(&w)) return 0;
+  walk_ws(&w);
+  return *w.p == '\0';
+}
+
+int rb_parse_record(rebatch_engine *e, const char *text, cJSON **out) {
+  *out = cJSON_Parse(text);
+  if (*out) return REBATCH_OK;
+  if (text && json_valid(text)) return REBATCH_NOMEM;
+  strcpy(e->store_error, "store returned a record that is not JSON");
+  return REBATCH_ERROR;
+}
+
+int rb_parse_request(const char *text, cJSON **out) {
+  *out = cJSON_Parse(text);
+  if (*out) return REBATCH_OK;
+  return json_valid(text) ? REBATCH_NOMEM : REBATCH_ERROR;
+}
+
 int rb_text_fields(const char *text, rb_text_field *fields, int count) {
-  text_walk w = {text, 0};
+  text_walk w = {text, 0, 0};
   size_t key_len[32]; /* measured once: each member is matched against every key */
   /* bit (length % 64) for each key's length: most members of a record are
    * not asked for, and most are told apart by length alone */
@@ -793,7 +822,7 @@ void rb_format_number(double value, char *buf) {
 }
 
 int rb_text_patch(const char *text, const rb_member *members, int count, char **out) {
-  text_walk w = {text, 0};
+  text_walk w = {text, 0, 0};
   print_buf b = {NULL, 0, 0, 0};
   unsigned used = 0; /* bit i: members[i] replaced a value */
   size_t key_len[16];

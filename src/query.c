@@ -500,11 +500,9 @@ static int visit_matching(rebatch_engine *e, const char *id, const char *text, i
   const rb_row_filter *rf = c;
   int ok = 1;
   if (!rf->decided) {
-    cJSON *record = cJSON_Parse(text);
-    if (!record) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
+    cJSON *record;
+    int parsed = rb_parse_record(e, text, &record);
+    if (parsed != REBATCH_OK) return parsed;
     ok = plan_matches(e, rf->plan, record, rf->res);
     cJSON_Delete(record);
     if (ok == RB_REJECTED) return RB_REJECTED;
@@ -595,6 +593,18 @@ static int paging(const cJSON *request, const char *name, long long dflt,
   return REBATCH_OK;
 }
 
+/* Camunda 7.14+'s queryMaxResultsLimit (QueryMaxResultsLimitUtil): with a
+ * limit configured, a list must be paged, and by no more than the limit.
+ * Upstream checks only for an authenticated user; rebatch checks every
+ * request (docs/compatibility.md). */
+static int check_max_results(rebatch_engine *e, long long max, rb_response *res) {
+  int limit = e->config.query_max_results_limit;
+  if (limit <= 0) return REBATCH_OK;
+  if (max == 0x7fffffff) return rb_invalid(res, 400, "An unbound number of results is forbidden!");
+  if (max > limit) return rb_invalid(res, 400, "Max results limit of %d exceeded!", limit);
+  return REBATCH_OK;
+}
+
 int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_response *res) {
   rb_docs docs = {0};
@@ -602,6 +612,7 @@ int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
   cJSON *list;
   int rc = paging(request, "firstResult", 0, &first, res);
   if (rc == REBATCH_OK) rc = paging(request, "maxResults", 0x7fffffff, &max, res);
+  if (rc == REBATCH_OK) rc = check_max_results(e, max, res);
   if (rc == REBATCH_OK) rc = rb_query_select(e, q, request, &docs, res);
   if (rc != REBATCH_OK) {
     rb_docs_clear(&docs);

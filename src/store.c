@@ -147,11 +147,9 @@ int rb_docs_push(rb_docs *docs, rb_doc *doc) {
 static int rows_to_docs(rebatch_engine *e, rebatch_rows *rows, rb_docs *out) {
   for (int i = 0; i < rows->count; i++) {
     rb_doc doc;
-    cJSON *json = cJSON_Parse(rows->items[i].json);
-    if (!json) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
+    cJSON *json;
+    int rc = rb_parse_record(e, rows->items[i].json, &json);
+    if (rc != REBATCH_OK) return rc;
     doc.id = rows->items[i].id;
     rows->items[i].id = NULL;
     doc.json = json;

@@ -315,8 +315,10 @@ static cJSON *shown_value(const char *type, const cJSON *value, const cJSON *inf
   const char *format = rb_str(info, "serializationDataFormat");
   if (deserialize && type && strcmp(type, "Object") == 0 && cJSON_IsString(value) && format &&
       strcmp(format, "application/json") == 0) {
-    cJSON *parsed = cJSON_Parse(value->valuestring);
-    if (parsed) return parsed;
+    cJSON *parsed;
+    int rc = rb_parse_request(value->valuestring, &parsed);
+    if (rc == REBATCH_OK) return parsed;
+    if (rc == REBATCH_NOMEM) return NULL; /* not shown as the raw text */
   }
   return value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull();
 }

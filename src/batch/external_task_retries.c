@@ -57,10 +57,7 @@ static int add_task_row(rebatch_engine *e, const char *id, const char *json, int
   if (!((rb_collector *)c)->grouped) return add_task_of(e, id, NULL, c);
   got = rb_text_str(json, "processDefinitionId", definition, sizeof definition);
   if (got >= 0) return add_task_of(e, id, got ? definition : NULL, c);
-  if (!(task = cJSON_Parse(json))) {
-    strcpy(e->store_error, "store returned a record that is not JSON");
-    return REBATCH_ERROR;
-  }
+  if ((rc = rb_parse_record(e, json, &task)) != REBATCH_OK) return rc;
   rc = add_task(e, id, task, c);
   cJSON_Delete(task);
   return rc;

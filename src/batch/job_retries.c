@@ -16,11 +16,9 @@ static int add_job_row(rebatch_engine *e, const char *id, const char *json, int 
   int got = rb_text_str(json, "deploymentId", deployment, sizeof deployment), rc;
   (void)rev;
   if (got < 0) {
-    cJSON *job = cJSON_Parse(json);
-    if (!job) {
-      strcpy(e->store_error, "store returned a record that is not JSON");
-      return REBATCH_ERROR;
-    }
+    cJSON *job;
+    rc = rb_parse_record(e, json, &job);
+    if (rc != REBATCH_OK) return rc;
     rc = rb_batch_add_item(groups, rb_str(job, "deploymentId"), id);
     cJSON_Delete(job);
     return rc;

@@ -1473,6 +1473,11 @@ static long alloc_sweep(const scenario *s, int sticky, int *silent) {
       status = status_of(res);
       cJSON_Delete(res);
     }
+    if (text && (strstr(text, "not JSON") || strstr(text, "not valid JSON"))) {
+      /* A parse that failed for lack of memory is not a corrupt record or request. */
+      fprintf(stderr, "%s: allocation %ld failed and was reported as bad JSON: %s\n", s->name, n, text);
+      check_state.current_failed++;
+    }
     if (count < n) {
       /* The Nth allocation never happened: a clean run. */
       done = 1;

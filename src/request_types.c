@@ -1,0 +1,131 @@
+/*
+ * request_types.c - a request's JSON read as Camunda's Jackson reads a DTO,
+ * once, before any operation looks at it: where a string belongs a scalar
+ * is its text, an array or object is a 400; an int out of Java's int range
+ * is a 400; of duplicate keys the last one counts (as Jackson and
+ * JSON.parse do). Operations then read members with rb_str/rb_int as before.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DTO members that are Java Strings. */
+static const char *const string_fields[] = {
+    "activityId", "activityInstanceId", "businessKey", "deploymentId", "errorCode",
+    "errorDetails", "errorMessage", "executionId", "incidentType", "jobDefinitionId",
+    "jobType", "processDefinitionId", "processDefinitionKey", "processInstanceId",
+    "sortBy", "sortOrder", "tenantId", "topicName", "type", "workerId", "variableName",
+    "cancelActivityId", "startActivityId", "startBeforeActivityId", "startAfterActivityId",
+    "startTransitionId", "ancestorActivityInstanceId", "operator", "name", "source",
+};
+
+/* DTO members that are Java ints (Integer): out of range is a 400. */
+static const char *const int_fields[] = {"retries", "maxTasks", "firstResult", "maxResults"};
+
+/* Members whose children are named by the user or hold any JSON (variable
+ * maps, variable values), or are not read from a client's JSON (a
+ * deployment's processes come from the BPMN parser, which checks their
+ * types itself): their members are not DTO members. */
+static const char *const opaque_fields[] = {
+    "variables", "localVariables", "processVariables", "modifications",
+    "correlationKeys", "value", "processes", "resources",
+};
+
+static int named(const char *key, const char *const *names, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(key, names[i]) == 0) return 1;
+  return 0;
+}
+#define NAMED(key, list) named(key, list, sizeof list / sizeof list[0])
+
+typedef struct {
+  cJSON *member;
+  int pos;
+} keyed;
+
+static int by_key(const void *a, const void *b) {
+  const keyed *x = a, *y = b;
+  int c = strcmp(x->member->string, y->member->string);
+  return c ? c : x->pos - y->pos;
+}
+
+/* Deletes every member of obj that a later member of the same key
+ * replaces. Sorted rather than compared pairwise: a variables map may have
+ * many members. Returns 0 when out of memory. */
+static int keep_last(cJSON *obj) {
+  keyed *members;
+  cJSON *m;
+  int n = 0, i;
+  for (m = obj->child; m; m = m->next) n++;
+  if (n < 2) return 1;
+  if (!(members = rb_malloc((size_t)n * sizeof *members))) return 0;
+  for (i = 0, m = obj->child; m; m = m->next, i++) members[i] = (keyed){m, i};
+  qsort(members, (size_t)n, sizeof *members, by_key);
+  for (i = 0; i + 1 < n; i++)
+    if (strcmp(members[i].member->string, members[i + 1].member->string) == 0)
+      cJSON_Delete(cJSON_DetachItemViaPointer(obj, members[i].member));
+  rb_free(members);
+  return 1;
+}
+
+/* A scalar where a String belongs becomes its text. */
+static int as_string(cJSON *item) {
+  char buf[64];
+  char *text;
+  if (cJSON_IsNumber(item)) rb_format_number(item->valuedouble, buf);
+  else if (cJSON_IsBool(item)) strcpy(buf, cJSON_IsTrue(item) ? "true" : "false");
+  else return 1;
+  if (!(text = rb_strdup(buf))) return 0;
+  item->type = cJSON_String;
+  item->valuestring = text;
+  item->valueint = 0;
+  item->valuedouble = 0;
+  return 1;
+}
+
+/* Whether a number (or integer text, which Jackson also reads) fits a
+ * Java int; other values are left to the operation's own checks. */
+static int fits_int(const cJSON *item) {
+  double v;
+  char *end;
+  if (cJSON_IsNumber(item)) v = item->valuedouble;
+  else if (cJSON_IsString(item)) {
+    /* Text beyond a long is the operation's "must be an integer" error. */
+    errno = 0;
+    v = (double)strtoll(item->valuestring, &end, 10);
+    if (end == item->valuestring || *end || errno == ERANGE) return 1;
+  } else
+    return 1;
+  return v >= -2147483648.0 && v <= 2147483647.0;
+}
+
+static int coerce(cJSON *item, int typed, int depth, rb_response *res);
+
+static int coerce_member(cJSON *m, int depth, rb_response *res) {
+  if (NAMED(m->string, string_fields) || NAMED(m->string, int_fields)) {
+    if (cJSON_IsArray(m) || cJSON_IsObject(m)) return rb_invalid(res, 400, "%s", ""), 0;
+    if (NAMED(m->string, int_fields)) return fits_int(m) ? 1 : (rb_invalid(res, 400, "%s", ""), 0);
+    return as_string(m) ? 1 : -1;
+  }
+  return coerce(m, !NAMED(m->string, opaque_fields), depth + 1, res);
+}
+
+/* 1 when item reads as a DTO; 0 with res set (400); -1 out of memory. */
+static int coerce(cJSON *item, int typed, int depth, rb_response *res) {
+  cJSON *m;
+  int rc;
+  if (depth > 64) return 1; /* cJSON bounds nesting; no DTO goes this deep */
+  if (cJSON_IsObject(item) && !keep_last(item)) return -1;
+  for (m = item->child; m; m = m->next) {
+    if (cJSON_IsObject(item) && typed) rc = coerce_member(m, depth, res);
+    else rc = coerce(m, typed, depth + 1, res);
+    if (rc != 1) return rc;
+  }
+  return 1;
+}
+
+int rb_request_coerce(cJSON *request, rb_response *res) {
+  return coerce(request, 1, 0, res);
+}
