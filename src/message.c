@@ -72,10 +72,10 @@ static int add_match(cJSON *list, const char *k1, const char *v1, const char *k2
 
 static int match_instance(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
   rb_matches *m = ctx;
-  cJSON *inst = cJSON_Parse(json);
+  cJSON *inst = NULL;
   const cJSON *token;
   rb_doc def;
-  int rc = inst ? REBATCH_OK : REBATCH_NOMEM;
+  int rc = rb_parse_record(e, json, &inst);
   (void)rev;
   memset(&def, 0, sizeof def);
   if (rc == REBATCH_OK && !instance_matches(m->c, inst)) {

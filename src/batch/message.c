@@ -21,16 +21,16 @@ static int add_instance(rebatch_engine *e, const char *id, const char *definitio
     rc = rb_definition_load(e, definition_id, &def);
     deployment = rb_str(def.json, "deploymentId");
   }
-  if (rc == REBATCH_OK && !rb_batch_add_item(groups, deployment ? deployment : "", id)) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_batch_add_item(groups, deployment ? deployment : "", id);
   rb_doc_clear(&def);
   return rc;
 }
 
 static int add_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
-  cJSON *row = cJSON_Parse(json);
-  int rc;
+  cJSON *row;
+  int rc = rb_parse_record(e, json, &row);
   (void)rev;
-  if (!row) return REBATCH_NOMEM;
+  if (rc != REBATCH_OK) return rc;
   rc = add_instance(e, id, rb_str(row, "processDefinitionId"), rb_str(row, "deploymentId"), groups);
   cJSON_Delete(row);
   return rc;

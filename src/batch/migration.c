@@ -22,7 +22,7 @@ static int collect_ids(rebatch_engine *e, const cJSON *body, cJSON *groups, rb_r
   if (ids && !cJSON_IsNull(ids) && !cJSON_IsArray(ids)) return rb_invalid(res, 400, "%s", "");
   cJSON_ArrayForEach(id, ids) {
     if (!cJSON_IsString(id)) has_null = 1;
-    else if (!rb_batch_add_item(groups, "", id->valuestring)) return REBATCH_NOMEM;
+    else if ((rc = rb_batch_add_item(groups, "", id->valuestring)) != REBATCH_OK) return rc;
   }
   if (q && !cJSON_IsNull(q)) rc = rb_query_body_each(e, &rb_instance_query, q, add_row, groups, res);
   if (rc != REBATCH_OK) return rc;

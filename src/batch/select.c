@@ -95,11 +95,10 @@ static int add_with_definition(rebatch_engine *e, instance_collector *c, const c
 /* A row's member, read off its text; parsed only when the walk cannot tell. */
 static int row_member(rebatch_engine *e, const char *json, const char *key, char *buf, size_t cap, int *got) {
   cJSON *row;
+  int rc;
   if ((*got = rb_text_str(json, key, buf, cap)) >= 0) return REBATCH_OK;
-  if (!(row = cJSON_Parse(json))) {
-    strcpy(e->store_error, "store returned a record that is not JSON");
-    return REBATCH_ERROR;
-  }
+  rc = rb_parse_record(e, json, &row);
+  if (rc != REBATCH_OK) return rc;
   *got = rb_str(row, key) && strlen(rb_str(row, key)) < cap;
   if (*got) snprintf(buf, cap, "%s", rb_str(row, key));
   cJSON_Delete(row);
