@@ -15,7 +15,9 @@ commands:
             --memory            in-memory store instead (nothing kept)
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)
-            --config JSON       engine configuration, e.g. '{"batchPollTime":5}'
+            --config JSON       engine configuration, e.g. '{"batchPollTime":5}'; job executor
+                                settings under "jobExecutor": maxJobsPerStep (10), waitMs (5000,
+                                after a failed step), maxWaitMs (60000, the longest sleep)
             --no-web            do not serve the simulation page (dist/web) at /
   demo    deploy a small process with an external task, start instances,
           fetch-and-lock and complete them, and fail one into an incident
@@ -49,6 +51,7 @@ async function serve(argv) {
     throw new Error(`bad --body-limit ${values['body-limit']}`);
   }
   const { createRestServer } = await import('../bindings/rest.js');
+  const { jobExecutorSettings } = await import('../bindings/executor.js');
   let store;
   let storeText = 'memory';
   if (!values.memory) {
@@ -65,12 +68,14 @@ async function serve(argv) {
       throw new Error('--config must be JSON');
     }
   }
+  const settings = jobExecutorSettings(config?.jobExecutor ?? {});
+  const jobExecutor = values['no-job-executor'] ? false : settings;
   const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
   const log = (msg) => process.stderr.write(`${msg}\n`);
   const web = values['no-web']
     ? undefined
     : (await import('../bindings/static.js')).staticFiles(fileURLToPath(new URL('../dist/web', import.meta.url)));
-  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log, web });
+  const rest = createRestServer({ engine, jobExecutor, bodyLimit, log, web });
   const addr = await rest.listen(port, values.host);
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   // The first stdout line is the address (tests and scripts read it).
