@@ -10,13 +10,15 @@ export const JOB_EXECUTOR_DEFAULTS = Object.freeze({
   waitMs: 5000,
   /** The longest sleep: with nothing waiting, or a job due later than this. */
   maxWaitMs: 60000,
+  /** Jobs of a step that share one store transaction, each in a savepoint (stores of version 2; else 1). */
+  jobsPerTransaction: 10,
 });
 
 /**
  * Checks job executor settings: every key known, every value a positive
  * integer. Throws an Error naming the first bad one.
  * @param {object} options
- * @returns {{maxJobsPerStep: number, waitMs: number, maxWaitMs: number}}
+ * @returns {{maxJobsPerStep: number, waitMs: number, maxWaitMs: number, jobsPerTransaction: number}}
  */
 export function jobExecutorSettings(options = {}) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -52,7 +54,7 @@ export class JobExecutor {
   /**
    * @param {import('./index.js').Engine} engine
    * @param {{maxJobsPerStep?: number, waitMs?: number, maxWaitMs?: number,
-   *   log?: (msg: string) => void}} [options]
+   *   jobsPerTransaction?: number, log?: (msg: string) => void}} [options]
    */
   constructor(engine, options = {}) {
     const { log, ...settings } = options;
@@ -97,7 +99,7 @@ export class JobExecutor {
     if (!this.#running || this.#engine.closed) return;
     let result;
     try {
-      result = this.#engine.executeDueJobs({ maxJobs: this.#opts.maxJobsPerStep });
+      result = this.#engine.executeDueJobs({ maxJobs: this.#opts.maxJobsPerStep, jobsPerTransaction: this.#opts.jobsPerTransaction });
     } catch (err) {
       this.stats.errors++;
       this.#log(`job executor: ${err.message}`);

@@ -673,7 +673,7 @@ static int acquire(rebatch_engine *e, int max, acquired_list *due, double *next_
  * ones, so the host steps again rather than trust it). */
 int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
-  long long max = 100;
+  long long max = 100, per_tx = 1;
   acquired_list due = {0};
   rb_text_cache batch_cache = {0};
   cJSON *summary, *list;
@@ -681,6 +681,9 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
   double start = rb_now(e), next_due;
   if (rb_int(body, "maxJobs", &max) < 0 || max < 0)
     return rb_invalid(res, 400, "maxJobs must be a non-negative integer");
+  if (rb_int(body, "jobsPerTransaction", &per_tx) < 0 || per_tx < 1)
+    return rb_invalid(res, 400, "jobsPerTransaction must be a positive integer");
+  if (!rb_group_possible(e)) per_tx = 1;
   if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &due, &next_due)) != REBATCH_OK) return rc;
   e->batch_cache = &batch_cache;
   summary = cJSON_CreateObject();
@@ -688,11 +691,17 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
   for (int i = 0; rc == REBATCH_OK && summary && list && i < due.count; i++) {
     rb_outcome out;
     int exists;
+    /* Group commit: per_tx jobs share one transaction, each in a savepoint. */
+    if (per_tx > 1 && i % per_tx == 0 && (rc = rb_group_begin(e)) != REBATCH_OK) break;
     rc = execute_job(e, due.items[i].id, &due.items[i], &out, &exists);
-    if (rc != REBATCH_OK || !exists) continue;
-    out.failed ? failed++ : succeeded++;
-    if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK && exists) {
+      out.failed ? failed++ : succeeded++;
+      if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
+    }
+    if (rc == REBATCH_OK && per_tx > 1 && (i % per_tx == per_tx - 1 || i == due.count - 1))
+      rc = rb_group_commit(e);
   }
+  rb_group_rollback(e);
   acquired_clear(&due);
   e->batch_cache = NULL;
   rb_text_cache_clear(&batch_cache);
