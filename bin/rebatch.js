@@ -16,7 +16,7 @@ commands:
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)
             --config JSON       engine configuration, e.g. '{"batchPollTime":5}'; job executor
-                                settings under "jobExecutor": maxJobsPerStep (10), waitMs (5000,
+                                settings under "jobExecutor": maxJobsPerStep (50), jobsPerTransaction (50), waitMs (5000,
                                 after a failed step), maxWaitMs (60000, the longest sleep)
             --no-web            do not serve the simulation page (dist/web) at /
   demo    deploy a small process with an external task, start instances,

@@ -5,13 +5,13 @@
 /** The settings and their defaults (also the keys of `jobExecutor` in --config). */
 export const JOB_EXECUTOR_DEFAULTS = Object.freeze({
   /** Jobs one step acquires and runs before yielding to HTTP requests. */
-  maxJobsPerStep: 10,
+  maxJobsPerStep: 50,
   /** The sleep after a step that failed (a storage error), doubled per failure up to maxWaitMs. */
   waitMs: 5000,
   /** The longest sleep: with nothing waiting, or a job due later than this. */
   maxWaitMs: 60000,
   /** Jobs of a step that share one store transaction, each in a savepoint (stores of version 2; else 1). */
-  jobsPerTransaction: 10,
+  jobsPerTransaction: 50,
 });
 
 /**
