@@ -11,7 +11,11 @@ commands:
   serve   Camunda 7 REST API under /engine-rest
             --port N            port (default 8080; 0 picks a free one)
             --host H            address to listen on (default 127.0.0.1)
-            --db FILE           SQLite database file (default ./rebatch.db)
+            --db FILE           SQLite database file (default ./rebatch.db); one
+                                process at a time
+            --db postgres://user@host:port/db
+                                PostgreSQL database (schema created on first
+                                start); several processes may share it
             --memory            in-memory store instead (nothing kept)
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)
@@ -54,7 +58,11 @@ async function serve(argv) {
   const { jobExecutorSettings } = await import('../bindings/executor.js');
   let store;
   let storeText = 'memory';
-  if (!values.memory) {
+  if (values.db !== undefined && /^postgres(ql)?:\/\//.test(values.db)) {
+    const { postgresStore } = await import('../bindings/postgres-store.js');
+    store = postgresStore(values.db);
+    storeText = `postgres ${store.url}`;
+  } else if (!values.memory) {
     const { sqliteStore } = await import('../bindings/sqlite-store.js');
     const file = values.db ?? './rebatch.db';
     store = sqliteStore(file);
@@ -93,7 +101,7 @@ async function serve(argv) {
     force.unref();
     await rest.close(); // no new requests; those in flight finish (each operation is one transaction)
     engine.close();
-    store?.close(); // checkpoints the WAL
+    store?.close(); // SQLite: checkpoints the WAL
     clearTimeout(force);
     log('rebatch: stopped');
   };

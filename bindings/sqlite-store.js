@@ -1,8 +1,10 @@
 // sqlite-store.js - a durable store on an SQLite file (better-sqlite3, Node
 // only), implementing the JS storage contract of js-memory-store.js:
 // revisions, declared indexes, ascending-id paging, one transaction per
-// engine operation. WAL journal; synchronous=FULL by default, so a commit
-// is on disk before the engine operation (and the HTTP response) returns.
+// engine operation. Single-node: the store locks the file while open, and a
+// second process opening it is refused. WAL journal; synchronous=FULL by
+// default, so a commit is on disk before the engine operation (and the HTTP
+// response) returns.
 //
 //   const store = sqliteStore('./rebatch.db');
 //   const engine = await createEngine({ store });
@@ -46,9 +48,24 @@ export class SqliteStore {
    */
   constructor(path, { synchronous = 'FULL' } = {}) {
     if (!/^(FULL|NORMAL|OFF|EXTRA)$/.test(synchronous)) throw new TypeError(`bad synchronous mode ${synchronous}`);
-    const db = new Database(path);
+    const db = new Database(path, { timeout: 0 });
     this.#db = db;
-    db.pragma('journal_mode = WAL');
+    try {
+      // One process at a time: the store holds the file's exclusive lock
+      // from open to close (set before WAL is first used, so the WAL index
+      // lives in this process's memory). Two processes serving one file
+      // would each run a job executor over the other's writes.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
+    } catch (err) {
+      db.close();
+      if (err.code !== 'SQLITE_BUSY') throw err;
+      throw new Error(
+        `the SQLite file ${path} is in use by another rebatch process (or store): an SQLite store serves ` +
+          'one process at a time (several nodes share a PostgreSQL database: --db postgres://user@host:port/db)',
+      );
+    }
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = OFF');
     db.exec(SCHEMA);

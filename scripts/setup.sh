@@ -15,6 +15,10 @@ command -v dpkg-source >/dev/null || need+=(dpkg-dev) # Debian-patched cJSON
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 [[ -x /usr/bin/chromium ]] || need+=(chromium) # the simulation page's browser tests
+# PostgreSQL: the server for the tests' throwaway clusters (no service is
+# used), libpq-dev for the libpq addon the PostgreSQL store is built on
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v pg_config >/dev/null || need+=(libpq-dev)
 
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ "$(id -u)" != 0 ]]; then

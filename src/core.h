@@ -221,6 +221,10 @@ int rb_take(cJSON *obj, const char *key, cJSON *item);
 int rb_set_str(cJSON *obj, const char *key, const char *value);
 int rb_set_num(cJSON *obj, const char *key, double value);
 int rb_set_bool(cJSON *obj, const char *key, int value);
+/* Adds a reference to item (an object or array: not copied, not owned;
+ * other values are copied) as obj[key]; 0 on NOMEM, leaking nothing (cJSON_AddItemReferenceToObject leaks its
+ * reference when adding the key fails). */
+int rb_add_reference(cJSON *obj, const char *key, const cJSON *item);
 /* Copies record[key] into dto[key] (null when absent). */
 int rb_copy(cJSON *dto, const cJSON *record, const char *key);
 /* Copies a stored ms date as a formatted Camunda date. */
@@ -357,6 +361,7 @@ cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
 int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);
 int rb_job_definition_save(rebatch_engine *e, rb_doc *doc);
+int rb_definition_save(rebatch_engine *e, rb_doc *doc);
 /* ISO-8601 duration (PT5M) in ms; 1 ok, 0 malformed. */
 int rb_duration_ms(const char *text, double *ms);
 /* failedJobRetryTimeCycle R<n>/<duration>; 1 ok, 0 malformed. */
@@ -396,6 +401,17 @@ int rb_incident_matches_instance(rebatch_engine *e, const char *instance_id,
                                  const char *field, const cJSON *arg, int like);
 int rb_history_incident_matches(rebatch_engine *e, const char *instance_id,
                                 const char *field, const cJSON *arg, int like);
+/* Deletes a running instance as upstream's deleteProcessInstance does
+ * (externally terminated, history ended with `reason`); *found 0 when
+ * there is none (nothing happens then). */
+int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, int *found);
+/* Suspends or activates a running instance with its jobs and external
+ * tasks; *found 0 when there is none (nothing happens then). */
+int rb_instance_set_suspended(rebatch_engine *e, const char *id, int suspended, int *found);
+/* Deletes a finished instance's whole history; a running one (still
+ * without endTime) and an unknown id are left alone, as *outcome says. */
+typedef enum rb_history_deletion { RB_HISTORY_DELETED, RB_HISTORY_NOT_FOUND, RB_HISTORY_RUNNING } rb_history_deletion;
+int rb_history_instance_delete(rebatch_engine *e, const char *id, rb_history_deletion *outcome);
 extern const rb_query rb_instance_query;
 extern const rb_query rb_history_query;
 
@@ -465,6 +481,8 @@ typedef struct rb_job_spec {
 
 int rb_job_create(rebatch_engine *e, const rb_job_spec *spec, char *id_out);
 int rb_job_save(rebatch_engine *e, rb_doc *job);
+/* Suspends or activates every job of an instance. */
+int rb_jobs_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended);
 /* A job for a token at an activity; slot is async-before, async-after or
  * timer. */
 int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
@@ -523,6 +541,8 @@ int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
                             const char *activity_instance_id);
 int rb_external_tasks_delete_for_instance(rebatch_engine *e,
                                           const char *instance_id);
+/* Suspends or activates every external task of an instance. */
+int rb_external_tasks_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended);
 /* Sets retries, creating or resolving the failedExternalTask incident. */
 int rb_external_task_set_retries(rebatch_engine *e, rb_doc *task, int retries);
 /* The same on the stored task's text, without parsing it, for the cases
@@ -556,15 +576,61 @@ int rb_incident_end(rebatch_engine *e, const char *type,
 int rb_incidents_delete_for_instance(rebatch_engine *e,
                                      const char *instance_id);
 
-/* ---- batch.c ------------------------------------------------------------- */
+/* ---- batch.c: the batch framework ------------------------------------------ */
 
 /* Batch items grouped per deployment: a JSON array the creators fill with
  * rb_batch_add_item and hand to rb_batch_create. */
 int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id);
 /* Sorts and deduplicates the groups; the item count, or -1 on NOMEM. */
 int rb_batch_item_count(cJSON *groups);
+
+/* What a creation request selects: the items by deployment, the
+ * operation's parameters (stored with the batch, read by every item) and
+ * the batch's tenant. Each member owned (rb_batch_selection_clear). */
+typedef struct rb_batch_selection {
+  cJSON *groups;
+  cJSON *params;
+  char *tenant_id;
+} rb_batch_selection;
+void rb_batch_selection_clear(rb_batch_selection *sel);
+
+/* A creation request's source: which of the type's endpoints (a small
+ * number of the type's own) and, with RB_BATCH_NOW, its synchronous twin,
+ * which applies every item at once instead of creating a batch. */
+#define RB_BATCH_NOW 0x100
+
+/* A batch type, as Camunda's BatchJobHandler: one file in src/batch/ fills
+ * one and src/batch.c runs every batch through it. */
+typedef struct rb_batch_type {
+  /* The batch's `type`, also its execution jobs' jobType. */
+  const char *name;
+  /* How its items are selected and grouped: reads a creation request in
+   * upstream's order of checks into *sel (cleared by the caller). */
+  int (*select)(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,
+                rb_response *res);
+  /* How one item is applied, inside its execution job's transaction. */
+  int (*apply)(rebatch_engine *e, const char *item, const cJSON *params, rb_response *res);
+  /* Items per execution job for these parameters (NULL: the engine's
+   * invocationsPerBatchJob, per type or global; rb_batch_invocations). */
+  int (*invocations)(rebatch_engine *e, const cJSON *params);
+  /* What its execution jobs carry besides their items, as upstream's
+   * postProcessJob: the deployment of a job of a group's ids, written to
+   * buf (REBATCH_ID_MAX + 1 bytes; "" for none). NULL: the group's own. */
+  int (*job_deployment)(rebatch_engine *e, const cJSON *params, const char *group_deployment,
+                        char *buf);
+} rb_batch_type;
+
+/* The engine's invocationsPerBatchJob for a type name. */
+int rb_batch_invocations(rebatch_engine *e, const char *type);
+/* A creation endpoint: selects, creates the batch, answers its BatchDto. */
+int rb_batch_start(rebatch_engine *e, const rb_batch_type *type, int source,
+                   const cJSON *request, rb_response *res);
+/* A synchronous twin: selects (source | RB_BATCH_NOW) and applies every
+ * item in this transaction, in group order; answers 204. */
+int rb_batch_run_now(rebatch_engine *e, const rb_batch_type *type, int source,
+                     const cJSON *request, rb_response *res);
 /* Creates a batch (takes over groups and params); *dto is its BatchDto. */
-int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
+int rb_batch_create(rebatch_engine *e, const rb_batch_type *type, const char *tenant,
                     cJSON *groups, cJSON *params, cJSON **dto);
 cJSON *rb_batch_to_dto(rebatch_engine *e, const cJSON *batch);
 /* A batch's job as running it needs it (the strings and items borrowed). */
@@ -577,23 +643,87 @@ typedef struct rb_batch_job {
 } rb_batch_job;
 /* Runs (and deletes) a seed, monitor or execution job. */
 int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response *res);
-/* What an execution job does to one item, per batch type. */
-int rb_job_retries_item(rebatch_engine *e, const char *job_id,
-                        const cJSON *params, rb_response *res);
-int rb_external_task_retries_item(rebatch_engine *e, const char *task_id,
-                                  const cJSON *params, rb_response *res);
-int rb_restart_item(rebatch_engine *e, const char *instance_id,
-                    const cJSON *params, rb_response *res);
+/* Sets (ms) or clears (RB_NO_DATE) a historic batch's removal time; an
+ * unknown id is left alone. */
+int rb_historic_batch_set_removal_time(rebatch_engine *e, const char *id, double ms);
+/* Deletes a historic batch with its jobs' log and historic incidents. */
+int rb_historic_batch_delete(rebatch_engine *e, rb_doc *hist);
+/* The historic batch query (GET /history/batch), for selections. */
+extern const rb_query rb_historic_batch_query;
+
+/* The batch types (src/batch/, one file each). */
+extern const rb_batch_type rb_batch_set_job_retries;
+extern const rb_batch_type rb_batch_set_external_task_retries;
+extern const rb_batch_type rb_batch_instance_restart;
+extern const rb_batch_type rb_batch_instance_deletion;
+extern const rb_batch_type rb_batch_instance_suspension_state;
+extern const rb_batch_type rb_batch_set_variables;
+extern const rb_batch_type rb_batch_historic_instance_deletion;
+extern const rb_batch_type rb_batch_process_set_removal_time;
+extern const rb_batch_type rb_batch_batch_set_removal_time;
+
+/* ---- batch/select.c: selections every batch type can use ------------------ */
+
 /* Ids selected by a runtime or historic instance query DTO. */
 int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
                            const cJSON *q, cJSON *ids_out, rb_response *res);
 /* The same selection, each instance's row handed to visit. */
 int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
                      rb_row_visit visit, void *ctx, rb_response *res);
+/* Where a request body names process instances: the members holding the
+ * explicit ids, the runtime query and the historic query (NULL: none);
+ * whether the explicit ids name historic instances; whether explicit ids
+ * not found are left out (else kept, in the unknown deployment's group);
+ * whether the historic query selects unfinished instances only. */
+typedef struct rb_instance_sources {
+  const char *ids;
+  const char *runtime;
+  const char *historic;
+  int historic_ids;
+  int known_only;
+  int unfinished_only;
+} rb_instance_sources;
+/* The union of the instances a request body names, added to groups by
+ * their deployment and sealed (sorted, deduplicated). */
+int rb_select_instances(rebatch_engine *e, const cJSON *body, const rb_instance_sources *from,
+                        cJSON *groups, rb_response *res);
 extern const rb_query rb_job_query;
-/* rb_query_each over a query DTO taken from a request body. */
+/* rb_query_body_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
                        rb_row_visit visit, void *ctx, rb_response *res);
+
+/* ---- suspension.c --------------------------------------------------------- */
+
+/* PUT /process-instance/suspended by processDefinitionId or -Key (with
+ * processDefinitionTenantId / processDefinitionWithoutTenantId): every
+ * instance of those definitions; answers 204. */
+int rb_instances_of_definitions_set_suspended(rebatch_engine *e, const cJSON *body, rb_response *res);
+/* A timer job that suspends or activates process or job definitions
+ * later (its jobType tells): scheduling one from a request's selection,
+ * and running one. */
+int rb_definition_state_job(const char *job_type);
+int rb_state_job_schedule(rebatch_engine *e, const char *job_type, const cJSON *selection, double due);
+int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const char *configuration,
+                                rb_response *res);
+
+/* ---- history_retention.c ------------------------------------------------- */
+
+/* Sets (ms) or clears (RB_NO_DATE) the removal time of a historic
+ * instance (loaded; saved here) and of every history record of it. */
+int rb_history_set_removal_time(rebatch_engine *e, rb_doc *hist, double ms);
+/* The same on the job log and historic incidents of the jobs of the given
+ * job definitions (a batch's). */
+int rb_job_history_set_removal_time(rebatch_engine *e, const char *const *definition_ids, int count, double ms);
+/* The history cleanup job: its type, and running it. */
+int rb_history_cleanup_job(const char *job_type);
+int rb_history_cleanup_run(rebatch_engine *e);
+
+/* ---- job_management.c ---------------------------------------------------- */
+
+/* Suspends or activates the job definitions a selection names
+ * (jobDefinitionId, processDefinitionId, or processDefinitionKey with its
+ * tenant members), with their jobs when include_jobs. */
+int rb_job_definitions_set_suspended(rebatch_engine *e, const cJSON *selector, int suspended, int include_jobs);
 
 /* ---- operation handlers (one line per operation, defined in their files) */
 
@@ -603,6 +733,7 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
 #define RB_OPERATIONS(X)                                      \
   X(createDeployment, definition, 0)                          \
   X(getDeployments, definition, 0)                            \
+  X(getDeployment, definition, 0)                             \
   X(deleteDeployment, definition, 0)                          \
   X(getProcessDefinitions, definition, 0)                     \
   X(getProcessDefinition, definition, 0)                      \
@@ -666,6 +797,33 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(setExternalTaskRetriesSync, external_task_retries, 0)     \
   X(restartProcessInstancesAsync, restart, 0)                 \
   X(restartProcessInstances, restart, 0)                      \
+  X(restartProcessInstancesByKeyAsync, restart, 0)            \
+  X(restartProcessInstancesByKey, restart, 0)                 \
+  X(deleteProcessInstancesAsync, instance_deletion, 0)        \
+  X(deleteProcessInstancesAsyncHistoricQueryBased, instance_deletion, 0) \
+  X(setProcessInstancesSuspendedAsync, suspension_state, 0)  \
+  X(setProcessInstancesSuspended, suspension_state, 0)       \
+  X(setProcessInstanceSuspended, suspension, 0)              \
+  X(setProcessDefinitionSuspended, suspension, 0)            \
+  X(setProcessDefinitionsSuspended, suspension, 0)           \
+  X(setVariablesAsync, set_variables, 0)                      \
+  X(deleteHistoricProcessInstancesAsync, historic_deletion, 0) \
+  X(deleteHistoricProcessInstance, historic_deletion, 0)      \
+  X(deleteJob, job_management, 0)                            \
+  X(setRemovalTimeAsync, removal_time, 0)                    \
+  X(setBatchRemovalTimeAsync, batch_removal_time, 0)          \
+  X(updateHistoryTimeToLive, definition, 0)                   \
+  X(updateHistoryTimeToLiveByKey, definition, 0)              \
+  X(setProcessDefinitionSuspendedByKey, definition, 0)        \
+  X(cleanupHistory, history_retention, 0)                    \
+  X(getHistoryCleanupJob, history_retention, 0)              \
+  X(getHistoryCleanupJobs, history_retention, 0)             \
+  X(getHistoryCleanupConfiguration, history_retention, 0)    \
+  X(setJobDefinitionRetries, job_management, 0)              \
+  X(setJobsSuspended, job_management, 0)                     \
+  X(setJobSuspended, job_management, 0)                      \
+  X(setJobDefinitionsSuspended, job_management, 0)           \
+  X(setJobDefinitionSuspended, job_management, 0)            \
   X(getBatches, batch, 0)                                     \
   X(getBatchesCount, batch, 0)                                \
   X(getBatch, batch, 0)                                       \

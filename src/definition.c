@@ -243,6 +243,8 @@ static int save_job_definition(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, JOB_DEFINITION, doc, index, 2);
 }
 
+int rb_definition_save(rebatch_engine *e, rb_doc *doc) { return save_definition(e, doc); }
+
 int rb_job_definition_save(rebatch_engine *e, rb_doc *doc) {
   return save_job_definition(e, doc);
 }
@@ -593,6 +595,65 @@ static const rb_query deployment_query = {DEPLOYMENT, deployment_filters,
 int rb_op_getDeployments(rebatch_engine *e, const cJSON *request,
                          rb_response *res) {
   return rb_query_list(e, &deployment_query, request, res);
+}
+
+/* PUT /process-definition/{id}/history-time-to-live, as
+ * UpdateProcessDefinitionHistoryTimeToLiveCmd: null clears it. */
+int rb_op_updateHistoryTimeToLive(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  long long days = 0;
+  int got = rb_int(body, "historyTimeToLive", &days), rc;
+  rb_doc def;
+  if (got < 0) return rb_invalid(res, 400, "historyTimeToLive must be an integer");
+  if (got > 0 && days < 0)
+    return rb_error(res, 400, "BadUserRequestException", 0, "historyTimeToLive is not greater than or equal to 0");
+  if ((rc = rb_definition_load(e, rb_str(request, "id"), &def)) != REBATCH_OK) return rc;
+  if (!def.json) {
+    rb_doc_clear(&def);
+    return rb_error(res, 404, "InvalidRequestException", 0, "No matching definition with id %s", rb_str(request, "id") ? rb_str(request, "id") : "null");
+  }
+  rc = rb_take(def.json, "historyTimeToLive", got > 0 ? cJSON_CreateNumber((double)days) : cJSON_CreateNull()) ? save_definition(e, &def)
+                                                                                                          : REBATCH_NOMEM;
+  rb_doc_clear(&def);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
+/* A /process-definition/key/{key}/... request as its by-id twin: the
+ * key's latest version without tenant, as the REST resource resolves it
+ * (404 RestException when there is none). *by_id owned by the caller. */
+static int by_key(rebatch_engine *e, const cJSON *request, cJSON **by_id, rb_response *res) {
+  const char *key = rb_str(request, "key");
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  rb_doc def;
+  int rc = rb_definition_latest_by_key(e, key, &def);
+  *by_id = NULL;
+  if (rc == REBATCH_OK && !def.json)
+    rc = rb_not_found(res, "RestException", "No matching process definition with key: %s and no tenant-id", key ? key : "null");
+  if (rc == REBATCH_OK && (!(*by_id = cJSON_CreateObject()) || !rb_put_str(*by_id, "id", def.id) ||
+                           (body && !rb_add_reference(*by_id, "body", body))))
+    rc = REBATCH_NOMEM;
+  rb_doc_clear(&def);
+  return rc;
+}
+
+int rb_op_updateHistoryTimeToLiveByKey(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  cJSON *by_id;
+  int rc = by_key(e, request, &by_id, res);
+  if (rc == REBATCH_OK) rc = rb_op_updateHistoryTimeToLive(e, by_id, res);
+  cJSON_Delete(by_id);
+  return rc;
+}
+
+int rb_op_setProcessDefinitionSuspendedByKey(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  cJSON *by_id;
+  int rc = by_key(e, request, &by_id, res);
+  if (rc == REBATCH_OK) rc = rb_op_setProcessDefinitionSuspended(e, by_id, res);
+  cJSON_Delete(by_id);
+  return rc;
+}
+
+int rb_op_getDeployment(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_get_by_id(e, DEPLOYMENT, request, deployment_to_dto, "Deployment with id '%s' does not exist", res);
 }
 
 static int delete_definition(rebatch_engine *e, rb_doc *def, int cascade,

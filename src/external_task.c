@@ -30,6 +30,15 @@ static int save_task(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, EXTERNAL_TASK, doc, index, 2);
 }
 
+int rb_external_tasks_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, EXTERNAL_TASK, "processInstanceId", instance_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = rb_set_bool(docs.items[i].json, "suspended", suspended) ? save_task(e, &docs.items[i]) : REBATCH_NOMEM;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
                             const cJSON *definition, const cJSON *activity,
                             const char *execution_id,
@@ -55,7 +64,7 @@ int rb_external_task_create(rebatch_engine *e, const cJSON *instance,
   rb_put_str(t, "processDefinitionVersionTag", rb_str(definition, "versionTag"));
   rb_put_str(t, "processInstanceId", rb_str(instance, "id"));
   rb_put_null(t, "retries");
-  rb_put_bool(t, "suspended", 0);
+  rb_put_bool(t, "suspended", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(instance, "suspended")));
   rb_put_null(t, "workerId");
   rb_put_str(t, "topicName", rb_str(activity, "topic"));
   rb_put_str(t, "tenantId", rb_str(instance, "tenantId"));
@@ -337,11 +346,15 @@ static int load_task(rebatch_engine *e, const cJSON *request, rb_doc *task,
   return REBATCH_OK;
 }
 
-/* Only the worker holding the lock may act on a task. */
+/* Only the worker holding the lock may act on a task, and only while the
+ * task is active (upstream's ensureActive, checked right after). */
 static int check_worker(const rb_doc *task, const char *worker, const char *what,
                         rb_response *res) {
   const char *owner = rb_str(task->json, "workerId");
   if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
+  if (owner && strcmp(owner, worker) == 0 && is_true(task->json, "suspended"))
+    return rb_error(res, 500, "SuspendedEntityInteractionException", 0, "ENGINE-03043 ExternalTask with id '%s' is suspended.",
+                    task->id);
   if (owner && strcmp(owner, worker) == 0) return REBATCH_OK;
   return rb_error(res, 400, "RestException", 0, what, task->id, worker, owner ? owner : "null");
 }

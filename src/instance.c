@@ -321,10 +321,24 @@ static int run_tokens(rb_run *run) {
 
 /* ---- ending ------------------------------------------------------------ */
 
+/* The removal time an ending instance's history gets under the default
+ * strategy (end): the end plus its definition's historyTimeToLive days;
+ * RB_NO_DATE without one. */
+static int removal_time_at_end(rebatch_engine *e, const cJSON *inst, double end, double *at) {
+  long long days;
+  rb_doc def;
+  int rc = rb_definition_load(e, rb_str(inst, "processDefinitionId"), &def);
+  *at = RB_NO_DATE;
+  if (rc == REBATCH_OK && def.json && rb_int(def.json, "historyTimeToLive", &days) == 1 && days >= 0)
+    *at = end + (double)days * 86400000.0;
+  rb_doc_clear(&def);
+  return rc;
+}
+
 static int finish_history(rebatch_engine *e, const cJSON *inst,
                           const char *state, const char *reason) {
   rb_doc hist;
-  double now = rb_now(e), start;
+  double now = rb_now(e), start, removal = RB_NO_DATE;
   int rc = rb_load(e, HISTORIC_INSTANCE, rb_str(inst, "id"), &hist);
   if (rc == REBATCH_OK && hist.json) {
     start = rb_date(hist.json, "startTime");
@@ -333,7 +347,8 @@ static int finish_history(rebatch_engine *e, const cJSON *inst,
         !rb_set_str(hist.json, "state", state) ||
         !rb_set_str(hist.json, "deleteReason", reason))
       rc = REBATCH_NOMEM;
-    if (rc == REBATCH_OK) rc = save_history(e, &hist);
+    if (rc == REBATCH_OK) rc = removal_time_at_end(e, inst, now, &removal);
+    if (rc == REBATCH_OK) rc = removal == RB_NO_DATE ? save_history(e, &hist) : rb_history_set_removal_time(e, &hist, removal);
   }
   rb_doc_clear(&hist);
   return rc;
@@ -364,7 +379,8 @@ static cJSON *new_instance(const cJSON *def, const char *id, const rb_start *s, 
   rb_put_num(inst, "startTime", now);
   cJSON_AddObjectToObject(inst, "variables");
   cJSON_AddArrayToObject(inst, "tokens");
-  if (!tokens_of(inst) || !rb_has(inst, "variables")) {
+  /* A member lost to NOMEM (its id, say) must not be read as absent later. */
+  if (!tokens_of(inst) || !rb_has(inst, "variables") || (inst->type & RB_JSON_INCOMPLETE)) {
     cJSON_Delete(inst);
     return NULL;
   }
@@ -605,6 +621,34 @@ int rb_op_deleteProcessInstance(rebatch_engine *e, const cJSON *request,
   return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
 }
 
+int rb_instance_delete(rebatch_engine *e, const char *id, const char *reason, int *found) {
+  rb_doc inst;
+  int rc = rb_load(e, INSTANCE, id, &inst);
+  *found = inst.json != NULL;
+  if (rc == REBATCH_OK && inst.json) rc = cancel_instance(e, &inst, reason);
+  rb_doc_clear(&inst);
+  return rc;
+}
+
+/* An instance's suspension reaches its jobs and external tasks, and its
+ * history's state (SUSPENDED / ACTIVE), as AbstractSetProcessInstanceStateCmd. */
+int rb_instance_set_suspended(rebatch_engine *e, const char *id, int suspended, int *found) {
+  rb_doc inst, hist;
+  int rc = rb_load(e, INSTANCE, id, &inst);
+  *found = inst.json != NULL;
+  memset(&hist, 0, sizeof hist);
+  if (rc == REBATCH_OK && inst.json)
+    rc = rb_set_bool(inst.json, "suspended", suspended) ? save_instance(e, &inst) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && inst.json) rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
+  if (rc == REBATCH_OK && hist.json)
+    rc = rb_set_str(hist.json, "state", suspended ? "SUSPENDED" : "ACTIVE") ? save_history(e, &hist) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && inst.json) rc = rb_jobs_set_suspended_for_instance(e, id, suspended);
+  if (rc == REBATCH_OK && inst.json) rc = rb_external_tasks_set_suspended_for_instance(e, id, suspended);
+  rb_doc_clear(&hist);
+  rb_doc_clear(&inst);
+  return rc;
+}
+
 int rb_instances_exist(rebatch_engine *e, const char *definition_id, int *exist) {
   rb_docs docs = {0};
   int rc = rb_find_page(e, INSTANCE, "processDefinitionId", definition_id, NULL, 1, &docs);
@@ -623,6 +667,26 @@ static int delete_all(rebatch_engine *e, const char *coll, const char *field,
   return rc;
 }
 
+/* An instance's whole history: activity instances, variables and their
+ * details, incidents, the job log, and the historic instance itself. */
+static int delete_history(rebatch_engine *e, rb_doc *hist) {
+  int rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", hist->id);
+  if (rc == REBATCH_OK) rc = rb_history_variables_delete(e, hist->id);
+  if (rc == REBATCH_OK) rc = delete_all(e, "historicJobLog", "processInstanceId", hist->id);
+  if (rc == REBATCH_OK) rc = delete_all(e, "historicIncident", "processInstanceId", hist->id);
+  if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, hist);
+  return rc;
+}
+
+int rb_history_instance_delete(rebatch_engine *e, const char *id, rb_history_deletion *outcome) {
+  rb_doc hist;
+  int rc = rb_load(e, HISTORIC_INSTANCE, id, &hist);
+  *outcome = !hist.json ? RB_HISTORY_NOT_FOUND : rb_date(hist.json, "endTime") < 0 ? RB_HISTORY_RUNNING : RB_HISTORY_DELETED;
+  if (rc == REBATCH_OK && *outcome == RB_HISTORY_DELETED) rc = delete_history(e, &hist);
+  rb_doc_clear(&hist);
+  return rc;
+}
+
 /* Removes every runtime and historic trace of a definition's instances
  * (deployment deletion with cascade). */
 int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
@@ -632,12 +696,7 @@ int rb_instance_purge(rebatch_engine *e, const char *definition_id) {
     rc = cancel_instance(e, &docs.items[i], "deployment deleted");
   rb_docs_clear(&docs);
   if (rc == REBATCH_OK) rc = rb_find_all(e, HISTORIC_INSTANCE, "processDefinitionId", definition_id, &docs);
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    rc = delete_all(e, HISTORIC_ACTIVITY, "processInstanceId", docs.items[i].id);
-    if (rc == REBATCH_OK) rc = rb_history_variables_delete(e, docs.items[i].id);
-    if (rc == REBATCH_OK) rc = delete_all(e, "historicJobLog", "processInstanceId", docs.items[i].id);
-    if (rc == REBATCH_OK) rc = rb_delete(e, HISTORIC_INSTANCE, &docs.items[i]);
-  }
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) rc = delete_history(e, &docs.items[i]);
   rb_docs_clear(&docs);
   return rc;
 }

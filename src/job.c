@@ -36,6 +36,15 @@ static void job_index(const cJSON *job, rebatch_index_entry index[3]) {
   index[2].value = acquirable ? "1" : NULL;
 }
 
+int rb_jobs_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++)
+    rc = rb_set_bool(docs.items[i].json, "suspended", suspended) ? rb_job_save(e, &docs.items[i]) : REBATCH_NOMEM;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 int rb_job_save(rebatch_engine *e, rb_doc *job) {
   rebatch_index_entry index[3];
   job_index(job->json, index);
@@ -165,6 +174,16 @@ int rb_job_create_for_token(rebatch_engine *e, const cJSON *inst,
   spec.tenant_id = rb_str(inst, "tenantId");
   spec.due_date = due_date;
   spec.retries = e->config.default_retries;
+  /* A suspended instance's or job definition's new jobs are suspended
+   * too, as upstream's JobEntity.insert and JobDeclaration. */
+  spec.suspended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(inst, "suspended"));
+  if (!spec.suspended && spec.job_definition_id) {
+    rb_doc jd;
+    int rc = rb_load(e, "jobDefinition", spec.job_definition_id, &jd);
+    spec.suspended = rc == REBATCH_OK && jd.json && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jd.json, "suspended"));
+    rb_doc_clear(&jd);
+    if (rc != REBATCH_OK) return rc;
+  }
   spec.priority = 0;
   return rb_job_create(e, &spec, NULL);
 }
@@ -179,12 +198,25 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job) {
   return rb_dto(job, fields);
 }
 
+/* A job can still have its incident open with retries left: a job
+ * definition's retries are set without resolving incidents, as upstream. */
+static int has_incident(rebatch_engine *e, const char *job_id, int *open) {
+  rb_docs docs = {0};
+  int rc = rb_find_all(e, "incident", "configuration", job_id, &docs);
+  *open = 0;
+  for (int i = 0; i < docs.count; i++) *open |= rb_str(docs.items[i].json, "incidentType") &&
+                                                strcmp(rb_str(docs.items[i].json, "incidentType"), "failedJob") == 0;
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 int rb_job_set_retries(rebatch_engine *e, rb_doc *job, int retries) {
-  int old = retries_of(job->json), rc = REBATCH_OK;
+  int old = retries_of(job->json), rc = REBATCH_OK, open = 0;
   if (retries < 0) retries = 0;
   if (!rb_set_num(job->json, "retries", retries)) return REBATCH_NOMEM;
   if (old == 0 && retries > 0) rc = rb_incident_end(e, "failedJob", job->id, 1);
-  if (old > 0 && retries == 0) {
+  if (old > 0 && retries == 0) rc = has_incident(e, job->id, &open);
+  if (rc == REBATCH_OK && old > 0 && retries == 0 && !open) {
     rb_incident_spec s;
     memset(&s, 0, sizeof s);
     s.type = "failedJob";
@@ -315,6 +347,17 @@ static int process_job_handler(rebatch_engine *e, rb_doc *job, rb_response *res)
   return rb_instance_resume(e, instance_id, execution_id, how, NULL, res);
 }
 
+/* A timer job that changes definitions' suspension state runs no process
+ * code: the host is not asked. */
+static int definition_state_job(rebatch_engine *e, rb_doc *job, rb_response *res) {
+  char *type = rb_strdup(rb_str(job->json, "jobType")), *config = rb_strdup(rb_str(job->json, "jobConfiguration"));
+  int rc = type && config ? rb_delete(e, JOB, job) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_definition_state_job_run(e, type, config, res);
+  rb_free(type);
+  rb_free(config);
+  return rc;
+}
+
 /* Lets the host decide whether process code "throws" (tests, simulation). */
 static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   cJSON *dto;
@@ -342,6 +385,11 @@ static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_out
   rb_response res = {0, NULL};
   int rc = REBATCH_OK;
   if (b->batch_id) rc = rb_batch_job_execute(e, b, &res);
+  else if (rb_definition_state_job(rb_str(job->json, "jobType"))) rc = definition_state_job(e, job, &res);
+  else if (rb_history_cleanup_job(rb_str(job->json, "jobType"))) {
+    rc = rb_delete(e, JOB, job);
+    if (rc == REBATCH_OK) rc = rb_history_cleanup_run(e);
+  }
   else {
     rc = ask_host(e, job->json, out);
     if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);

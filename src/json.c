@@ -453,6 +453,15 @@ int rb_set_bool(cJSON *obj, const char *key, int value) {
   return 1;
 }
 
+int rb_add_reference(cJSON *obj, const char *key, const cJSON *item) {
+  /* cJSON's references take the first child: they share item's members. */
+  cJSON *ref = cJSON_IsObject(item) ? cJSON_CreateObjectReference(item->child)
+              : cJSON_IsArray(item) ? cJSON_CreateArrayReference(item->child) : cJSON_Duplicate(item, 1);
+  if (ref && cJSON_AddItemToObject(obj, key, ref)) return 1;
+  cJSON_Delete(ref); /* a reference's child is not freed */
+  return 0;
+}
+
 int rb_copy(cJSON *dto, const cJSON *record, const char *key) {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(record, key);
   cJSON *copy = item ? cJSON_Duplicate(item, 1) : cJSON_CreateNull();

@@ -111,3 +111,29 @@ test('rebatch serve --db: SIGTERM stops cleanly and a restart on the same file k
   }
   assert.equal((await second.exited).code, 0);
 });
+
+test('SQLite is single-node: a second rebatch serve on the same file is refused, naming the file', async () => {
+  const db = join(dir, 'single.db');
+  const first = await spawnServer(['--db', db, '--no-job-executor']);
+  try {
+    assert.equal((await deploy(first.api, { 'one.bpmn': externalTaskBpmn('one', 'one') })).status, 200);
+    await assert.rejects(spawnServer(['--db', db]), (err) => {
+      assert.match(err.message, /exited with 2/);
+      assert.ok(err.message.includes(`the SQLite file ${db} is in use by another rebatch process`), err.message);
+      assert.match(err.message, /--db postgres:\/\//);
+      return true;
+    });
+    assert.throws(() => sqliteStore(db), /is in use by another rebatch process/, 'a store in another process too');
+    assert.equal((await first.api('GET', '/process-definition/key/one')).status, 200, 'the first server goes on');
+  } finally {
+    first.child.kill('SIGTERM');
+  }
+  assert.equal((await first.exited).code, 0);
+  // once the first has stopped, the file opens again
+  const s = sqliteStore(db);
+  try {
+    assert.equal(s.scan('processDefinition', null, -1).length, 1);
+  } finally {
+    s.close();
+  }
+});

@@ -125,3 +125,44 @@ test('the restart form body the page offers restarts the finished instances as a
     sim.close();
   }
 });
+
+test('the forms of the issue-14 batch types create their batches in the simulation, which run to their end', async () => {
+  const { FORMS, formByKey } = await import('../web/src/requests.js');
+  const sim = await Simulation.create({ seed: 'family', settings: { taskFailureRate: 1 } });
+  try {
+    await sim.deploy('invoice.bpmn', sample('invoice.bpmn'));
+    sim.start('invoice', 6);
+    sim.run(20); // every charge fails into an incident
+    assert.ok(sim.engine.getIncidentsCount().count > 0);
+    const expected = {
+      'set-variables': 'set-variables',
+      'instance-suspension': 'instance-update-suspension-state',
+      'instance-deletion': 'instance-deletion',
+      'removal-time': 'process-set-removal-time',
+      'batch-removal-time': 'batch-set-removal-time',
+      'historic-instance-deletion': 'historic-instance-deletion',
+    };
+    for (const [key, type] of Object.entries(expected)) {
+      const form = formByKey(key);
+      assert.ok(FORMS.includes(form));
+      const res = sim.request(form.operation, { body: form.example });
+      assert.equal(res.status, 200, `${key}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.type, type);
+      sim.run(5);
+      assert.equal(sim.engine.getBatchesCount().count, 0, `${key}: the batch ran to its end`);
+      if (key === 'removal-time') {
+        const [finished] = sim.engine.getHistoricProcessInstances({ finished: true });
+        assert.equal(finished.removalTime, '2030-01-01T00:00:00.000+0000');
+      }
+      if (key === 'instance-suspension') assert.ok(sim.engine.getProcessInstancesCount({ suspended: true }).count > 0);
+      if (key === 'set-variables') {
+        const [withIncident] = sim.engine.getProcessInstances({ withIncident: true });
+        assert.equal(sim.engine.getProcessInstanceVariables(withIncident.id).escalated.value, true);
+      }
+    }
+    assert.equal(sim.engine.getProcessInstancesCount({ withIncident: true }).count, 0, 'the instances with incidents were deleted');
+    assert.equal(sim.engine.getHistoricProcessInstancesCount({ finished: true }).count, 0, 'and then their history');
+  } finally {
+    sim.close();
+  }
+});

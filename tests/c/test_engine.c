@@ -1053,6 +1053,139 @@ static void s_query_ignore_case(fx *f, char *request, size_t cap) {
                             "'variableNamesIgnoreCase':true,'variableValuesIgnoreCase':true}}");
 }
 
+/* ---- issue 14: the batch types over instances and history ---------------- */
+
+/* Two invoice instances, the first with an external task failed into an
+ * incident, the second with a variable. */
+static void two_invoices(fx *f) {
+  char task[64];
+  deploy(f, INVOICE);
+  start(f, "invoice", "a", NULL, 0);
+  fetch(f, "charge");
+  task_of_topic(f, "charge", task, sizeof task);
+  cJSON_Delete(call(f, "handleExternalTaskFailure", "{'id':'%s','body':{'workerId':'w','retries':0}}", task));
+  cJSON_Delete(call(f, "startProcessInstanceByKey",
+                    "{'key':'invoice','body':{'businessKey':'b','variables':{'n':{'value':1}}}}"));
+}
+
+/* Creates a batch and runs its seed job (the only job there is), so that
+ * the request's executeDueJobs runs its execution jobs. */
+static void seeded(fx *f, char *request, size_t cap, const char *op, const char *body) {
+  cJSON_Delete(call(f, op, body));
+  due_jobs(f, "executed");
+  /* One execution job per request: each job commits on its own. */
+  set_request(request, cap, "{'body':{'maxJobs':1}}");
+}
+
+static void s_instance_deletion(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  set_request(request, cap, "{'body':{'processInstanceQuery':{'processDefinitionKey':'invoice'},"
+                            "'processInstanceIds':['gone'],'deleteReason':'r'}}");
+}
+
+static void s_instance_deletion_runs(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  seeded(f, request, cap, "deleteProcessInstancesAsync",
+         "{'body':{'processInstanceQuery':{'processDefinitionKey':'invoice'},'deleteReason':'r'}}");
+}
+
+static void s_suspension_runs(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  seeded(f, request, cap, "setProcessInstancesSuspendedAsync",
+         "{'body':{'suspended':true,'historicProcessInstanceQuery':{'processDefinitionKey':'invoice'}}}");
+}
+
+static void s_suspend_definition(fx *f, char *request, size_t cap) {
+  char def[64];
+  two_invoices(f);
+  list_str(f, "getProcessDefinitions", "{}", 0, "id", def, sizeof def);
+  set_request(request, cap, "{'id':'%s','body':{'suspended':true,'includeProcessInstances':true}}", def);
+}
+
+static void s_set_variables_runs(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  seeded(f, request, cap, "setVariablesAsync",
+         "{'body':{'processInstanceQuery':{'processDefinitionKey':'invoice'},"
+         "'variables':{'n':{'value':2},'d':{'value':'2024-01-01T00:00:00.000+0000','type':'Date'}}}}");
+}
+
+/* Both instances deleted: a finished history with an incident and variables. */
+static void two_ended(fx *f) {
+  two_invoices(f);
+  cJSON_Delete(call(f, "deleteProcessInstancesAsync", "{'body':{'processInstanceQuery':{}}}"));
+  for (int i = 0; i < 3; i++) due_jobs(f, "executed");
+}
+
+static void s_historic_deletion_runs(fx *f, char *request, size_t cap) {
+  two_ended(f);
+  seeded(f, request, cap, "deleteHistoricProcessInstancesAsync",
+         "{'body':{'historicProcessInstanceQuery':{'processDefinitionKey':'invoice'}}}");
+}
+
+static void s_removal_time_runs(fx *f, char *request, size_t cap) {
+  two_ended(f);
+  seeded(f, request, cap, "setRemovalTimeAsync",
+         "{'body':{'historicProcessInstanceQuery':{},'absoluteRemovalTime':'2024-01-01T00:00:00.000+0000'}}");
+}
+
+static void s_history_cleanup_runs(fx *f, char *request, size_t cap) {
+  s_removal_time_runs(f, request, cap);
+  for (int i = 0; i < 2; i++) due_jobs(f, "executed");
+  cJSON_Delete(call(f, "cleanupHistory", "{'query':{}}"));
+  set_request(request, cap, "{'body':{'maxJobs':1}}");
+}
+
+static void s_job_definition_retries(fx *f, char *request, size_t cap) {
+  char job[64], jd[64];
+  s_cancel_incident(f, request, cap);
+  first_job(f, "id", job, sizeof job);
+  first_job(f, "jobDefinitionId", jd, sizeof jd);
+  set_request(request, cap, "{'id':'%s','body':{'retries':2,'dueDate':'2024-01-02T00:00:00.000+0000'}}", jd);
+}
+
+static void s_delete_job(fx *f, char *request, size_t cap) {
+  char job[64];
+  s_cancel_incident(f, request, cap);
+  first_job(f, "id", job, sizeof job);
+  set_request(request, cap, "{'id':'%s'}", job);
+}
+
+static void s_job_definitions_suspended(fx *f, char *request, size_t cap) {
+  s_cancel_incident(f, request, cap);
+  set_request(request, cap, "{'body':{'processDefinitionKey':'async','suspended':true,'includeJobs':true}}");
+}
+
+static void s_set_variables(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  set_request(request, cap, "{'body':{'processInstanceIds':['gone'],'historicProcessInstanceQuery':{},"
+                            "'variables':{'n':{'value':'7','type':'Long'},'o':{'value':{'a':[1]}}}}}");
+}
+
+static void s_suspend_sync_by_key(fx *f, char *request, size_t cap) {
+  two_invoices(f);
+  set_request(request, cap, "{'body':{'suspended':true,'processDefinitionKey':'invoice'}}");
+}
+
+static void s_removal_time(fx *f, char *request, size_t cap) {
+  two_ended(f);
+  set_request(request, cap, "{'body':{'historicProcessInstanceIds':['gone'],'historicProcessInstanceQuery':{},"
+                            "'calculatedRemovalTime':true,'updateInChunks':true,'updateChunkSize':10}}");
+}
+
+static void s_batch_removal_time_runs(fx *f, char *request, size_t cap) {
+  two_ended(f);
+  seeded(f, request, cap, "setBatchRemovalTimeAsync",
+         "{'body':{'historicBatchQuery':{'type':'instance-deletion'},'absoluteRemovalTime':'2024-01-01T00:00:00.000+0000'}}");
+}
+
+static void s_restart_by_key(fx *f, char *request, size_t cap) {
+  char id[64];
+  two_ended(f);
+  list_str(f, "getHistoricProcessInstances", "{}", 0, "id", id, sizeof id);
+  set_request(request, cap, "{'key':'invoice','body':{'processInstanceIds':['%s'],"
+                            "'instructions':[{'type':'startBeforeActivity','activityId':'charge'}]}}", id);
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1074,6 +1207,22 @@ static const scenario scenarios[] = {
     {"deleteDeployment cascade", "deleteDeployment", s_delete_deployment, 0},
     {"getProcessInstances", "getProcessInstances", s_query, 0},
     {"getProcessInstances ignoring case", "getProcessInstances", s_query_ignore_case, 0},
+    {"instance-deletion batch", "deleteProcessInstancesAsync", s_instance_deletion, 0},
+    {"instance-deletion runs", "executeDueJobs", s_instance_deletion_runs, 1},
+    {"suspension runs", "executeDueJobs", s_suspension_runs, 1},
+    {"suspend a definition with its instances", "setProcessDefinitionSuspended", s_suspend_definition, 0},
+    {"set-variables runs", "executeDueJobs", s_set_variables_runs, 1},
+    {"historic-instance-deletion runs", "executeDueJobs", s_historic_deletion_runs, 1},
+    {"process-set-removal-time runs", "executeDueJobs", s_removal_time_runs, 1},
+    {"history cleanup runs", "executeDueJobs", s_history_cleanup_runs, 1},
+    {"job definition retries", "setJobDefinitionRetries", s_job_definition_retries, 0},
+    {"delete a job with its incident", "deleteJob", s_delete_job, 0},
+    {"suspend job definitions with their jobs", "setJobDefinitionsSuspended", s_job_definitions_suspended, 0},
+    {"set-variables batch", "setVariablesAsync", s_set_variables, 0},
+    {"suspend instances by definition key", "setProcessInstancesSuspended", s_suspend_sync_by_key, 0},
+    {"process-set-removal-time batch", "setRemovalTimeAsync", s_removal_time, 0},
+    {"batch-set-removal-time runs", "executeDueJobs", s_batch_removal_time_runs, 1},
+    {"restart by key", "restartProcessInstancesByKey", s_restart_by_key, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))

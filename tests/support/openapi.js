@@ -213,6 +213,23 @@ export const OVERRIDES = new Map([
   ['POST /history/job-log/count 200', [ref('CountResultDto'), 'not in the 7.15 file']],
   ['GET /history/job-log/{id} 200', [ref('HistoricJobLogDto'), 'not in the 7.15 file: HistoricJobLogDto']],
   ['GET /history/job-log/{id}/stacktrace 200', [{ type: 'string' }, 'not in the 7.15 file: text/plain']],
+  // Issue 14: endpoints the 7.15 file lacks (Camunda's JobResource, JobDefinitionResource and
+  // ProcessDefinitionRestService by key answer these).
+  ['DELETE /job/{id} 204', [null, 'not in the 7.15 file: JobResource.deleteJob, no content']],
+  ['PUT /job-definition/{id}/retries 204', [null, 'not in the 7.15 file: no content']],
+  ['PUT /job-definition/{id}/suspended 204', [null, 'not in the 7.15 file: no content']],
+  ['PUT /job-definition/suspended 204', [null, 'not in the 7.15 file: no content']],
+  ['POST /process-definition/key/{key}/restart 204', [null, 'not in the 7.15 file: restart by key, no content']],
+  ['POST /process-definition/key/{key}/restart-async 200', [ref('BatchDto'), 'not in the 7.15 file: restart by key answers a BatchDto']],
+  ['POST /history/batch/set-removal-time 200', [ref('BatchDto'), 'not in the 7.15 file: a BatchDto']],
+  ['GET /history/cleanup/job 200', [ref('JobDto'), 'not in the 7.15 file: the cleanup job\'s JobDto']],
+  ['GET /history/cleanup/jobs 200', [{ type: 'array', items: ref('JobDto') }, 'not in the 7.15 file: the cleanup jobs']],
+  ['GET /history/cleanup/configuration 200', [{
+    type: 'object',
+    required: ['batchWindowStartTime', 'batchWindowEndTime', 'enabled'],
+    properties: { batchWindowStartTime: nullable(date), batchWindowEndTime: nullable(date), enabled: { type: 'boolean' } },
+  }, 'not in the 7.15 file: HistoryCleanupConfigurationDto']],
+  ['POST /history/cleanup 200', [ref('JobDto'), 'not in the 7.15 file: HistoryCleanupRestService.cleanupAsync answers the job\'s JobDto']],
 ]);
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -237,7 +254,10 @@ const EXTRA_TEMPLATES = ['/history/batch', '/history/batch/count', '/history/bat
   '/history/incident', '/history/incident/count', '/batch/statistics/count', '/history/job-log',
   '/history/job-log/count', '/history/job-log/{id}', '/history/job-log/{id}/stacktrace',
   '/history/variable-instance', '/history/variable-instance/count', '/history/detail', '/history/detail/count',
-  '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}'];
+  '/external-task/{id}/lock', '/history/variable-instance/{id}', '/history/detail/{id}',
+  '/job-definition/{id}/retries', '/job-definition/{id}/suspended', '/job-definition/suspended',
+  '/process-definition/key/{key}/restart', '/process-definition/key/{key}/restart-async', '/history/cleanup',
+  '/history/batch/set-removal-time', '/history/cleanup/job', '/history/cleanup/jobs', '/history/cleanup/configuration'];
 for (const t of EXTRA_TEMPLATES) {
   const segs = t.split('/').filter(Boolean);
   templates.push({

@@ -29,8 +29,19 @@ export function externalTaskBpmn(key, topic, { asyncBefore = false, extra = '' }
 </bpmn:definitions>`;
 }
 
-/** A REST server over a fresh engine (memory store unless `store` is given). */
+/**
+ * A REST server over a fresh engine (memory store unless `store` is given).
+ * With REBATCH_TEST_PG set to a PostgreSQL URL (tests/rest-postgres.test.js
+ * sets it), the default store is a PostgreSQL store on a new database there.
+ */
 export async function startServer({ store, jobExecutor = false, bodyLimit, config } = {}) {
+  if (!store && process.env.REBATCH_TEST_PG) {
+    const [{ postgresStore }, { createDatabase }] = await Promise.all([
+      import('../../bindings/postgres-store.js'),
+      import('./pg-cluster.js'),
+    ]);
+    store = postgresStore(createDatabase(process.env.REBATCH_TEST_PG));
+  }
   const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
   const rest = createRestServer({ engine, jobExecutor, bodyLimit });
   const { port } = await rest.listen(0, '127.0.0.1');

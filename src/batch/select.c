@@ -1,0 +1,163 @@
+/*
+ * select.c - what every batch type selects its items with: query DTOs
+ * taken from request bodies, and the process instances a request names
+ * (explicit ids, a runtime query, a historic query).
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int append_id(rebatch_engine *e, const char *row_id, const char *json, int rev, void *ids) {
+  cJSON *id = cJSON_CreateString(row_id);
+  (void)e; (void)json; (void)rev;
+  if (!id || !cJSON_AddItemToArray(ids, id)) {
+    cJSON_Delete(id);
+    return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
+/* Runs a query DTO from a request body as that resource's query. */
+int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                       rb_row_visit visit, void *ctx, rb_response *res) {
+  cJSON *request;
+  int rc;
+  if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
+  request = cJSON_CreateObject();
+  if (!request || !rb_add_reference(request, "body", q)) {
+    cJSON_Delete(request);
+    return REBATCH_NOMEM;
+  }
+  rc = rb_query_each(e, query, request, visit, ctx, res);
+  cJSON_Delete(request);
+  return rc;
+}
+
+/* The instances a query DTO selects. An explicitly empty
+ * processInstanceIds set is Camunda's "Set of process instance ids is
+ * empty". */
+int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                     rb_row_visit visit, void *ctx, rb_response *res) {
+  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
+  if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
+    return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
+  return rb_query_body_each(e, query, q, visit, ctx, res);
+}
+
+int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
+                           cJSON *ids_out, rb_response *res) {
+  return rb_each_instance(e, query, q, append_id, ids_out, res);
+}
+
+/* ---- instances by deployment ------------------------------------------------ */
+
+/* Grouping instances by deployment: a runtime instance names its own; a
+ * historic one its definition, whose deployment is remembered for the runs
+ * of instances of one definition. */
+typedef struct instance_collector {
+  cJSON *groups;
+  char definition_id[160];
+  char deployment_id[REBATCH_ID_MAX + 1];
+  int known;
+} instance_collector;
+
+static int add_with_definition(rebatch_engine *e, instance_collector *c, const char *id, const char *definition) {
+  int rc = REBATCH_OK;
+  if (definition && !(c->known && strcmp(definition, c->definition_id) == 0)) {
+    rb_doc def;
+    rc = rb_definition_load(e, definition, &def);
+    c->known = rc == REBATCH_OK && def.json && strlen(definition) < sizeof c->definition_id;
+    if (c->known) {
+      snprintf(c->definition_id, sizeof c->definition_id, "%s", definition);
+      snprintf(c->deployment_id, sizeof c->deployment_id, "%s",
+               rb_str(def.json, "deploymentId") ? rb_str(def.json, "deploymentId") : "");
+    }
+    rb_doc_clear(&def);
+  }
+  if (rc != REBATCH_OK) return rc;
+  return rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, id)
+             ? REBATCH_OK
+             : REBATCH_NOMEM;
+}
+
+/* A row's member, read off its text; parsed only when the walk cannot tell. */
+static int row_member(rebatch_engine *e, const char *json, const char *key, char *buf, size_t cap, int *got) {
+  cJSON *row;
+  if ((*got = rb_text_str(json, key, buf, cap)) >= 0) return REBATCH_OK;
+  if (!(row = cJSON_Parse(json))) {
+    strcpy(e->store_error, "store returned a record that is not JSON");
+    return REBATCH_ERROR;
+  }
+  *got = rb_str(row, key) && strlen(rb_str(row, key)) < cap;
+  if (*got) snprintf(buf, cap, "%s", rb_str(row, key));
+  cJSON_Delete(row);
+  return REBATCH_OK;
+}
+
+static int add_running_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
+  char deployment[REBATCH_ID_MAX + 1];
+  int got, rc = row_member(e, json, "deploymentId", deployment, sizeof deployment, &got);
+  (void)rev;
+  if (rc != REBATCH_OK) return rc;
+  return rb_batch_add_item(((instance_collector *)c)->groups, got ? deployment : NULL, id) ? REBATCH_OK : REBATCH_NOMEM;
+}
+
+static int add_historic_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
+  char definition[sizeof ((instance_collector *)0)->definition_id];
+  int got, rc = row_member(e, json, "processDefinitionId", definition, sizeof definition, &got);
+  (void)rev;
+  if (rc != REBATCH_OK) return rc;
+  return add_with_definition(e, c, id, got ? definition : NULL);
+}
+
+/* Explicit ids are looked up among `collection`'s records; ids that are not
+ * there go to the unknown deployment's group, as upstream's
+ * BatchElementConfiguration keeps them (their items then fail or are
+ * skipped), unless `known_only`. null entries are left out. */
+static int add_explicit(rebatch_engine *e, const cJSON *ids, const char *collection, rb_row_visit add,
+                        int known_only, instance_collector *c) {
+  const cJSON *id;
+  cJSON_ArrayForEach(id, ids) {
+    char *text = NULL;
+    int rev, rc;
+    if (!cJSON_IsString(id)) continue;
+    rc = rb_load_text(e, collection, id->valuestring, &text, &rev);
+    if (rc == REBATCH_OK && text) rc = add(e, id->valuestring, text, rev, c);
+    else if (rc == REBATCH_OK && !known_only && !rb_batch_add_item(c->groups, NULL, id->valuestring)) rc = REBATCH_NOMEM;
+    rb_free(text);
+    if (rc != REBATCH_OK) return rc;
+  }
+  return REBATCH_OK;
+}
+
+static const cJSON *member(const cJSON *body, const char *name) {
+  const cJSON *m = name ? cJSON_GetObjectItemCaseSensitive(body, name) : NULL;
+  return m && !cJSON_IsNull(m) ? m : NULL;
+}
+
+int rb_select_instances(rebatch_engine *e, const cJSON *body, const rb_instance_sources *from, cJSON *groups,
+                        rb_response *res) {
+  const cJSON *ids = member(body, from->ids), *runtime = member(body, from->runtime);
+  const cJSON *historic = member(body, from->historic);
+  instance_collector c;
+  int rc = REBATCH_OK;
+  memset(&c, 0, sizeof c);
+  c.groups = groups;
+  if (ids && !cJSON_IsArray(ids)) return rb_invalid(res, 400, "%s must be an array", from->ids);
+  if (ids && from->historic_ids)
+    rc = add_explicit(e, ids, "historicProcessInstance", add_historic_row, from->known_only, &c);
+  else if (ids)
+    rc = add_explicit(e, ids, "processInstance", add_running_row, from->known_only, &c);
+  if (rc == REBATCH_OK && runtime) rc = rb_each_instance(e, &rb_instance_query, runtime, add_running_row, &c, res);
+  if (rc == REBATCH_OK && historic && from->unfinished_only && cJSON_IsObject(historic)) {
+    cJSON *unfinished = cJSON_Duplicate(historic, 1);
+    rc = unfinished && rb_set_bool(unfinished, "unfinished", 1) ? REBATCH_OK : REBATCH_NOMEM;
+    if (rc == REBATCH_OK) rc = rb_each_instance(e, &rb_history_query, unfinished, add_historic_row, &c, res);
+    cJSON_Delete(unfinished);
+  } else if (rc == REBATCH_OK && historic) {
+    rc = rb_each_instance(e, &rb_history_query, historic, add_historic_row, &c, res);
+  }
+  if (rc == REBATCH_OK && rb_batch_item_count(groups) < 0) rc = REBATCH_NOMEM;
+  return rc;
+}

@@ -1,0 +1,145 @@
+// pg.bench.js - a set-external-task-retries batch on the PostgreSQL store,
+// side by side with the same batch on the SQLite store.
+//
+//   node tests/bench/pg.bench.js          (part of npm run bench)
+//   BENCH_PG_N=20000 node tests/bench/pg.bench.js
+//
+// Not a test: it prints numbers and checks only that the batch did its work.
+// A throwaway cluster (tests/support/pg-cluster.js) with the server's
+// default settings (fsync on, synchronous_commit on), the SQLite store with
+// its default synchronous=FULL: both durable at every commit, as `rebatch
+// serve` runs them.
+//
+// Fixture (not timed): N process instances waiting in an external task,
+// made once by the engine on a JS memory store, whose records (with the
+// index entries the core declared) are then loaded into each store.
+// Timed: the batch's whole life, the creating call and then the job
+// executor (executeDueJobs) running seed, execution and monitor jobs until
+// no batch is left, by one engine (nodes=1).
+//
+// Where the time goes: round_trips_per_item counts the store's round trips
+// to the server, db_wait_share is the part of the time spent waiting on
+// them (the server's work, its WAL flush at commit, loopback); the rest is
+// the engine (WASM) and the store's JS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createEngine, jsMemoryStore, manualClock, sequentialIds } from '../../bindings/index.js';
+import { postgresStore } from '../../bindings/postgres-store.js';
+import { sqliteStore } from '../../bindings/sqlite-store.js';
+import { startPgCluster } from '../support/pg-cluster.js';
+
+const N = Number(process.env.BENCH_PG_N ?? 100_000);
+const T0 = Date.UTC(2024, 0, 1);
+const EXT = {
+  key: 'ext',
+  activities: [
+    { id: 'start', type: 'startEvent' },
+    { id: 'work', type: 'serviceTask', topic: 'work' },
+    { id: 'end', type: 'endEvent' },
+  ],
+  flows: [
+    { id: 'f1', source: 'start', target: 'work' },
+    { id: 'f2', source: 'work', target: 'end' },
+  ],
+};
+
+const seconds = (t) => (performance.now() - t) / 1000;
+const log = (...a) => console.error(...a);
+
+/** The records N instances leave, as [coll, id, json, index] (index: the core's declared entries). */
+async function fixture() {
+  const inner = jsMemoryStore();
+  const records = new Map();
+  const store = {
+    begin: () => inner.begin(),
+    commit: () => inner.commit(),
+    rollback: () => inner.rollback(),
+    get: (c, id) => inner.get(c, id),
+    find: (...a) => inner.find(...a),
+    scan: (...a) => inner.scan(...a),
+    put(coll, id, json, rev, index) {
+      const next = inner.put(coll, id, json, rev, index);
+      records.set(`${coll}\u0000${id}`, [coll, id, json, index.map(({ field, value }) => ({ field, value }))]);
+      return next;
+    },
+    remove(coll, id, rev) {
+      records.delete(`${coll}\u0000${id}`);
+      return inner.remove(coll, id, rev);
+    },
+  };
+  const engine = await createEngine({ store, clock: manualClock(T0), ids: sequentialIds('f') });
+  engine.createDeployment({ name: 'bench', processes: [EXT] });
+  for (let i = 0; i < N; i++) engine.startProcessInstanceByKey('ext', {});
+  engine.close();
+  return [...records.values()];
+}
+
+function load(store, records) {
+  for (let i = 0; i < records.length; i += 5000) {
+    store.begin();
+    for (const [coll, id, json, index] of records.slice(i, i + 5000)) store.put(coll, id, json, 0, index);
+    store.commit();
+  }
+}
+
+/** Runs the batch to its end on `store`; returns seconds. */
+async function runBatch(store) {
+  const clock = manualClock(T0 + 1000);
+  const engine = await createEngine({ store, clock, ids: sequentialIds('b') });
+  try {
+    const t = performance.now();
+    const batch = engine.setExternalTaskRetriesAsync({ retries: 5, externalTaskQuery: { topicName: 'work' } });
+    while (engine.getBatchesCount().count > 0) {
+      const r = engine.executeDueJobs({ maxJobs: 101 });
+      if (r.failed) throw new Error(`batch jobs failed: ${JSON.stringify(r.jobs.find((j) => j.failed))}`);
+      if (r.executed === 0) clock.advance(30_000);
+    }
+    const s = seconds(t);
+    if (batch.totalJobs !== N || engine.getExternalTasksCount({ withRetriesLeft: true }).count !== N) {
+      throw new Error('external task batch incomplete');
+    }
+    return s;
+  } finally {
+    engine.close();
+  }
+}
+
+let t = performance.now();
+const records = await fixture();
+log(`fixture: ${N} instances, ${records.length} records in ${seconds(t).toFixed(1)} s`);
+
+const dir = mkdtempSync(join(tmpdir(), 'rebatch-bench-'));
+const cluster = await startPgCluster({ settings: JSON.parse(process.env.BENCH_PG_SETTINGS ?? '{}') });
+try {
+  const pg = postgresStore(cluster.url);
+  t = performance.now();
+  load(pg, records);
+  log(`  loaded into PostgreSQL in ${seconds(t).toFixed(1)} s`);
+  const before = { ...pg.stats };
+  const pgSeconds = await runBatch(pg);
+  const trips = pg.stats.roundTrips - before.roundTrips;
+  const wait = (pg.stats.waitMs - before.waitMs) / 1000;
+  pg.close();
+
+  const sqlite = sqliteStore(join(dir, 'bench.db'));
+  t = performance.now();
+  load(sqlite, records);
+  log(`  loaded into SQLite in ${seconds(t).toFixed(1)} s`);
+  const sqliteSeconds = await runBatch(sqlite);
+  sqlite.close();
+
+  console.log(
+    `bench pg-set-external-task-retries nodes=1 items=${N} seconds=${pgSeconds.toFixed(3)} ` +
+      `items_per_s=${Math.round(N / pgSeconds)} round_trips_per_item=${(trips / N).toFixed(2)} ` +
+      `db_wait_share=${(wait / pgSeconds).toFixed(2)}`,
+  );
+  console.log(
+    `bench sqlite-set-external-task-retries nodes=1 items=${N} seconds=${sqliteSeconds.toFixed(3)} ` +
+      `items_per_s=${Math.round(N / sqliteSeconds)} pg_over_sqlite_seconds=${(pgSeconds / sqliteSeconds).toFixed(2)}`,
+  );
+} finally {
+  cluster.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
