@@ -19,7 +19,9 @@ commands:
             --memory            in-memory store instead (nothing kept)
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)
-            --config JSON       engine configuration, e.g. '{"batchPollTime":5}'
+            --config JSON       engine configuration, e.g. '{"batchPollTime":5}'; job executor
+                                settings under "jobExecutor": maxJobsPerStep (50), jobsPerTransaction (50), waitMs (5000,
+                                after a failed step), maxWaitMs (60000, the longest sleep)
             --no-web            do not serve the simulation page (dist/web) at /
             --auth, --no-auth   HTTP Basic auth against the engine's users (default:
                                 on unless --host is loopback); see 'rebatch user'
@@ -79,6 +81,7 @@ async function serve(argv) {
   if (values.auth && values['no-auth']) throw new Error('--auth and --no-auth exclude each other');
   const policy = serverPolicy(values);
   const { createRestServer } = await import('../bindings/rest.js');
+  const { jobExecutorSettings } = await import('../bindings/executor.js');
   const { store, storeText } = await openStore(values);
   let config;
   if (values.config !== undefined) {
@@ -88,12 +91,14 @@ async function serve(argv) {
       throw new Error('--config must be JSON');
     }
   }
+  const settings = jobExecutorSettings(config?.jobExecutor ?? {});
+  const jobExecutor = values['no-job-executor'] ? false : settings;
   const engine = await createEngine({ ...(store ? { store } : {}), ...(config ? { config } : {}) });
   const log = (msg) => process.stderr.write(`${msg}\n`);
   const web = values['no-web']
     ? undefined
     : (await import('../bindings/static.js')).staticFiles(fileURLToPath(new URL('../dist/web', import.meta.url)));
-  const rest = createRestServer({ engine, jobExecutor: !values['no-job-executor'], bodyLimit, log, web, ...policy });
+  const rest = createRestServer({ engine, jobExecutor, bodyLimit, log, web, ...policy });
   const addr = await rest.listen(port, values.host);
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   const auth = policy.auth ?? !(await import('../bindings/http-policy.js')).isLoopback(values.host);

@@ -1,31 +1,67 @@
 // executor.js - the job executor the REST server runs over an engine: due jobs
-// in small steps between HTTP requests, an idle back-off, woken by writes.
+// in small steps between HTTP requests, sleeping until the next due job,
+// woken by writes.
+
+/** The settings and their defaults (also the keys of `jobExecutor` in --config). */
+export const JOB_EXECUTOR_DEFAULTS = Object.freeze({
+  /** Jobs one step acquires and runs before yielding to HTTP requests. */
+  maxJobsPerStep: 50,
+  /** The sleep after a step that failed (a storage error), doubled per failure up to maxWaitMs. */
+  waitMs: 5000,
+  /** The longest sleep: with nothing waiting, or a job due later than this. */
+  maxWaitMs: 60000,
+  /** Jobs of a step that share one store transaction, each in a savepoint (stores of version 2; else 1). */
+  jobsPerTransaction: 50,
+});
+
+/**
+ * Checks job executor settings: every key known, every value a positive
+ * integer. Throws an Error naming the first bad one.
+ * @param {object} options
+ * @returns {{maxJobsPerStep: number, waitMs: number, maxWaitMs: number, jobsPerTransaction: number}}
+ */
+export function jobExecutorSettings(options = {}) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error('job executor settings must be an object');
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (!Object.hasOwn(JOB_EXECUTOR_DEFAULTS, key)) {
+      throw new Error(`unknown job executor setting '${key}' (known: ${Object.keys(JOB_EXECUTOR_DEFAULTS).join(', ')})`);
+    }
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new Error(`job executor setting '${key}' must be a positive integer`);
+    }
+  }
+  return { ...JOB_EXECUTOR_DEFAULTS, ...options };
+}
 
 /**
  * The job executor: runs engine.executeDueJobs in small steps while there is
- * work (yielding to HTTP requests between steps), and when idle waits,
- * Camunda-like: `waitMs` first, times `waitIncreaseFactor` on every idle
- * round up to `maxWaitMs`. A write request wakes it at once (as Camunda's
- * job executor is hinted when a job is created). Failures back off too.
+ * work (yielding to HTTP requests between steps). A step that found nothing
+ * due says when the earliest waiting job is due (nextDueInMs); the executor
+ * sleeps until then, at most `maxWaitMs`. A write request wakes it at once
+ * (as Camunda's job executor is hinted when a job is created). A failed
+ * step backs off from `waitMs`.
  */
 export class JobExecutor {
   #engine;
   #opts;
   #timer = null;
-  #wait;
+  #errorWait;
   #running = false;
   #log;
 
   /**
    * @param {import('./index.js').Engine} engine
    * @param {{maxJobsPerStep?: number, waitMs?: number, maxWaitMs?: number,
-   *   waitIncreaseFactor?: number, log?: (msg: string) => void}} [options]
+   *   jobsPerTransaction?: number, log?: (msg: string) => void}} [options]
    */
   constructor(engine, options = {}) {
+    const { log, ...settings } = options;
     this.#engine = engine;
-    this.#opts = { maxJobsPerStep: 10, waitMs: 5000, maxWaitMs: 60000, waitIncreaseFactor: 2, ...options };
-    this.#wait = this.#opts.waitMs;
-    this.#log = options.log ?? (() => {});
+    this.#opts = jobExecutorSettings(settings);
+    this.#errorWait = this.#opts.waitMs;
+    this.#log = log ?? (() => {});
     /** Steps run and jobs executed (for tests and monitoring). */
     this.stats = { steps: 0, executed: 0, failed: 0, errors: 0 };
   }
@@ -49,7 +85,6 @@ export class JobExecutor {
   /** New work may be there: run a step soon. */
   wake() {
     if (!this.#running) return;
-    this.#wait = this.#opts.waitMs;
     this.#schedule(0);
   }
 
@@ -62,24 +97,25 @@ export class JobExecutor {
   #step() {
     this.#timer = null;
     if (!this.#running || this.#engine.closed) return;
-    let executed = 0;
+    let result;
     try {
-      const result = this.#engine.executeDueJobs({ maxJobs: this.#opts.maxJobsPerStep });
-      executed = result?.executed ?? 0;
-      this.stats.steps++;
-      this.stats.executed += executed;
-      this.stats.failed += result?.failed ?? 0;
+      result = this.#engine.executeDueJobs({ maxJobs: this.#opts.maxJobsPerStep, jobsPerTransaction: this.#opts.jobsPerTransaction });
     } catch (err) {
       this.stats.errors++;
       this.#log(`job executor: ${err.message}`);
-    }
-    if (executed > 0) {
-      this.#wait = this.#opts.waitMs;
-      this.#schedule(0);
-    } else {
-      const wait = this.#wait;
-      this.#wait = Math.min(this.#opts.maxWaitMs, Math.max(1, wait * this.#opts.waitIncreaseFactor));
+      const wait = this.#errorWait;
+      this.#errorWait = Math.min(this.#opts.maxWaitMs, wait * 2);
       this.#schedule(wait);
+      return;
     }
+    this.#errorWait = this.#opts.waitMs;
+    this.stats.steps++;
+    this.stats.executed += result.executed;
+    this.stats.failed += result.failed;
+    // Jobs that ran may have made new ones: look again at once.
+    if (result.executed > 0) return this.#schedule(0);
+    const next = result.nextDueInMs;
+    // +1: the clock has millisecond steps, and a job is due at its due date, not before.
+    this.#schedule(next === null || next === undefined ? this.#opts.maxWaitMs : Math.min(this.#opts.maxWaitMs, Math.ceil(next) + 1));
   }
 }

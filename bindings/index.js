@@ -35,6 +35,8 @@ const ACQUIRE = Symbol('rebatch.acquire');
 const RELEASE = Symbol('rebatch.release');
 
 const STORE_METHODS = ['begin', 'commit', 'rollback', 'get', 'put', 'remove', 'find', 'scan'];
+/** Optional, all three or none: a store with them runs the job executor's groups (store version 2). */
+const SAVEPOINT_METHODS = ['savepoint', 'release', 'rollbackTo'];
 
 function misuse(message) {
   return new EngineError(message, { code: RC.MISUSE });
@@ -483,7 +485,8 @@ export async function createEngine(options = {}) {
         storePtr = store[ACQUIRE](rt);
         acquired = true;
       } else {
-        storePtr = jsStorePtr = x.rebatch_js_store_new(handle);
+        const savepoints = SAVEPOINT_METHODS.every((m) => typeof store[m] === 'function');
+        storePtr = jsStorePtr = x.rebatch_js_store_new(handle, savepoints ? 1 : 0);
         if (!storePtr) throw outOfMemory();
       }
       hostPtr = x.rebatch_js_host_new(handle, jobHandler ? 1 : 0);

@@ -5,6 +5,10 @@
 //   begin() / commit() / rollback()
 //       One transaction per engine operation, never nested. Reads inside a
 //       transaction see its own writes; rollback undoes them all.
+//   savepoint() / release() / rollbackTo()   (optional, all three or none)
+//       One savepoint inside the open transaction, never nested: release
+//       keeps its writes, rollbackTo undoes them and ends it. With them the
+//       job executor commits several jobs per transaction (store version 2).
 //   get(collection, id) -> {json, rev} | null
 //   put(collection, id, json, expectedRev, index) -> newRev
 //       expectedRev 0 inserts (conflict if the id exists); otherwise it must
@@ -92,6 +96,8 @@ export class JsMemoryStore {
   #collections = new Map();
   /** @type {{coll: string, id: string, prev: StoredRecord | undefined}[] | null} */
   #undo = null;
+  /** The undo log's length when the open savepoint began, or null. */
+  #savepoint = null;
 
   begin() {
     if (this.#undo) throw new Error('begin: a transaction is already open');
@@ -101,13 +107,37 @@ export class JsMemoryStore {
   commit() {
     if (!this.#undo) throw new Error('commit: no open transaction');
     this.#undo = null;
+    this.#savepoint = null;
   }
 
   rollback() {
     if (!this.#undo) throw new Error('rollback: no open transaction');
     const undo = this.#undo;
     this.#undo = null;
-    for (let i = undo.length - 1; i >= 0; i--) {
+    this.#savepoint = null;
+    this.#undoTo(undo, 0);
+  }
+
+  savepoint() {
+    if (!this.#undo || this.#savepoint !== null) throw new Error('savepoint: no open transaction, or a savepoint is open');
+    this.#savepoint = this.#undo.length;
+  }
+
+  release() {
+    if (this.#savepoint === null) throw new Error('release: no open savepoint');
+    this.#savepoint = null;
+  }
+
+  rollbackTo() {
+    if (this.#savepoint === null) throw new Error('rollbackTo: no open savepoint');
+    this.#undoTo(this.#undo, this.#savepoint);
+    this.#undo.length = this.#savepoint;
+    this.#savepoint = null;
+  }
+
+  /** Undoes the log's entries from its end down to `mark`, newest first. */
+  #undoTo(undo, mark) {
+    for (let i = undo.length - 1; i >= mark; i--) {
       const { coll, id, prev } = undo[i];
       const c = this.#collection(coll);
       this.#set(c, id, c.records.get(id), prev);

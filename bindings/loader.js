@@ -400,6 +400,10 @@ export class Runtime {
       rebatch_js_commit: (h) => storeCall(h, 'commit', (s) => void noThenable(s.commit(), 'commit')),
       rebatch_js_rollback: (h) =>
         storeCall(h, 'rollback', (s) => void noThenable(s.rollback(), 'rollback')),
+      rebatch_js_savepoint: (h) => storeCall(h, 'savepoint', (s) => void noThenable(s.savepoint(), 'savepoint')),
+      rebatch_js_release: (h) => storeCall(h, 'release', (s) => void noThenable(s.release(), 'release')),
+      rebatch_js_rollback_to: (h) =>
+        storeCall(h, 'rollbackTo', (s) => void noThenable(s.rollbackTo(), 'rollbackTo')),
 
       rebatch_js_get: (h, collPtr, idPtr, rowsPtr) =>
         storeCall(h, 'get', (s) => {

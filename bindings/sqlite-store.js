@@ -74,6 +74,9 @@ export class SqliteStore {
       begin: p('BEGIN IMMEDIATE'),
       commit: p('COMMIT'),
       rollback: p('ROLLBACK'),
+      savepoint: p('SAVEPOINT job'),
+      release: p('RELEASE job'),
+      rollbackTo: p('ROLLBACK TO job'),
       get: p('SELECT json, rev FROM records WHERE coll = ? AND id = ?'),
       rev: p('SELECT rev FROM records WHERE coll = ? AND id = ?').pluck(),
       insert: p('INSERT INTO records (coll, id, json, rev) VALUES (?, ?, ?, 1)'),
@@ -119,6 +122,22 @@ export class SqliteStore {
     if (!this.#inTx) throw new Error('rollback: no open transaction');
     this.#inTx = false;
     if (this.#db.inTransaction) this.#s.rollback.run();
+  }
+
+  /** A job's savepoint inside the executor's group transaction (store version 2). */
+  savepoint() {
+    if (!this.#inTx) throw new Error('savepoint: no open transaction');
+    this.#s.savepoint.run();
+  }
+
+  release() {
+    this.#s.release.run();
+  }
+
+  /** ROLLBACK TO keeps the savepoint open; RELEASE then ends it with nothing in it. */
+  rollbackTo() {
+    this.#s.rollbackTo.run();
+    this.#s.release.run();
   }
 
   /** @param {string} coll @param {string} id */

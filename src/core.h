@@ -37,6 +37,7 @@ struct rebatch_engine {
   rb_config config;
   int fault_countdown;  /* see rebatch_inject_store_fault */
   int in_tx;
+  int in_group; /* a group commit's transaction is open: rb_tx_* work on savepoints */
   char store_error[256]; /* last storage failure, for the error body */
   struct rb_text_cache *batch_cache; /* set during executeDueJobs, else NULL */
   char *save_text;      /* rb_save's print buffer, reused by every save */
@@ -79,6 +80,13 @@ typedef struct rb_docs {
 int rb_tx_begin(rebatch_engine *e);
 int rb_tx_commit(rebatch_engine *e);
 void rb_tx_rollback(rebatch_engine *e);
+/* Group commit: while a group is open, rb_tx_begin/commit/rollback open,
+ * release and roll back to a savepoint of the group's one transaction.
+ * rb_group_possible says whether the store has savepoints (version 2). */
+int rb_group_possible(const rebatch_engine *e);
+int rb_group_begin(rebatch_engine *e);
+int rb_group_commit(rebatch_engine *e);
+void rb_group_rollback(rebatch_engine *e);
 
 /* Loads a record; *doc is cleared first, doc->json stays NULL if absent. */
 int rb_load(rebatch_engine *e, const char *coll, const char *id, rb_doc *doc);

@@ -64,11 +64,37 @@ static int config_int(const cJSON *cfg, const char *key, int dflt, int min,
   return 1;
 }
 
+/* The keys rebatch_open() knows; "jobExecutor" holds the host's executor
+ * settings (the JS binding checks them), so one configuration object serves
+ * both. Anything else is a mistake worth reporting, not ignoring. */
+static const char *const config_keys[] = {
+    "batchJobsPerSeed", "invocationsPerBatchJob", "invocationsPerBatchJobByBatchType",
+    "batchPollTime", "defaultNumberOfRetries", "lockTimeInMillis", "maxJobsPerAcquisition",
+    "historyLevel", "jobExecutor", NULL};
+
+static int known_keys(const cJSON *cfg, char **error_out) {
+  const cJSON *item;
+  if (cfg && !cJSON_IsObject(cfg) && !cJSON_IsNull(cfg)) {
+    if (error_out) *error_out = rb_sprintf("config must be a JSON object");
+    return 0;
+  }
+  cJSON_ArrayForEach(item, cfg) {
+    int known = 0;
+    for (int i = 0; !known && config_keys[i]; i++) known = strcmp(item->string, config_keys[i]) == 0;
+    if (!known) {
+      if (error_out) *error_out = rb_sprintf("config: unknown key '%s'", item->string);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static int read_config(rb_config *c, const cJSON *cfg, char **error_out) {
   const cJSON *by_type = cJSON_GetObjectItemCaseSensitive(cfg, "invocationsPerBatchJobByBatchType");
   const char *level = rb_str(cfg, "historyLevel");
   int lock_ms;
-  if (!config_int(cfg, "batchJobsPerSeed", 100, 1, &c->batch_jobs_per_seed, error_out) ||
+  if (!known_keys(cfg, error_out) ||
+      !config_int(cfg, "batchJobsPerSeed", 100, 1, &c->batch_jobs_per_seed, error_out) ||
       !config_int(cfg, "invocationsPerBatchJob", 1, 0, &c->invocations_per_batch_job, error_out) ||
       !config_int(cfg, "batchPollTime", 30, 0, &c->batch_poll_time_s, error_out) ||
       !config_int(cfg, "defaultNumberOfRetries", 3, 0, &c->default_retries, error_out) ||

@@ -29,6 +29,9 @@
 RB_IMPORT(rebatch_js_begin) int rebatch_js_begin(int h);
 RB_IMPORT(rebatch_js_commit) int rebatch_js_commit(int h);
 RB_IMPORT(rebatch_js_rollback) int rebatch_js_rollback(int h);
+RB_IMPORT(rebatch_js_savepoint) int rebatch_js_savepoint(int h);
+RB_IMPORT(rebatch_js_release) int rebatch_js_release(int h);
+RB_IMPORT(rebatch_js_rollback_to) int rebatch_js_rollback_to(int h);
 RB_IMPORT(rebatch_js_get)
 int rebatch_js_get(int h, const char *collection, const char *id,
                    rebatch_rows *out);
@@ -76,6 +79,10 @@ static int relay_commit(void *ctx) {
 static int relay_rollback(void *ctx) {
   return rebatch_js_rollback(handle_of(ctx));
 }
+
+static int relay_savepoint(void *ctx) { return rebatch_js_savepoint(handle_of(ctx)); }
+static int relay_release(void *ctx) { return rebatch_js_release(handle_of(ctx)); }
+static int relay_rollback_to(void *ctx) { return rebatch_js_rollback_to(handle_of(ctx)); }
 
 static int relay_get(void *ctx, const char *collection, const char *id,
                      rebatch_rows *out) {
@@ -125,10 +132,15 @@ static int relay_execute_job(void *ctx, const char *job_json, char *error_buf,
 
 /* ---- exported constructors ---------------------------------------------- */
 
-rebatch_store *rebatch_js_store_new(int handle) {
+rebatch_store *rebatch_js_store_new(int handle, int has_savepoints) {
   rebatch_store *store = rb_calloc(1, sizeof *store);
   if (!store) return NULL;
-  store->version = REBATCH_STORE_VERSION;
+  store->version = has_savepoints ? 2 : 1;
+  if (has_savepoints) {
+    store->savepoint = relay_savepoint;
+    store->release = relay_release;
+    store->rollback_to = relay_rollback_to;
+  }
   store->ctx = (void *)(intptr_t)handle;
   store->begin = relay_begin;
   store->commit = relay_commit;

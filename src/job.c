@@ -681,6 +681,7 @@ typedef struct acquisition {
   char *after; /* the last row's id: where the next page starts */
   size_t after_cap;
   int skipped; /* rows seen that were not due */
+  double next_due; /* the earliest due date of those, RB_NO_DATE when none */
 } acquisition;
 
 /* Reads a row's due date from its text; a text the quick walk cannot judge
@@ -705,17 +706,20 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
     due = rb_date(parsed, "dueDate");
     cJSON_Delete(parsed);
   }
-  if (a->due->count >= a->max) return REBATCH_OK;
   if (!(due < 0 || due <= a->now)) {
     a->skipped++;
+    if (a->next_due == RB_NO_DATE || due < a->next_due) a->next_due = due;
     return REBATCH_OK;
   }
+  if (a->due->count >= a->max) return REBATCH_OK;
   return acquired_push(a->due, row_id, row_json, rev);
 }
 
-/* Collects due, acquirable jobs in id order, at most max. */
-static int acquire(rebatch_engine *e, int max, acquired_list *due) {
-  acquisition a = {due, max, rb_now(e), NULL, 0, 0};
+/* Collects due, acquirable jobs in id order, at most max, and the earliest
+ * due date among the acquirable jobs seen waiting (*next_due; RB_NO_DATE
+ * when none). */
+static int acquire(rebatch_engine *e, int max, acquired_list *due, double *next_due) {
+  acquisition a = {due, max, rb_now(e), NULL, 0, 0, RB_NO_DATE};
   int rc = rb_tx_begin(e);
   while (rc == REBATCH_OK && due->count < max) {
     /* A page no larger than what is still wanted (every row of a page is
@@ -725,6 +729,7 @@ static int acquire(rebatch_engine *e, int max, acquired_list *due) {
     if (rc == REBATCH_OK && count < page) break;
   }
   rb_free(a.after);
+  *next_due = a.next_due;
   if (rc == REBATCH_OK) rc = rb_tx_commit(e);
   else rb_tx_rollback(e);
   if (rc != REBATCH_OK) acquired_clear(due);
@@ -732,34 +737,50 @@ static int acquire(rebatch_engine *e, int max, acquired_list *due) {
 }
 
 /* The job executor's step: acquires up to maxJobs due jobs at the host
- * clock's time and executes each in its own transaction. */
+ * clock's time and executes each in its own transaction. nextDueInMs tells
+ * the host how long it may sleep: the time from the step's start to the
+ * earliest due date among the acquirable jobs the acquisition saw waiting
+ * (null when none; when the step executed jobs, they may have made new
+ * ones, so the host steps again rather than trust it). */
 int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
-  long long max = 100;
+  long long max = 100, per_tx = 1;
   acquired_list due = {0};
   rb_text_cache batch_cache = {0};
   cJSON *summary, *list;
   int succeeded = 0, failed = 0, rc;
+  double start = rb_now(e), next_due;
   if (rb_int(body, "maxJobs", &max) < 0 || max < 0)
     return rb_invalid(res, 400, "maxJobs must be a non-negative integer");
-  if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &due)) != REBATCH_OK) return rc;
+  if (rb_int(body, "jobsPerTransaction", &per_tx) < 0 || per_tx < 1)
+    return rb_invalid(res, 400, "jobsPerTransaction must be a positive integer");
+  if (!rb_group_possible(e)) per_tx = 1;
+  if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &due, &next_due)) != REBATCH_OK) return rc;
   e->batch_cache = &batch_cache;
   summary = cJSON_CreateObject();
   list = cJSON_CreateArray();
   for (int i = 0; rc == REBATCH_OK && summary && list && i < due.count; i++) {
     rb_outcome out;
     int exists;
+    /* Group commit: per_tx jobs share one transaction, each in a savepoint. */
+    if (per_tx > 1 && i % per_tx == 0 && (rc = rb_group_begin(e)) != REBATCH_OK) break;
     rc = execute_job(e, due.items[i].id, &due.items[i], &out, &exists);
-    if (rc != REBATCH_OK || !exists) continue;
-    out.failed ? failed++ : succeeded++;
-    if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
+    if (rc == REBATCH_OK && exists) {
+      out.failed ? failed++ : succeeded++;
+      if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
+    }
+    if (rc == REBATCH_OK && per_tx > 1 && (i % per_tx == per_tx - 1 || i == due.count - 1))
+      rc = rb_group_commit(e);
   }
+  rb_group_rollback(e);
   acquired_clear(&due);
   e->batch_cache = NULL;
   rb_text_cache_clear(&batch_cache);
   if (rc == REBATCH_OK && summary && list && rb_put_num(summary, "executed", succeeded + failed) &&
       rb_put_num(summary, "succeeded", succeeded) && rb_put_num(summary, "failed", failed) &&
-      cJSON_AddItemToObject(summary, "jobs", list))
+      cJSON_AddItemToObject(summary, "jobs", list) &&
+      (next_due == RB_NO_DATE ? rb_put_str(summary, "nextDueInMs", NULL)
+                              : rb_put_num(summary, "nextDueInMs", next_due > start ? next_due - start : 0)))
     return rb_ok(res, 200, summary);
   if (!rb_has(summary, "jobs")) cJSON_Delete(list);
   cJSON_Delete(summary);

@@ -116,8 +116,16 @@ void rebatch_set_allocator(void *(*malloc_fn)(size_t),
  * Versioning: `version` is REBATCH_STORE_VERSION for this layout. Later
  * versions only append members; the core reads no member past what the
  * declared version has.
+ *
+ * Version 2 appends savepoints (savepoint, release, rollback_to), which let
+ * the job executor run several jobs in one transaction (group commit), each
+ * job inside a savepoint of its own: a job that fails is rolled back to its
+ * savepoint and the others of the group still commit. A savepoint is opened
+ * only inside a transaction, never nested (at most one is open), and always
+ * ended by release() or rollback_to() before the transaction's commit() or
+ * rollback(). With a version 1 store the executor commits each job alone.
  */
-#define REBATCH_STORE_VERSION 1
+#define REBATCH_STORE_VERSION 2
 
 typedef struct rebatch_rows rebatch_rows;
 
@@ -163,6 +171,16 @@ typedef struct rebatch_store {
   /* The message of the last failure; owned by the store, valid until its
    * next callback. May return NULL. */
   const char *(*errmsg)(void *ctx);
+
+  /* ---- version 2 ---- */
+
+  /* Marks the current state of the open transaction. */
+  int (*savepoint)(void *ctx);
+  /* Ends the open savepoint, keeping its writes in the transaction. */
+  int (*release)(void *ctx);
+  /* Undoes every write since the open savepoint and ends it; the
+   * transaction stays open with the writes made before the savepoint. */
+  int (*rollback_to)(void *ctx);
 } rebatch_store;
 
 /*
@@ -285,12 +303,13 @@ void rebatch_inject_store_fault(rebatch_engine *engine, int nth_call);
 /*
  * A store and a host whose callbacks relay to the JS binding through static
  * imports (module "env", rebatch_js_*), keyed by `handle`, an integer the JS
- * side chooses; ctx is the handle. has_job_handler 0 leaves execute_job
+ * side chooses; ctx is the handle. has_savepoints 0 makes a version 1 store
+ * (the JS store has no savepoint methods). has_job_handler 0 leaves execute_job
  * NULL. Returns NULL when out of memory. The caller owns the struct and
  * frees it with the matching _free (NULL is a no-op); since rebatch_open()
  * copies both structs, the binding frees them right after opening.
  */
-rebatch_store *rebatch_js_store_new(int handle);
+rebatch_store *rebatch_js_store_new(int handle, int has_savepoints);
 void rebatch_js_store_free(rebatch_store *store);
 rebatch_host *rebatch_js_host_new(int handle, int has_job_handler);
 void rebatch_js_host_free(rebatch_host *host);

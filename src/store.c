@@ -83,27 +83,67 @@ int rb_tx_begin(rebatch_engine *e) {
   int rc;
   if (e->in_tx) return REBATCH_MISUSE;
   e->store_error[0] = '\0';
-  rc = e->store.begin(e->store.ctx);
+  rc = e->in_group ? e->store.savepoint(e->store.ctx) : e->store.begin(e->store.ctx);
   if (rc == REBATCH_OK) e->in_tx = 1;
   return note_failure(e, rc);
 }
 
+/* In a group, a failed release leaves the group's transaction in doubt:
+ * the group ends here, rolled back whole (its jobs run again later). */
 int rb_tx_commit(rebatch_engine *e) {
   int rc;
   if (!e->in_tx) return REBATCH_MISUSE;
-  rc = e->store.commit(e->store.ctx);
+  rc = e->in_group ? e->store.release(e->store.ctx) : e->store.commit(e->store.ctx);
+  e->in_tx = 0;
   if (rc != REBATCH_OK) {
     note_failure(e, rc);
-    e->store.rollback(e->store.ctx);
+    if (e->in_group) rb_group_rollback(e);
+    else e->store.rollback(e->store.ctx);
   }
-  e->in_tx = 0;
   return rc;
 }
 
 void rb_tx_rollback(rebatch_engine *e) {
   if (!e->in_tx) return;
-  e->store.rollback(e->store.ctx);
   e->in_tx = 0;
+  if (!e->in_group) {
+    e->store.rollback(e->store.ctx);
+  } else if (e->store.rollback_to(e->store.ctx) != REBATCH_OK) {
+    rb_group_rollback(e);
+  }
+}
+
+int rb_group_possible(const rebatch_engine *e) {
+  return e->store.version >= 2 && e->store.savepoint && e->store.release && e->store.rollback_to;
+}
+
+int rb_group_begin(rebatch_engine *e) {
+  int rc;
+  if (e->in_tx || e->in_group || !rb_group_possible(e)) return REBATCH_MISUSE;
+  e->store_error[0] = '\0';
+  rc = e->store.begin(e->store.ctx);
+  if (rc == REBATCH_OK) e->in_group = 1;
+  return note_failure(e, rc);
+}
+
+/* A group already rolled back (a failed release) commits nothing: its
+ * failure was reported by the job that met it. */
+int rb_group_commit(rebatch_engine *e) {
+  int rc;
+  if (!e->in_group) return REBATCH_OK;
+  e->in_group = 0;
+  rc = e->store.commit(e->store.ctx);
+  if (rc != REBATCH_OK) {
+    note_failure(e, rc);
+    e->store.rollback(e->store.ctx);
+  }
+  return rc;
+}
+
+void rb_group_rollback(rebatch_engine *e) {
+  if (!e->in_group) return;
+  e->in_group = 0;
+  e->store.rollback(e->store.ctx);
 }
 
 int rb_doc_init(rb_doc *doc, const char *id, cJSON *json) {

@@ -342,8 +342,10 @@ typedef struct mem_store {
   rebatch_store vt; /* what rebatch_memory_store_new hands out */
   htab colls;
   int in_tx;
+  int in_savepoint;
   mem_undo *undo;
   size_t undo_count, undo_cap;
+  size_t savepoint; /* the undo log's length when the savepoint was opened */
   char errmsg[256];
 } mem_store;
 
@@ -687,7 +689,7 @@ static int mem_commit(void *ctx) {
     return fail(s, REBATCH_MISUSE, "commit outside a transaction");
   for (i = 0; i < s->undo_count; i++) undo_discard(&s->undo[i]);
   s->undo_count = 0;
-  s->in_tx = 0;
+  s->in_tx = s->in_savepoint = 0;
   return REBATCH_OK;
 }
 
@@ -697,7 +699,33 @@ static int mem_rollback(void *ctx) {
   if (!s->in_tx)
     return fail(s, REBATCH_MISUSE, "rollback outside a transaction");
   while (s->undo_count) undo_apply(&s->undo[--s->undo_count]);
-  s->in_tx = 0;
+  s->in_tx = s->in_savepoint = 0;
+  return REBATCH_OK;
+}
+
+/* A savepoint is a mark in the undo log: rolling back to it applies the
+ * entries after the mark, newest first, as mem_rollback applies all. */
+static int mem_savepoint(void *ctx) {
+  mem_store *s = ctx;
+  if (!s->in_tx || s->in_savepoint)
+    return fail(s, REBATCH_MISUSE, "savepoint outside a transaction or inside another savepoint");
+  s->in_savepoint = 1;
+  s->savepoint = s->undo_count;
+  return REBATCH_OK;
+}
+
+static int mem_release(void *ctx) {
+  mem_store *s = ctx;
+  if (!s->in_savepoint) return fail(s, REBATCH_MISUSE, "release without a savepoint");
+  s->in_savepoint = 0;
+  return REBATCH_OK;
+}
+
+static int mem_rollback_to(void *ctx) {
+  mem_store *s = ctx;
+  if (!s->in_savepoint) return fail(s, REBATCH_MISUSE, "rollback_to without a savepoint");
+  while (s->undo_count > s->savepoint) undo_apply(&s->undo[--s->undo_count]);
+  s->in_savepoint = 0;
   return REBATCH_OK;
 }
 
@@ -941,6 +969,9 @@ rebatch_store *rebatch_memory_store_new(void) {
   s->vt.find = mem_find;
   s->vt.scan = mem_scan;
   s->vt.errmsg = mem_errmsg;
+  s->vt.savepoint = mem_savepoint;
+  s->vt.release = mem_release;
+  s->vt.rollback_to = mem_rollback_to;
   return &s->vt;
 }
 

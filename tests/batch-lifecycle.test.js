@@ -66,7 +66,7 @@ test('invocationsPerBatchJobByBatchType wins for its type only', async () => {
   }
 });
 
-test('monitor job: no due date at first, then polls every batchPollTime (30 s) while execution jobs remain; the batch ends in history', async () => {
+test('monitor job: no due date at first, then polls every batchPollTime (30 s) while execution jobs remain, due at once when the last one is done; the batch ends in history', async () => {
   const { engine, clock } = await newEngine();
   try {
     const ids = tasks(engine, 2);
@@ -79,14 +79,13 @@ test('monitor job: no due date at first, then polls every batchPollTime (30 s) w
     ({ monitor } = batchJobs(engine, batch));
     assert.equal(monitor.length, 1);
     assert.equal(monitor[0].dueDate, camundaDate(T0 + 5000 + 30_000));
-    // not due yet: the executor leaves it alone
+    // while an execution job remains, the monitor keeps its poll time
     engine.executeJob(execution[0].id);
+    assert.equal(batchJobs(engine, batch).monitor[0].dueDate, camundaDate(T0 + 35_000));
+    clock.advance(10_000);
+    // the last execution job done: the monitor is due at once (beyond Camunda)
     engine.executeJob(execution[1].id);
-    clock.advance(29_999);
-    const before = engine.executeDueJobs({});
-    assert.equal(before.executed, 0);
-    assert.equal(engine.getBatchesCount().count, 1);
-    clock.advance(1);
+    assert.equal(batchJobs(engine, batch).monitor[0].dueDate, camundaDate(T0 + 15_000));
     assert.deepEqual(engine.executeDueJobs({}).jobs.map((j) => j.id), [monitor[0].id]);
     assert.equal(engine.getBatchesCount().count, 0);
     assert.equal(engine.getJobsCount().count, 0);
@@ -94,7 +93,7 @@ test('monitor job: no due date at first, then polls every batchPollTime (30 s) w
     assert.deepEqual(Object.keys(hist), HISTORIC_BATCH_FIELDS);
     assert.deepEqual(
       [hist.startTime, hist.executionStartTime, hist.endTime],
-      [camundaDate(T0), camundaDate(T0 + 5000), camundaDate(T0 + 35_000)],
+      [camundaDate(T0), camundaDate(T0 + 5000), camundaDate(T0 + 15_000)],
     );
     assert.equal(engine.getHistoricBatchesCount({ completed: true }).count, 1);
     // historic batch: get, delete, errors

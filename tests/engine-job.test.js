@@ -50,6 +50,7 @@ test('a failing asyncBefore job counts retries 3 -> 2 -> 1 -> 0, then a failedJo
         succeeded: 0,
         failed: 1,
         jobs: [{ id: job.id, failed: true, exceptionMessage: 'database down' }],
+        nextDueInMs: null,
       });
       const now = engine.getJob(job.id);
       assert.equal(now.retries, expected);
@@ -59,8 +60,8 @@ test('a failing asyncBefore job counts retries 3 -> 2 -> 1 -> 0, then a failedJo
       assert.equal(engine.getIncidentsCount().count, expected === 0 ? 1 : 0);
     }
     assert.deepEqual(executed, ['svc', 'svc', 'svc']);
-    // at 0 retries the executor leaves the job alone
-    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, jobs: [] });
+    // at 0 retries the executor leaves the job alone, and waits for nothing
+    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, jobs: [], nextDueInMs: null });
     assert.equal(executed.length, 3);
     assert.equal(engine.getJobsCount({ noRetriesLeft: true }).count, 1);
     assert.equal(engine.getJobsCount({ withRetriesLeft: true }).count, 0);
@@ -104,6 +105,7 @@ test('a failing asyncBefore job counts retries 3 -> 2 -> 1 -> 0, then a failedJo
       succeeded: 1,
       failed: 0,
       jobs: [{ id: job.id, failed: false, exceptionMessage: null }],
+      nextDueInMs: null,
     });
     assert.equal(engine.getJobsCount().count, 0);
     assert.deepEqual(engine.getExternalTasks().map((t) => t.activityId), ['after']);
@@ -155,9 +157,12 @@ test('failedJobRetryTimeCycle R3/PT5M: each failure moves the due date 5 minutes
     assert.equal(now.dueDate, camundaDate(T0 + 1000 + 5 * MIN));
     assert.equal(executed.length, 1);
 
-    // not due yet: the executor does not touch it
+    // not due yet: the executor does not touch it, and says how long it may sleep
     clock.advance(5 * MIN - 1);
-    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, jobs: [] });
+    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, jobs: [], nextDueInMs: 1 });
+    clock.advance(-1000);
+    assert.equal(engine.executeDueJobs({}).nextDueInMs, 1001);
+    clock.advance(1000);
     assert.equal(executed.length, 1);
     assert.equal(engine.getJobsCount({ executable: true }).count, 0);
 

@@ -130,7 +130,8 @@ TEST(store_has_current_version_and_all_callbacks) {
   REQUIRE(st != NULL);
   CHECK_EQ_INT(st->version, REBATCH_STORE_VERSION);
   CHECK(st->begin && st->commit && st->rollback && st->get && st->put &&
-        st->remove && st->find && st->scan && st->errmsg);
+        st->remove && st->find && st->scan && st->errmsg && st->savepoint &&
+        st->release && st->rollback_to);
   close_store(st);
 }
 
@@ -551,6 +552,53 @@ TEST(commit_keeps_the_writes) {
   CHECK_EQ_INT(rev_of(st, "job", "a"), 4);
   CHECK_EQ_STR(index_view(st, view, sizeof view),
                "new= done=a,b,d w1= w2=b,d bw1= z=z");
+  close_store(st);
+}
+
+TEST(rollback_to_a_savepoint_undoes_only_the_writes_after_it) {
+  rebatch_store *st = open_store();
+  char *before, *after, view[512];
+  REQUIRE(st != NULL);
+  seed(st);
+  CHECK_EQ_INT(st->savepoint(st->ctx), REBATCH_MISUSE); /* outside a transaction */
+  CHECK_EQ_INT(st->begin(st->ctx), REBATCH_OK);
+  CHECK_EQ_INT(put1(st, "incident", "kept", NULL, NULL), REBATCH_OK);
+  before = dump_store(st);
+  CHECK_EQ_INT(st->savepoint(st->ctx), REBATCH_OK);
+  CHECK_EQ_INT(st->savepoint(st->ctx), REBATCH_MISUSE); /* never nested */
+  mixed_writes(st);
+  CHECK_EQ_INT(st->rollback_to(st->ctx), REBATCH_OK);
+  after = dump_store(st);
+  CHECK_EQ_STR(after, before);
+  CHECK_EQ_INT(st->rollback_to(st->ctx), REBATCH_MISUSE); /* the savepoint ended */
+  /* a released savepoint's writes stay in the transaction, until it commits */
+  CHECK_EQ_INT(st->savepoint(st->ctx), REBATCH_OK);
+  mixed_writes(st);
+  CHECK_EQ_INT(st->release(st->ctx), REBATCH_OK);
+  CHECK_EQ_INT(st->commit(st->ctx), REBATCH_OK);
+  CHECK_EQ_STR(index_view(st, view, sizeof view),
+               "new= done=a,b,d w1= w2=b,d bw1= z=z");
+  CHECK_EQ_INT(rev_of(st, "incident", "kept"), 1);
+  rebatch_free(before);
+  rebatch_free(after);
+  close_store(st);
+}
+
+TEST(rolling_back_the_transaction_also_undoes_a_released_savepoint) {
+  rebatch_store *st = open_store();
+  char *before, *after;
+  REQUIRE(st != NULL);
+  seed(st);
+  before = dump_store(st);
+  CHECK_EQ_INT(st->begin(st->ctx), REBATCH_OK);
+  CHECK_EQ_INT(st->savepoint(st->ctx), REBATCH_OK);
+  mixed_writes(st);
+  CHECK_EQ_INT(st->release(st->ctx), REBATCH_OK);
+  CHECK_EQ_INT(st->rollback(st->ctx), REBATCH_OK);
+  after = dump_store(st);
+  CHECK_EQ_STR(after, before);
+  rebatch_free(before);
+  rebatch_free(after);
   close_store(st);
 }
 

@@ -1,0 +1,156 @@
+// SQLite batch benchmark (not a test): a batch over N items on the store
+// users run by default, measured as they run it.
+//
+//   node tests/bench/sqlite.bench.js          (part of npm run bench)
+//   BENCH_N=100000                            (default)
+//   BENCH_JOBS_PER_TX=.. BENCH_JOBS_PER_STEP=.. (default: the executor's defaults)
+//
+// Scenarios (each on a fresh SQLite file with the server's settings: WAL,
+// synchronous=FULL):
+//   sqlite-set-job-retries            N instances waiting at a timer, one
+//                                     job each; a batch sets retries 5.
+//   sqlite-set-external-task-retries  N external tasks; a batch sets retries 5.
+// Fixtures are made through the engine (synchronous=OFF) before the clock
+// starts. The batch is created through the engine and run by the server's
+// JobExecutor class with its default settings (or BENCH_JOBS_PER_TX).
+// seconds: from the creating call to the batch's historic endTime.
+//
+// The floor: every write the batch made (put/remove with their index
+// values), recorded with its transaction boundaries while the batch ran,
+// replayed with raw better-sqlite3 statements on a fresh file with the same
+// schema and settings, in the same transactions, with no engine and no
+// reads. floor_ratio = seconds / floor seconds.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+import { createEngine } from '../../bindings/index.js';
+import { JobExecutor } from '../../bindings/executor.js';
+import { sqliteStore } from '../../bindings/sqlite-store.js';
+
+const N = Number(process.env.BENCH_N ?? 100_000);
+const SETTINGS = {
+  ...(process.env.BENCH_JOBS_PER_TX ? { jobsPerTransaction: Number(process.env.BENCH_JOBS_PER_TX) } : {}),
+  ...(process.env.BENCH_JOBS_PER_STEP ? { maxJobsPerStep: Number(process.env.BENCH_JOBS_PER_STEP) } : {}),
+};
+const TARGET_S = 15;
+const TARGET_RATIO = 3;
+const dir = mkdtempSync(join(tmpdir(), 'rebatch-sqlite-bench-'));
+
+const linear = (key, middle) => {
+  const activities = [{ id: 'start', type: 'startEvent' }, middle, { id: 'end', type: 'endEvent' }];
+  return { key, activities, flows: [{ id: 'f1', source: 'start', target: middle.id }, { id: 'f2', source: middle.id, target: 'end' }] };
+};
+const WAIT = linear('wait', { id: 'timer', type: 'intermediateCatchEvent', timerDuration: 'PT10H' });
+const EXT = linear('ext', { id: 'work', type: 'serviceTask', topic: 'work' });
+const camundaMs = (text) => Date.parse(text.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+
+/** A store that records its writes, grouped by transaction (savepoints are inside them). */
+function recording(store) {
+  const txs = [];
+  let tx = null;
+  const wrap = {
+    txs,
+    recording: false,
+    begin: () => { store.begin(); tx = []; },
+    commit: () => { store.commit(); if (wrap.recording && tx.length) txs.push(tx); tx = null; },
+    rollback: () => { store.rollback(); tx = null; },
+    savepoint: () => store.savepoint(),
+    release: () => store.release(),
+    rollbackTo: () => store.rollbackTo(), // a job that failed: its writes stay recorded (none fail here)
+    get: (...a) => store.get(...a),
+    find: (...a) => store.find(...a),
+    scan: (...a) => store.scan(...a),
+    put(coll, id, json, rev, index = []) {
+      const r = store.put(coll, id, json, rev, index);
+      tx?.push(['put', coll, id, json, rev, index.filter((e) => e.value !== null).map((e) => [e.field, e.value])]);
+      return r;
+    },
+    remove(coll, id, rev) {
+      const r = store.remove(coll, id, rev);
+      tx?.push(['remove', coll, id]);
+      return r;
+    },
+  };
+  return wrap;
+}
+
+/** The recorded writes, replayed raw on a fresh file; returns seconds. */
+function floor(txs, schemaFrom) {
+  const file = join(dir, `floor-${Math.random().toString(36).slice(2)}.db`);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  for (const { sql } of schemaFrom.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL").all()) db.exec(sql);
+  const upsert = db.prepare('INSERT INTO records (coll, id, json, rev) VALUES (?, ?, ?, ?) ON CONFLICT (coll, id) DO UPDATE SET json = excluded.json, rev = excluded.rev');
+  const del = db.prepare('DELETE FROM records WHERE coll = ? AND id = ?');
+  const delIndex = db.prepare('DELETE FROM record_index WHERE coll = ? AND id = ?');
+  const addIndex = db.prepare('INSERT OR IGNORE INTO record_index (coll, field, value, id) VALUES (?, ?, ?, ?)');
+  const begin = db.prepare('BEGIN');
+  const commit = db.prepare('COMMIT');
+  const t = performance.now();
+  for (const tx of txs) {
+    begin.run();
+    for (const w of tx) {
+      if (w[0] === 'remove') {
+        del.run(w[1], w[2]);
+        delIndex.run(w[1], w[2]);
+        continue;
+      }
+      const [, coll, id, json, rev, index] = w;
+      upsert.run(coll, id, json, rev + 1);
+      if (rev !== 0) delIndex.run(coll, id);
+      for (const [field, value] of index) addIndex.run(coll, field, value, id);
+    }
+    commit.run();
+  }
+  const s = (performance.now() - t) / 1000;
+  db.close();
+  return s;
+}
+
+async function scenario(name, setup, create) {
+  const file = join(dir, `${name}.db`);
+  const fast = sqliteStore(file, { synchronous: 'OFF' });
+  let engine = await createEngine({ store: fast });
+  const t0 = performance.now();
+  setup(engine);
+  engine.close();
+  fast.close();
+  console.error(`${name}: fixtures ${N} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const inner = sqliteStore(file);
+  const store = recording(inner);
+  engine = await createEngine({ store });
+  const executor = new JobExecutor(engine, SETTINGS);
+  store.recording = true;
+  const start = Date.now();
+  const batch = create(engine);
+  executor.start();
+  let end;
+  while (!(end = engine.getHistoricBatch(batch.id).endTime)) await new Promise((r) => setTimeout(r, 20));
+  executor.stop();
+  store.recording = false;
+  const seconds = (camundaMs(end) - start) / 1000;
+  const writes = store.txs.reduce((n, tx) => n + tx.length, 0);
+  const floorSeconds = floor(store.txs, inner.db);
+  engine.close();
+  inner.close();
+  console.log(`bench ${name} items=${N} seconds=${seconds.toFixed(2)} items_per_s=${Math.round(N / seconds)} ` +
+    `floor_seconds=${floorSeconds.toFixed(2)} floor_ratio=${(seconds / floorSeconds).toFixed(2)} transactions=${store.txs.length} ` +
+    `writes=${writes} target_seconds=${TARGET_S} target_floor_ratio=${TARGET_RATIO}`);
+}
+
+try {
+  await scenario('sqlite-set-job-retries', (engine) => {
+    engine.createDeployment({ name: 'bench', processes: [WAIT] });
+    for (let i = 0; i < N; i++) engine.startProcessInstanceByKey('wait', {});
+  }, (engine) => engine.setJobRetriesAsync({ retries: 5, jobQuery: { processDefinitionKey: 'wait' } }));
+  await scenario('sqlite-set-external-task-retries', (engine) => {
+    engine.createDeployment({ name: 'bench', processes: [EXT] });
+    for (let i = 0; i < N; i++) engine.startProcessInstanceByKey('ext', {});
+  }, (engine) => engine.setExternalTaskRetriesAsync({ retries: 5, externalTaskQuery: { topicName: 'work' } }));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
