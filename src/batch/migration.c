@@ -10,7 +10,7 @@
 
 static int add_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
   (void)e; (void)json; (void)rev;
-  return rb_batch_add_item(groups, "", id) ? REBATCH_OK : REBATCH_NOMEM;
+  return rb_batch_add_item(groups, "", id);
 }
 
 /* AbstractMigrationCmd.collectProcessInstanceIds: explicit ids and the
