@@ -70,7 +70,7 @@ static int config_int(const cJSON *cfg, const char *key, int dflt, int min,
 static const char *const config_keys[] = {
     "batchJobsPerSeed", "invocationsPerBatchJob", "invocationsPerBatchJobByBatchType",
     "batchPollTime", "defaultNumberOfRetries", "lockTimeInMillis", "maxJobsPerAcquisition",
-    "historyLevel", "jobExecutor", NULL};
+    "historyLevel", "queryMaxResultsLimit", "jobExecutor", NULL};
 
 static int known_keys(const cJSON *cfg, char **error_out) {
   const cJSON *item;

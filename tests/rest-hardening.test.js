@@ -59,7 +59,7 @@ test('a truncated multipart upload answers 400 and the server lives on', async (
 test('a multipart upload cut off mid-body (client gone) leaves the server serving', async () => {
   const part = '--abc\r\nContent-Disposition: form-data; name="a"; filename="a.bpmn"\r\n\r\n<xml';
   const head =
-    'POST /engine-rest/deployment/create HTTP/1.1\r\nHost: x\r\n' +
+    'POST /engine-rest/deployment/create HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
     `Content-Type: multipart/form-data; boundary=abc\r\nContent-Length: 10000\r\n\r\n`;
   await rawExchange(head + part); // half-closes with 9,9xx bytes missing
   await alive();
@@ -75,7 +75,7 @@ test('the multipart limit is on the total of many files: 413 before the body is 
   }
   body += '--abc--\r\n';
   const head =
-    'POST /engine-rest/deployment/create HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n' +
+    'POST /engine-rest/deployment/create HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n' +
     'Content-Type: multipart/form-data; boundary=abc\r\n\r\n';
   const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
   const answer = parseAnswer(await rawExchange(head + chunked));
@@ -89,14 +89,14 @@ test('the multipart limit is on the total of many files: 413 before the body is 
 test('a JSON body far over the limit gets a 413 JSON answer, not a reset', async () => {
   const size = LIMIT * 20;
   const head =
-    'POST /engine-rest/job/retries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'POST /engine-rest/job/retries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
     `Content-Length: ${size}\r\n\r\n`;
   const answer = parseAnswer(await rawExchange(head + ' '.repeat(size)));
   assert.equal(answer.status, 413);
   assert.equal(answer.body.type, 'InvalidRequestException');
   // Chunked, so no Content-Length warns the server: the limit is counted as it reads.
   const chunkedHead =
-    'POST /engine-rest/job/retries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'POST /engine-rest/job/retries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
     'Transfer-Encoding: chunked\r\n\r\n';
   const piece = ' '.repeat(LIMIT);
   const chunk = `${piece.length.toString(16)}\r\n${piece}\r\n`;
@@ -123,7 +123,7 @@ test('protocol errors answer a Camunda JSON body', async () => {
   const bad = parseAnswer(await rawExchange('GARBAGE\r\n\r\n'));
   assert.equal(bad.status, 400);
   assert.deepEqual(bad.body, { type: 'InvalidRequestException', message: 'Malformed HTTP request', code: null });
-  const headers = `GET /engine-rest/job HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`;
+  const headers = `GET /engine-rest/job HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`;
   const big = parseAnswer(await rawExchange(headers));
   assert.equal(big.status, 431);
   assert.equal(big.body.type, 'InvalidRequestException');
