@@ -169,8 +169,6 @@ const tooLarge = (limit) =>
 /** Operations that write: a hint for the job executor to look for new jobs. */
 const READ_ONLY = /^(get|#engines|#version)/;
 
-const BASE_PATH_SLASH = `${BASE_PATH}/`;
-
 /**
  * What the shim needs to know of a route's operation, worked out once when
  * the route is registered rather than on every request.
@@ -331,21 +329,25 @@ function parseQuery(search) {
 }
 
 /** The base URL of this API as the client sees it (for `links`). */
-function baseUrl(req) {
+function baseUrl(req, basePath) {
   const host = req.headers.host ?? 'localhost';
-  return `http://${host}${BASE_PATH}`;
+  return `http://${host}${basePath}`;
 }
 
-function selfLink(req, resource, id) {
-  return [{ method: 'GET', href: `${baseUrl(req)}/${resource}/${id}`, rel: 'self' }];
+function selfLink(req, resource, id, basePath) {
+  return [{ method: 'GET', href: `${baseUrl(req, basePath)}/${resource}/${id}`, rel: 'self' }];
 }
 
 /**
- * The request handler for an engine.
+ * The request handler for an engine: (req, res) of node:http. It answers
+ * under `basePath` (default /engine-rest) of the request's full path
+ * (Express's req.originalUrl when mounted there), and reads the body itself.
  * @param {import('./index.js').Engine} engine
- * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number}} [options]
+ * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number, basePath?: string}} [options]
  */
 export function createRestHandler(engine, options = {}) {
+  const basePath = options.basePath ?? BASE_PATH;
+  const basePathSlash = `${basePath}/`;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const onWrite = options.onWrite ?? (() => {});
   const pollIntervalMs = options.pollIntervalMs ?? 200;
@@ -429,7 +431,7 @@ export function createRestHandler(engine, options = {}) {
     if (field('tenant-id') !== undefined && field('tenant-id') !== '') body.tenantId = field('tenant-id');
     const result = callEngine('createDeployment', { body });
     if (result.body && Array.isArray(result.body.links)) {
-      result.body.links = selfLink(req, 'deployment', result.body.id);
+      result.body.links = selfLink(req, 'deployment', result.body.id, basePath);
     }
     return result;
   }
@@ -480,7 +482,7 @@ export function createRestHandler(engine, options = {}) {
     if (!facts.parsedAnswer) return callEngineText(operation, request, parsed?.text);
     const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
-      result.body.links = selfLink(req, 'process-instance', result.body.id);
+      result.body.links = selfLink(req, 'process-instance', result.body.id, basePath);
     }
     return result;
   }
@@ -500,11 +502,11 @@ export function createRestHandler(engine, options = {}) {
 
   /** The route of a request: the router's match ({store: RouteFacts, params}); throws 404, 405 or 503. */
   function routeOf(req) {
-    const url = req.url ?? '/';
+    const url = req.originalUrl ?? req.url ?? '/';
     const q = url.indexOf('?');
     let path = q < 0 ? url : url.slice(0, q);
-    if (path !== BASE_PATH && !path.startsWith(BASE_PATH_SLASH)) throw notFound();
-    path = path.slice(BASE_PATH.length) || '/';
+    if (path !== basePath && !path.startsWith(basePathSlash)) throw notFound();
+    path = path.slice(basePath.length) || '/';
     // Named-engine paths: /engine/default/job = /job.
     const named = path.startsWith('/engine/') ? /^\/engine\/([^/]+)(\/.*)$/.exec(path) : null;
     if (named) {
