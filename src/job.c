@@ -359,7 +359,10 @@ static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   rc = e->host.execute_job(e->host.ctx, text, buf, (int)sizeof buf - 1);
   rb_free(text);
   if (rc == REBATCH_OK) return REBATCH_OK;
-  snprintf(out->message, sizeof out->message, "%s", buf);
+  len = strlen(buf);
+  if (len > sizeof out->message - 1) len = sizeof out->message - 1; /* the message, cut to fit */
+  memcpy(out->message, buf, len);
+  out->message[len] = '\0';
   if (rc == REBATCH_DEFERRED) {
     out->deferred = 1;
     if (!out->message[0]) strcpy(out->message, "rebatch");
