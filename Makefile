@@ -21,7 +21,8 @@ CFLAGS_SRC := $(BASEFLAGS) -Wall -Wextra -Werror
 CFLAGS_CJSON := $(BASEFLAGS)
 
 OUT := build/native
-SRCS := $(filter-out src/host_wasm.c,$(wildcard src/*.c))
+# src/batch/ holds the batch types and what they share (src/batch.c runs them).
+SRCS := $(filter-out src/host_wasm.c,$(wildcard src/*.c src/batch/*.c))
 OBJS := $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS))
 TEST_SRCS := $(wildcard tests/c/test_*.c)
 TESTS := $(patsubst tests/c/%.c,$(OUT)/%,$(TEST_SRCS))
@@ -43,6 +44,7 @@ native-run: $(TESTS)
 	@bash scripts/run-native-tests.sh $(TESTS)
 
 $(OUT)/obj/%.o: src/%.c $(HEADERS) | $(OUT)/obj
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SRC) -Isrc -I$(CJSON_DIR) -c $< -o $@
 
 $(OUT)/obj/cJSON.o: $(CJSON_DIR)/cJSON.c | $(OUT)/obj

@@ -71,7 +71,7 @@ tmp="$out.tmp.$$.wasm"
 trap 'rm -f "$tmp"' EXIT
 emcc ${REBATCH_WASM_OPT:--O2} -std=c11 -Wall -Wextra \
   -Isrc -I"$cjson" \
-  src/*.c "$cjson/cJSON.c" \
+  src/*.c src/batch/*.c "$cjson/cJSON.c" \
   -o "$tmp" \
   --no-entry -sSTANDALONE_WASM \
   -sEXPORTED_FUNCTIONS=@"$exports_json" \

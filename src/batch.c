@@ -103,10 +103,28 @@ static int save_history(rebatch_engine *e, rb_doc *doc) {
   return rb_save(e, HISTORIC_BATCH, doc, index, 1);
 }
 
-static int invocations_for(rebatch_engine *e, const char *type) {
+int rb_batch_invocations(rebatch_engine *e, const char *type) {
   long long v;
   if (rb_int(e->config.invocations_by_batch_type, type, &v) == 1 && v >= 0) return (int)v;
   return e->config.invocations_per_batch_job;
+}
+
+static int invocations_for(rebatch_engine *e, const rb_batch_type *type, const cJSON *params) {
+  return type->invocations ? type->invocations(e, params) : rb_batch_invocations(e, type->name);
+}
+
+/* ---- the batch types ------------------------------------------------------- */
+
+static const rb_batch_type *const batch_types[] = {
+    &rb_batch_set_job_retries,
+    &rb_batch_set_external_task_retries,
+    &rb_batch_instance_restart,
+};
+
+static const rb_batch_type *type_named(const char *name) {
+  for (size_t i = 0; name && i < sizeof batch_types / sizeof batch_types[0]; i++)
+    if (strcmp(batch_types[i]->name, name) == 0) return batch_types[i];
+  return NULL;
 }
 
 static int new_job_definition(rebatch_engine *e, const char *batch_id,
@@ -236,23 +254,23 @@ static const char *first_deployment(const cJSON *groups) {
 /* Creates a batch over `groups` (see rb_batch_add_item; taken over) with
  * operation parameters `params` (taken over): its three job definitions,
  * its history, its id chunks and its first seed job. *dto is the BatchDto. */
-int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
+int rb_batch_create(rebatch_engine *e, const rb_batch_type *type, const char *tenant,
                     cJSON *groups, cJSON *params, cJSON **dto) {
   char id[REBATCH_ID_MAX + 1], seed[REBATCH_ID_MAX + 1], monitor[REBATCH_ID_MAX + 1], exec[REBATCH_ID_MAX + 1];
   char deployment[REBATCH_ID_MAX + 1];
   const char *first = first_deployment(groups);
-  int invocations = invocations_for(e, type), items = rb_batch_item_count(groups), rc;
+  int invocations = invocations_for(e, type, params), items = rb_batch_item_count(groups), rc;
   cJSON *b = NULL, *h;
   rb_doc doc, hist;
   *dto = NULL;
   snprintf(deployment, sizeof deployment, "%s", first ? first : "");
   rc = items < 0 ? REBATCH_NOMEM : rb_new_id(e, id);
-  if (rc == REBATCH_OK && !(b = new_batch(e, id, type, tenant, items, invocations, rb_now(e)))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK && !(b = new_batch(e, id, type->name, tenant, items, invocations, rb_now(e)))) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK && cJSON_AddItemToObject(b, "params", params)) params = NULL;
   else if (rc == REBATCH_OK) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = new_job_definition(e, id, SEED_JOB, first ? deployment : NULL, tenant, seed);
   if (rc == REBATCH_OK) rc = new_job_definition(e, id, MONITOR_JOB, NULL, tenant, monitor);
-  if (rc == REBATCH_OK) rc = new_job_definition(e, id, type, NULL, tenant, exec);
+  if (rc == REBATCH_OK) rc = new_job_definition(e, id, type->name, NULL, tenant, exec);
   if (rc == REBATCH_OK && (!rb_put_str(b, "seedJobDefinitionId", seed) || !rb_put_str(b, "monitorJobDefinitionId", monitor) ||
                            !rb_put_str(b, "batchJobDefinitionId", exec)))
     rc = REBATCH_NOMEM;
@@ -280,6 +298,46 @@ int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
   return rc;
 }
 
+void rb_batch_selection_clear(rb_batch_selection *sel) {
+  cJSON_Delete(sel->groups);
+  cJSON_Delete(sel->params);
+  rb_free(sel->tenant_id);
+  memset(sel, 0, sizeof *sel);
+}
+
+int rb_batch_start(rebatch_engine *e, const rb_batch_type *type, int source,
+                   const cJSON *request, rb_response *res) {
+  rb_batch_selection sel = {NULL, NULL, NULL};
+  cJSON *dto = NULL;
+  int rc = type->select(e, source, request, &sel, res);
+  if (rc == REBATCH_OK) {
+    rc = rb_batch_create(e, type, sel.tenant_id, sel.groups, sel.params, &dto);
+    sel.groups = sel.params = NULL;
+  }
+  rb_batch_selection_clear(&sel);
+  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+}
+
+int rb_batch_run_now(rebatch_engine *e, const rb_batch_type *type, int source,
+                     const cJSON *request, rb_response *res) {
+  rb_batch_selection sel = {NULL, NULL, NULL};
+  const cJSON *group, *id;
+  int rc = type->select(e, source | RB_BATCH_NOW, request, &sel, res);
+  if (rc == REBATCH_OK && rb_batch_item_count(sel.groups) < 0) rc = REBATCH_NOMEM; /* sorts and deduplicates */
+  if (rc != REBATCH_OK) {
+    rb_batch_selection_clear(&sel);
+    return rc;
+  }
+  cJSON_ArrayForEach(group, sel.groups) {
+    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(group, "ids")) {
+      if (rc != REBATCH_OK) break;
+      rc = type->apply(e, id->valuestring, sel.params, res);
+    }
+  }
+  rb_batch_selection_clear(&sel);
+  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+}
+
 /* ---- the batch's jobs --------------------------------------------------------- */
 
 static int next_chunk(rebatch_engine *e, const char *batch_id, rb_doc *chunk) {
@@ -298,19 +356,29 @@ static int next_chunk(rebatch_engine *e, const char *batch_id, rb_doc *chunk) {
  * invocationsPerBatchJob ids each; then another seed job if chunks remain,
  * else the monitor job. */
 static int run_seed(rebatch_engine *e, rb_doc *batch) {
-  int per_job = invocations_for(e, rb_str(batch->json, "type")), created = 0, rc;
-  long long jobs_created = 0;
+  const rb_batch_type *type = type_named(rb_str(batch->json, "type"));
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(batch->json, "params");
+  long long per_job = 1, jobs_created = 0;
+  int created = 0, rc;
+  const char *deployment;
+  char carried[REBATCH_ID_MAX + 1];
   cJSON *ids;
   rb_doc chunk;
-  if (per_job <= 0) per_job = 1;
+  /* The batch's own invocationsPerBatchJob, as upstream's seed job reads it. */
+  if (rb_int(batch->json, "invocationsPerBatchJob", &per_job) != 1 || per_job <= 0) per_job = 1;
   if ((rc = next_chunk(e, batch->id, &chunk)) != REBATCH_OK) return rc;
   ids = chunk.json ? cJSON_GetObjectItemCaseSensitive(chunk.json, "ids") : NULL;
+  deployment = rb_str(chunk.json, "deploymentId");
+  if (rc == REBATCH_OK && chunk.json && type && type->job_deployment) {
+    rc = type->job_deployment(e, params, deployment, carried);
+    deployment = carried[0] ? carried : NULL;
+  }
   while (rc == REBATCH_OK && ids && ids->child) {
     cJSON *items = cJSON_CreateArray();
     for (int n = 0; items && n < per_job && ids->child; n++)
       cJSON_AddItemToArray(items, cJSON_DetachItemViaPointer(ids, ids->child));
     rc = items ? batch_job(e, batch->json, "batchJobDefinitionId", rb_str(batch->json, "type"),
-                           rb_str(chunk.json, "deploymentId"), RB_NO_DATE, items)
+                           deployment, RB_NO_DATE, items)
                : REBATCH_NOMEM;
     created++;
   }
@@ -446,15 +514,14 @@ static int mark_execution_start(rebatch_engine *e, rb_doc *batch) {
 }
 
 static int run_items(rebatch_engine *e, rb_doc *batch, const cJSON *items, rb_response *res) {
-  const char *type = rb_str(batch->json, "type");
+  const char *name = rb_str(batch->json, "type");
+  const rb_batch_type *type = type_named(name);
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(batch->json, "params"), *item;
   int rc = mark_execution_start(e, batch);
+  if (rc == REBATCH_OK && !type) return rb_error(res, 500, "ProcessEngineException", 0, "Unknown batch type '%s'", name);
   cJSON_ArrayForEach(item, items) {
     if (rc != REBATCH_OK) break;
-    if (strcmp(type, "set-job-retries") == 0) rc = rb_job_retries_item(e, item->valuestring, params, res);
-    else if (strcmp(type, "set-external-task-retries") == 0) rc = rb_external_task_retries_item(e, item->valuestring, params, res);
-    else if (strcmp(type, "instance-restart") == 0) rc = rb_restart_item(e, item->valuestring, params, res);
-    else rc = rb_error(res, 500, "ProcessEngineException", 0, "Unknown batch type '%s'", type);
+    rc = type->apply(e, item->valuestring, params, res);
   }
   return rc;
 }

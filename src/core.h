@@ -548,15 +548,61 @@ int rb_incident_end(rebatch_engine *e, const char *type,
 int rb_incidents_delete_for_instance(rebatch_engine *e,
                                      const char *instance_id);
 
-/* ---- batch.c ------------------------------------------------------------- */
+/* ---- batch.c: the batch framework ------------------------------------------ */
 
 /* Batch items grouped per deployment: a JSON array the creators fill with
  * rb_batch_add_item and hand to rb_batch_create. */
 int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id);
 /* Sorts and deduplicates the groups; the item count, or -1 on NOMEM. */
 int rb_batch_item_count(cJSON *groups);
+
+/* What a creation request selects: the items by deployment, the
+ * operation's parameters (stored with the batch, read by every item) and
+ * the batch's tenant. Each member owned (rb_batch_selection_clear). */
+typedef struct rb_batch_selection {
+  cJSON *groups;
+  cJSON *params;
+  char *tenant_id;
+} rb_batch_selection;
+void rb_batch_selection_clear(rb_batch_selection *sel);
+
+/* A creation request's source: which of the type's endpoints (a small
+ * number of the type's own) and, with RB_BATCH_NOW, its synchronous twin,
+ * which applies every item at once instead of creating a batch. */
+#define RB_BATCH_NOW 0x100
+
+/* A batch type, as Camunda's BatchJobHandler: one file in src/batch/ fills
+ * one and src/batch.c runs every batch through it. */
+typedef struct rb_batch_type {
+  /* The batch's `type`, also its execution jobs' jobType. */
+  const char *name;
+  /* How its items are selected and grouped: reads a creation request in
+   * upstream's order of checks into *sel (cleared by the caller). */
+  int (*select)(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,
+                rb_response *res);
+  /* How one item is applied, inside its execution job's transaction. */
+  int (*apply)(rebatch_engine *e, const char *item, const cJSON *params, rb_response *res);
+  /* Items per execution job for these parameters (NULL: the engine's
+   * invocationsPerBatchJob, per type or global; rb_batch_invocations). */
+  int (*invocations)(rebatch_engine *e, const cJSON *params);
+  /* What its execution jobs carry besides their items, as upstream's
+   * postProcessJob: the deployment of a job of a group's ids, written to
+   * buf (REBATCH_ID_MAX + 1 bytes; "" for none). NULL: the group's own. */
+  int (*job_deployment)(rebatch_engine *e, const cJSON *params, const char *group_deployment,
+                        char *buf);
+} rb_batch_type;
+
+/* The engine's invocationsPerBatchJob for a type name. */
+int rb_batch_invocations(rebatch_engine *e, const char *type);
+/* A creation endpoint: selects, creates the batch, answers its BatchDto. */
+int rb_batch_start(rebatch_engine *e, const rb_batch_type *type, int source,
+                   const cJSON *request, rb_response *res);
+/* A synchronous twin: selects (source | RB_BATCH_NOW) and applies every
+ * item in this transaction, in group order; answers 204. */
+int rb_batch_run_now(rebatch_engine *e, const rb_batch_type *type, int source,
+                     const cJSON *request, rb_response *res);
 /* Creates a batch (takes over groups and params); *dto is its BatchDto. */
-int rb_batch_create(rebatch_engine *e, const char *type, const char *tenant,
+int rb_batch_create(rebatch_engine *e, const rb_batch_type *type, const char *tenant,
                     cJSON *groups, cJSON *params, cJSON **dto);
 cJSON *rb_batch_to_dto(rebatch_engine *e, const cJSON *batch);
 /* A batch's job as running it needs it (the strings and items borrowed). */
@@ -569,13 +615,14 @@ typedef struct rb_batch_job {
 } rb_batch_job;
 /* Runs (and deletes) a seed, monitor or execution job. */
 int rb_batch_job_execute(rebatch_engine *e, const rb_batch_job *job, rb_response *res);
-/* What an execution job does to one item, per batch type. */
-int rb_job_retries_item(rebatch_engine *e, const char *job_id,
-                        const cJSON *params, rb_response *res);
-int rb_external_task_retries_item(rebatch_engine *e, const char *task_id,
-                                  const cJSON *params, rb_response *res);
-int rb_restart_item(rebatch_engine *e, const char *instance_id,
-                    const cJSON *params, rb_response *res);
+
+/* The batch types (src/batch/, one file each). */
+extern const rb_batch_type rb_batch_set_job_retries;
+extern const rb_batch_type rb_batch_set_external_task_retries;
+extern const rb_batch_type rb_batch_instance_restart;
+
+/* ---- batch/select.c: selections every batch type can use ------------------ */
+
 /* Ids selected by a runtime or historic instance query DTO. */
 int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
                            const cJSON *q, cJSON *ids_out, rb_response *res);
@@ -583,7 +630,7 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query,
 int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
                      rb_row_visit visit, void *ctx, rb_response *res);
 extern const rb_query rb_job_query;
-/* rb_query_each over a query DTO taken from a request body. */
+/* rb_query_body_each over a query DTO taken from a request body. */
 int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
                        rb_row_visit visit, void *ctx, rb_response *res);
 

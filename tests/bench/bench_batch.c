@@ -5,7 +5,7 @@
  *
  *   CJ=$(bash scripts/fetch-cjson.sh | tail -n1)
  *   cc -std=c11 -O2 -g -Isrc -I$CJ tests/bench/bench_batch.c \
- *      $(ls src/*.c | grep -v host_wasm) $CJ/cJSON.c -o build/bench_batch -lm
+ *      $(ls src/*.c src/batch/*.c | grep -v host_wasm) $CJ/cJSON.c -o build/bench_batch -lm
  *   build/bench_batch jobs|tasks [items]
  *   valgrind --tool=callgrind --toggle-collect=run_batch build/bench_batch jobs 10000
  *   BENCH_COUNT=1 build/bench_batch jobs 10000   (also: store calls per item)

@@ -4,7 +4,7 @@
  *
  *   CJ=<cJSON source dir>
  *   cc -std=c11 -O2 -Isrc -I$CJ tests/bench/bench_store.c \
- *      $(ls src/[!h]*.c src/host_[!w]*.c 2>/dev/null) $CJ/cJSON.c -o bench
+ *      $(ls src/[!h]*.c src/host_[!w]*.c src/batch/*.c 2>/dev/null) $CJ/cJSON.c -o bench
  *   ./bench [records]
  * (that is every src file but host_wasm.c, as for the native tests).
  *

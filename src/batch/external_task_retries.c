@@ -142,21 +142,22 @@ static int collect(rebatch_engine *e, const cJSON *body, int grouped, long long 
   return REBATCH_OK;
 }
 
-int rb_op_setExternalTaskRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+/* Both endpoints select alike; only the batch groups its ids (see
+ * rb_collector). */
+static int select_tasks(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,
+                        rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
-  cJSON *groups, *params, *dto = NULL;
   long long retries;
   int rc;
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: the retries and a selection of external tasks are required");
-  if ((rc = collect(e, body, 1, &retries, &groups, res)) != REBATCH_OK) return rc;
-  params = cJSON_CreateObject();
-  if (!params || !rb_put_num(params, "retries", (double)retries)) {
-    cJSON_Delete(params);
-    cJSON_Delete(groups);
-    return REBATCH_NOMEM;
-  }
-  rc = rb_batch_create(e, "set-external-task-retries", NULL, groups, params, &dto);
-  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+  if ((rc = collect(e, body, !(source & RB_BATCH_NOW), &retries, &sel->groups, res)) != REBATCH_OK) return rc;
+  sel->params = cJSON_CreateObject();
+  if (!sel->params || !rb_put_num(sel->params, "retries", (double)retries)) return REBATCH_NOMEM;
+  return REBATCH_OK;
+}
+
+int rb_op_setExternalTaskRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_batch_start(e, &rb_batch_set_external_task_retries, 0, request, res);
 }
 
 /* One task: it must exist and the retries must not be negative. Used by
@@ -177,30 +178,14 @@ static int set_one(rebatch_engine *e, const char *task_id, long long retries, rb
 }
 
 int rb_op_setExternalTaskRetriesSync(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
-  cJSON *groups, *group;
-  long long retries;
-  int rc;
-  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: the retries and a selection of external tasks are required");
-  if ((rc = collect(e, body, 0, &retries, &groups, res)) != REBATCH_OK) return rc;
-  if (rb_batch_item_count(groups) < 0) { /* sorts and deduplicates */
-    cJSON_Delete(groups);
-    return REBATCH_NOMEM;
-  }
-  cJSON_ArrayForEach(group, groups) {
-    const cJSON *id;
-    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(group, "ids")) {
-      if (rc != REBATCH_OK) break;
-      rc = set_one(e, id->valuestring, retries, res);
-    }
-  }
-  cJSON_Delete(groups);
-  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+  return rb_batch_run_now(e, &rb_batch_set_external_task_retries, 0, request, res);
 }
 
-int rb_external_task_retries_item(rebatch_engine *e, const char *task_id, const cJSON *params,
-                                  rb_response *res) {
+static int apply(rebatch_engine *e, const char *task_id, const cJSON *params, rb_response *res) {
   long long retries = 0;
   rb_int(params, "retries", &retries);
   return set_one(e, task_id, retries, res);
 }
+
+const rb_batch_type rb_batch_set_external_task_retries = {"set-external-task-retries", select_tasks, apply, NULL,
+                                                          NULL};

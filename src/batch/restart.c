@@ -6,6 +6,7 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define HISTORIC_INSTANCE "historicProcessInstance"
@@ -98,30 +99,43 @@ static int set_deployment(cJSON *groups, const char *deployment) {
   return rb_set_str(cJSON_GetArrayItem(groups, 0), "deploymentId", deployment);
 }
 
-int rb_op_restartProcessInstancesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+/* The async endpoint reads the ids before it checks that instructions are
+ * left; the synchronous twin checks the instructions first. */
+static int select_restart(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,
+                          rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   const char *id = rb_str(request, "id");
-  cJSON *instructions = NULL, *groups = NULL, *params, *dto = NULL;
+  int now = source & RB_BATCH_NOW;
+  cJSON *instructions = NULL;
   rb_doc def;
   int rc;
   memset(&def, 0, sizeof def);
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: restart needs processInstanceIds or a historicProcessInstanceQuery, and instructions");
   rc = read_instructions(body, &instructions, res);
-  if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, res) : REBATCH_NOMEM;
-  if (rc == REBATCH_OK) rc = empty_instructions(instructions, res);
+  if (rc == REBATCH_OK && now) rc = empty_instructions(instructions, res);
+  if (rc == REBATCH_OK) rc = (sel->groups = cJSON_CreateArray()) ? collect_ids(e, body, sel->groups, res) : REBATCH_NOMEM;
+  if (rc == REBATCH_OK && !now) rc = empty_instructions(instructions, res);
   if (rc == REBATCH_OK) rc = load_definition(e, id, &def, res);
-  if (rc == REBATCH_OK && !set_deployment(groups, rb_str(def.json, "deploymentId"))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK && !set_deployment(sel->groups, rb_str(def.json, "deploymentId"))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK && rb_str(def.json, "tenantId") && !(sel->tenant_id = rb_strdup(rb_str(def.json, "tenantId"))))
+    rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) {
-    params = restart_params(id, body, instructions);
+    sel->params = restart_params(id, body, instructions);
     instructions = NULL;
-    rc = params ? rb_batch_create(e, "instance-restart", rb_str(def.json, "tenantId"), groups, params, &dto) : REBATCH_NOMEM;
-    if (!params) cJSON_Delete(groups);
-    groups = NULL;
+    if (!sel->params) rc = REBATCH_NOMEM;
   }
   cJSON_Delete(instructions);
-  cJSON_Delete(groups);
   rb_doc_clear(&def);
-  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+  return rc;
+}
+
+int rb_op_restartProcessInstancesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_batch_start(e, &rb_batch_instance_restart, 0, request, res);
+}
+
+/* The synchronous twin restarts every instance in this one transaction. */
+int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_batch_run_now(e, &rb_batch_instance_restart, 0, request, res);
 }
 
 static int check_instructions_fit(const cJSON *def, const cJSON *instructions, rb_response *res) {
@@ -182,7 +196,7 @@ static int restart_one(rebatch_engine *e, const char *instance_id, const cJSON *
   return rc;
 }
 
-int rb_restart_item(rebatch_engine *e, const char *instance_id, const cJSON *params, rb_response *res) {
+static int apply(rebatch_engine *e, const char *instance_id, const cJSON *params, rb_response *res) {
   rb_doc def;
   int rc = load_definition(e, rb_str(params, "processDefinitionId"), &def, res);
   if (rc == REBATCH_OK) rc = restart_one(e, instance_id, def.json, params, res);
@@ -190,33 +204,21 @@ int rb_restart_item(rebatch_engine *e, const char *instance_id, const cJSON *par
   return rc;
 }
 
-/* The synchronous twin checks the instructions before the ids and restarts
- * every instance in this one transaction. */
-int rb_op_restartProcessInstances(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
-  const char *id = rb_str(request, "id");
-  cJSON *instructions = NULL, *groups = NULL, *params = NULL;
-  const cJSON *item;
+/* A job of ids without a deployment carries the definition's, as
+ * upstream's postProcessJob gives it. */
+static int job_deployment(rebatch_engine *e, const cJSON *params, const char *group_deployment, char *buf) {
   rb_doc def;
-  int rc;
-  memset(&def, 0, sizeof def);
-  if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null: restart needs processInstanceIds or a historicProcessInstanceQuery, and instructions");
-  rc = read_instructions(body, &instructions, res);
-  if (rc == REBATCH_OK) rc = empty_instructions(instructions, res);
-  if (rc == REBATCH_OK) rc = (groups = cJSON_CreateArray()) ? collect_ids(e, body, groups, res) : REBATCH_NOMEM;
-  if (rc == REBATCH_OK) rc = load_definition(e, id, &def, res);
-  if (rc == REBATCH_OK) {
-    params = restart_params(id, body, instructions);
-    instructions = NULL;
-    if (!params) rc = REBATCH_NOMEM;
+  int rc = REBATCH_OK;
+  buf[0] = '\0';
+  if (group_deployment && group_deployment[0]) {
+    snprintf(buf, REBATCH_ID_MAX + 1, "%s", group_deployment);
+    return REBATCH_OK;
   }
-  cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(groups, 0), "ids")) {
-    if (rc != REBATCH_OK) break;
-    rc = restart_one(e, item->valuestring, def.json, params, res);
-  }
-  cJSON_Delete(instructions);
-  cJSON_Delete(groups);
-  cJSON_Delete(params);
+  rc = rb_definition_load(e, rb_str(params, "processDefinitionId"), &def);
+  if (rc == REBATCH_OK && rb_str(def.json, "deploymentId"))
+    snprintf(buf, REBATCH_ID_MAX + 1, "%s", rb_str(def.json, "deploymentId"));
   rb_doc_clear(&def);
-  return rc == REBATCH_OK ? rb_ok(res, 204, NULL) : rc;
+  return rc;
 }
+
+const rb_batch_type rb_batch_instance_restart = {"instance-restart", select_restart, apply, NULL, job_deployment};

@@ -9,48 +9,6 @@
 
 #define JOB "job"
 
-static int append_id(rebatch_engine *e, const char *row_id, const char *json, int rev, void *ids) {
-  cJSON *id = cJSON_CreateString(row_id);
-  (void)e; (void)json; (void)rev;
-  if (!id || !cJSON_AddItemToArray(ids, id)) {
-    cJSON_Delete(id);
-    return REBATCH_NOMEM;
-  }
-  return REBATCH_OK;
-}
-
-/* Runs a query DTO from a request body as that resource's query. */
-int rb_query_body_each(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                       rb_row_visit visit, void *ctx, rb_response *res) {
-  cJSON *request;
-  int rc;
-  if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
-  request = cJSON_CreateObject();
-  if (!request || !cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)) {
-    cJSON_Delete(request);
-    return REBATCH_NOMEM;
-  }
-  rc = rb_query_each(e, query, request, visit, ctx, res);
-  cJSON_Delete(request);
-  return rc;
-}
-
-/* The instances a query DTO selects. An explicitly empty
- * processInstanceIds set is Camunda's "Set of process instance ids is
- * empty". */
-int rb_each_instance(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                     rb_row_visit visit, void *ctx, rb_response *res) {
-  const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(q, "processInstanceIds");
-  if (cJSON_IsArray(explicit_ids) && cJSON_GetArraySize(explicit_ids) == 0)
-    return rb_error(res, 500, "ProcessEngineException", 0, "Set of process instance ids is empty");
-  return rb_query_body_each(e, query, q, visit, ctx, res);
-}
-
-int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON *q,
-                           cJSON *ids_out, rb_response *res) {
-  return rb_each_instance(e, query, q, append_id, ids_out, res);
-}
-
 /* A job's group is its deploymentId, read from the row's text; the row is
  * parsed only when that walk cannot tell. */
 static int add_job_row(rebatch_engine *e, const char *id, const char *json, int rev, void *groups) {
@@ -109,11 +67,11 @@ static int read_retries(const cJSON *body, long long *retries, rb_response *res)
   return REBATCH_OK;
 }
 
-/* Creates the batch once jobs are known: none is "jobIds is empty";
+/* The selection once jobs are known: none is "jobIds is empty";
  * negative retries are rejected only then, as Camunda orders its checks. */
-static int create_retries_batch(rebatch_engine *e, cJSON *groups, long long retries,
-                                 const cJSON *body, rb_response *res) {
-  cJSON *params, *dto = NULL;
+static int create_retries_batch(cJSON *groups, long long retries, const cJSON *body,
+                                rb_batch_selection *sel, rb_response *res) {
+  cJSON *params;
   int rc;
   if (cJSON_GetArraySize(groups) == 0) {
     cJSON_Delete(groups);
@@ -127,8 +85,9 @@ static int create_retries_batch(rebatch_engine *e, cJSON *groups, long long retr
     cJSON_Delete(groups);
     return rc;
   }
-  rc = rb_batch_create(e, "set-job-retries", NULL, groups, params, &dto);
-  return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
+  sel->groups = groups;
+  sel->params = params;
+  return REBATCH_OK;
 }
 
 static int add_instances(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
@@ -142,7 +101,7 @@ static int add_instances(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
 }
 
 static int by_process(rebatch_engine *e, const cJSON *request, const char *query_field,
-                      const rb_query *query, rb_response *res) {
+                      const rb_query *query, rb_batch_selection *sel, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   const cJSON *explicit_ids = cJSON_GetObjectItemCaseSensitive(body, "processInstances");
   const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, query_field);
@@ -162,20 +121,12 @@ static int by_process(rebatch_engine *e, const cJSON *request, const char *query
     cJSON_Delete(groups);
     return rc;
   }
-  return create_retries_batch(e, groups, retries, body, res);
-}
-
-int rb_op_setJobRetriesAsyncByProcess(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return by_process(e, request, "processInstanceQuery", &rb_instance_query, res);
-}
-
-int rb_op_setJobRetriesAsyncByHistoricQuery(rebatch_engine *e, const cJSON *request, rb_response *res) {
-  return by_process(e, request, "historicProcessInstanceQuery", &rb_history_query, res);
+  return create_retries_batch(groups, retries, body, sel, res);
 }
 
 /* POST /job/retries: explicit job ids (unknown ones kept, failing at
  * execution as upstream) and/or a job query. */
-int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+static int by_jobs(rebatch_engine *e, const cJSON *request, rb_batch_selection *sel, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   const cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "jobIds");
   const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "jobQuery"), *id;
@@ -203,12 +154,34 @@ int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_respons
     cJSON_Delete(groups);
     return rc;
   }
-  return create_retries_batch(e, groups, retries, body, res);
+  return create_retries_batch(groups, retries, body, sel, res);
+}
+
+enum { BY_PROCESS, BY_HISTORIC_QUERY, BY_JOBS };
+
+static int select_jobs(rebatch_engine *e, int source, const cJSON *request, rb_batch_selection *sel,
+                       rb_response *res) {
+  if (source == BY_JOBS) return by_jobs(e, request, sel, res);
+  if (source == BY_HISTORIC_QUERY)
+    return by_process(e, request, "historicProcessInstanceQuery", &rb_history_query, sel, res);
+  return by_process(e, request, "processInstanceQuery", &rb_instance_query, sel, res);
+}
+
+int rb_op_setJobRetriesAsyncByProcess(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_batch_start(e, &rb_batch_set_job_retries, BY_PROCESS, request, res);
+}
+
+int rb_op_setJobRetriesAsyncByHistoricQuery(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_batch_start(e, &rb_batch_set_job_retries, BY_HISTORIC_QUERY, request, res);
+}
+
+int rb_op_setJobRetriesAsync(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  return rb_batch_start(e, &rb_batch_set_job_retries, BY_JOBS, request, res);
 }
 
 /* What one execution job item does: the job must still exist; retries are
  * set (incidents follow), the due date only when the request named one. */
-int rb_job_retries_item(rebatch_engine *e, const char *job_id, const cJSON *params, rb_response *res) {
+static int apply(rebatch_engine *e, const char *job_id, const cJSON *params, rb_response *res) {
   long long retries = 0;
   int due_set = rb_flag(params, "dueDateSet"), done;
   char due[32];
@@ -230,3 +203,5 @@ int rb_job_retries_item(rebatch_engine *e, const char *job_id, const cJSON *para
   rb_doc_clear(&job);
   return rc;
 }
+
+const rb_batch_type rb_batch_set_job_retries = {"set-job-retries", select_jobs, apply, NULL, NULL};
