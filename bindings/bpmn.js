@@ -10,7 +10,8 @@
 //    activities: [{id, type, name, asyncBefore, asyncAfter, topic,
 //                  timerDuration, messageName, failedJobRetryTimeCycle, default,
 //                  attachedTo, eventDefinition: 'error', errorCode,
-//                  errorCodeVariable, errorMessageVariable}],
+//                  errorCodeVariable, errorMessageVariable,
+//                  delegateExpression, class, expression}],
 //    flows: [{id, source, target}]}
 // Element types are passed through without the "bpmn:" prefix; the engine
 // rejects the ones it does not support with a ParseException naming them.
@@ -58,6 +59,10 @@ function activityOf(element, unsupported) {
   if (element.asyncBefore || element.async) a.asyncBefore = true;
   if (element.asyncAfter) a.asyncAfter = true;
   if (element.type === 'external' && element.topic) a.topic = element.topic;
+  // How the job handlers of `rebatch serve --handlers` find a task's code.
+  for (const key of ['delegateExpression', 'class', 'expression']) {
+    if (typeof element[key] === 'string' && element[key] !== '') a[key] = element[key];
+  }
   const cycle = retryTimeCycle(element);
   if (cycle) a.failedJobRetryTimeCycle = cycle;
   if (element.default?.id) a.default = element.default.id;

@@ -8,6 +8,8 @@ export const RC = Object.freeze({
   ERROR: 3,
   NOMEM: 4,
   MISUSE: 5,
+  /** only a job handler's: its code runs on (see rebatch_host.execute_job) */
+  DEFERRED: 6,
 });
 
 /**

@@ -15,10 +15,12 @@
 
 import { EngineError, RC, StoreConflictError } from './errors.js';
 import { JsMemoryStore, compareIds, jsMemoryStore } from './js-memory-store.js';
+import { JobHandlers, handlerNameOf } from './job-handlers.js';
 import { loadRebatch } from './loader.js';
 import { OPERATIONS } from './operations.js';
 
 export { EngineError, StoreConflictError, RC, JsMemoryStore, jsMemoryStore, compareIds, OPERATIONS };
+export { JobHandlers, handlerNameOf };
 
 /**
  * Loads the WASM module ahead of time (createEngine does it on demand).
@@ -435,6 +437,11 @@ for (const [name, fields] of Object.entries(OPERATIONS)) {
  *   (crypto.randomUUID)
  * @property {(job: object) => unknown} [jobHandler] runs a job's process
  *   code; throwing fails the job with the error's message. Synchronous.
+ * @property {Record<string, unknown>} [handlers] the job handlers (a
+ *   module's exports; see job-handlers.js), in place of jobHandler; then
+ *   engine.jobHandlers
+ * @property {string} [lockOwner] the lock owner of jobs whose handler runs
+ *   asynchronously (default: rebatch-<pid>-<random>)
  * @property {object | string} [config] engine configuration (see
  *   rebatch_open in src/rebatch.h)
  */
@@ -449,14 +456,21 @@ export async function createEngine(options = {}) {
     store: givenStore,
     clock = Date.now,
     ids = () => globalThis.crypto.randomUUID(),
-    jobHandler,
+    handlers,
+    lockOwner,
     config,
   } = options;
+  let { jobHandler } = options;
   if (typeof clock !== 'function') throw new TypeError('createEngine: clock must be a function');
   if (typeof ids !== 'function') throw new TypeError('createEngine: ids must be a function');
   if (jobHandler !== undefined && typeof jobHandler !== 'function') {
     throw new TypeError('createEngine: jobHandler must be a function');
   }
+  if (jobHandler !== undefined && handlers !== undefined) {
+    throw new TypeError('createEngine: give handlers or jobHandler, not both');
+  }
+  const jobHandlers = handlers === undefined ? null : new JobHandlers(handlers, { lockOwner });
+  if (jobHandlers) jobHandler = jobHandlers.jobHandler;
   const ownsStore = givenStore === undefined;
   const store = ownsStore ? new MemoryStore() : givenStore;
   const isCStore = store instanceof MemoryStore;
@@ -471,7 +485,14 @@ export async function createEngine(options = {}) {
 
   const rt = await loadRebatch();
   const x = rt.exports;
-  const handle = rt.register({ store: isCStore ? null : store, clock, ids, jobHandler });
+  const handle = rt.register({
+    store: isCStore ? null : store,
+    clock,
+    ids,
+    jobHandler,
+    lockOwner: jobHandlers?.lockOwner,
+    onDeferred: jobHandlers?.onDeferred,
+  });
   let storePtr = 0;
   let jsStorePtr = 0;
   let hostPtr = 0;
@@ -519,5 +540,9 @@ export async function createEngine(options = {}) {
     rt.free(configPtr);
     rt.free(outPtr);
   }
-  return new Engine(INTERNAL, rt, enginePtr, handle, store, ownsStore);
+  const engine = new Engine(INTERNAL, rt, enginePtr, handle, store, ownsStore);
+  jobHandlers?.bind(engine);
+  /** The job handlers given as `handlers` (null without). */
+  Object.defineProperty(engine, 'jobHandlers', { value: jobHandlers, enumerable: true });
+  return engine;
 }

@@ -288,7 +288,10 @@ export class Runtime {
    * Registers the JS side of one engine; the returned handle is the ctx the
    * C structs carry.
    * @param {{store: object | null, clock: () => number, ids: () => string,
-   *   jobHandler?: (job: object) => unknown}} host
+   *   jobHandler?: (job: object) => unknown, lockOwner?: string,
+   *   onDeferred?: (job: object, promise: PromiseLike<unknown>) => void}} host
+   *   onDeferred: takes a job whose handler returned a Promise (the engine
+   *   locks the job for lockOwner); without it such a handler fails the job.
    */
   register(host) {
     const handle = this.nextHandle++;
@@ -297,6 +300,8 @@ export class Runtime {
       clock: host.clock,
       ids: host.ids,
       jobHandler: host.jobHandler,
+      lockOwner: host.lockOwner,
+      onDeferred: host.onDeferred,
       errPtr: 0,
       errText: null,
       hostError: undefined,
@@ -527,13 +532,20 @@ export class Runtime {
         try {
           const job = JSON.parse(rt.readString(jobPtr));
           const result = entry.jobHandler(job);
+          if (isThenable(result) && entry.onDeferred) {
+            rt.writeString(bufPtr, cap, entry.lockOwner || 'rebatch');
+            entry.onDeferred(job, result);
+            return RC.DEFERRED;
+          }
           if (isThenable(result)) {
             Promise.resolve(result).catch(() => {});
             throw new Error('jobHandler returned a Promise; job handlers must be synchronous');
           }
           return RC.OK;
         } catch (err) {
-          rt.writeString(bufPtr, cap, messageOf(err));
+          // The message, then (after a NUL) the stacktrace the job keeps.
+          const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack : '';
+          rt.writeString(bufPtr, cap, stack ? `${messageOf(err)}\0${stack}` : messageOf(err));
           return RC.ERROR;
         }
       },

@@ -61,6 +61,8 @@ export const OPERATIONS = Object.freeze({
   executeJob: ['id'],
   setJobRetries: ['id', 'body'],
   executeDueJobs: ['body'],
+  completeLockedJob: ['id', 'body'],
+  failLockedJob: ['id', 'body'],
   getJobDefinitions: ['query'],
   // external tasks
   getExternalTasks: ['query', 'body'],

@@ -216,8 +216,6 @@ const tooLarge = (limit) =>
 /** Operations that write: a hint for the job executor to look for new jobs. */
 const READ_ONLY = /^(get|#engines|#version)/;
 
-const BASE_PATH_SLASH = `${BASE_PATH}/`;
-
 /**
  * What the shim needs to know of a route's operation, worked out once when
  * the route is registered rather than on every request.
@@ -414,16 +412,20 @@ function decodeOrNull(segment) {
 }
 
 /**
- * The request handler for an engine.
+ * The request handler for an engine: (req, res) of node:http. It answers
+ * under `basePath` (default /engine-rest) of the request's full path
+ * (Express's req.originalUrl when mounted there), and reads the body itself.
  * @param {import('./index.js').Engine} engine
- * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number,
+ * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number, basePath?: string,
  *   linkBase?: () => string}} [options]  linkBase: scheme://host:port of `links` hrefs
  */
 export function createRestHandler(engine, options = {}) {
+  const basePath = options.basePath ?? BASE_PATH;
+  const basePathSlash = `${basePath}/`;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   // links name the server as configured, never as a request's Host header says
   const linkRoot = options.linkBase ?? (() => 'http://localhost');
-  const selfLink = (resource, id) => [{ method: 'GET', href: `${linkRoot()}${BASE_PATH}/${resource}/${id}`, rel: 'self' }];
+  const selfLink = (resource, id) => [{ method: 'GET', href: `${linkRoot()}${basePath}/${resource}/${id}`, rel: 'self' }];
   const identity = identityRoutes(engine);
   const onWrite = options.onWrite ?? (() => {});
   const pollIntervalMs = options.pollIntervalMs ?? 200;
@@ -582,11 +584,11 @@ export function createRestHandler(engine, options = {}) {
 
   /** The route of a request: the router's match ({store: RouteFacts, params}); throws 404, 405 or 503. */
   function routeOf(req) {
-    const url = req.url ?? '/';
+    const url = req.originalUrl ?? req.url ?? '/';
     const q = url.indexOf('?');
     let path = q < 0 ? url : url.slice(0, q);
-    if (path !== BASE_PATH && !path.startsWith(BASE_PATH_SLASH)) throw notFound();
-    path = path.slice(BASE_PATH.length) || '/';
+    if (path !== basePath && !path.startsWith(basePathSlash)) throw notFound();
+    path = path.slice(basePath.length) || '/';
     // Named-engine paths: /engine/default/job = /job.
     const named = path.startsWith('/engine/') ? /^\/engine\/([^/]+)(\/.*)$/.exec(path) : null;
     if (named) {

@@ -13,8 +13,25 @@
 // Ids and index values are TEXT compared with SQLite's BINARY collation
 // (memcmp over UTF-8), which is the code point order the engine pages in.
 
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { StoreConflictError } from './errors.js';
+
+/** better-sqlite3, an optional dependency: loaded on first use only. */
+let Database = null;
+function loadDriver() {
+  if (Database) return Database;
+  try {
+    Database = createRequire(import.meta.url)('better-sqlite3');
+  } catch (err) {
+    if (err?.code !== 'MODULE_NOT_FOUND' && !/bindings file|better_sqlite3\.node/.test(String(err?.message))) throw err;
+    throw new Error(
+      'rebatch/sqlite needs the optional dependency better-sqlite3, which is not installed or not built: ' +
+        "run 'npm install better-sqlite3' (it compiles with node-gyp), or use the in-memory store",
+      { cause: err },
+    );
+  }
+  return Database;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
@@ -48,7 +65,14 @@ export class SqliteStore {
    */
   constructor(path, { synchronous = 'FULL' } = {}) {
     if (!/^(FULL|NORMAL|OFF|EXTRA)$/.test(synchronous)) throw new TypeError(`bad synchronous mode ${synchronous}`);
-    const db = new Database(path, { timeout: 0 });
+    const Driver = loadDriver();
+    const cannotOpen = (err) => new Error(`cannot open the SQLite database ${path}: ${err.message}`, { cause: err });
+    let db;
+    try {
+      db = new Driver(path, { timeout: 0 });
+    } catch (err) {
+      throw cannotOpen(err);
+    }
     this.#db = db;
     try {
       // One process at a time: the store holds the file's exclusive lock
@@ -58,17 +82,17 @@ export class SqliteStore {
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.exec('BEGIN EXCLUSIVE; COMMIT');
+      db.pragma(`synchronous = ${synchronous}`);
+      db.pragma('foreign_keys = OFF');
+      db.exec(SCHEMA);
     } catch (err) {
       db.close();
-      if (err.code !== 'SQLITE_BUSY') throw err;
+      if (err.code !== 'SQLITE_BUSY') throw cannotOpen(err);
       throw new Error(
         `the SQLite file ${path} is in use by another rebatch process (or store): an SQLite store serves ` +
           'one process at a time (several nodes share a PostgreSQL database: --db postgres://user@host:port/db)',
       );
     }
-    db.pragma(`synchronous = ${synchronous}`);
-    db.pragma('foreign_keys = OFF');
-    db.exec(SCHEMA);
     const p = (sql) => db.prepare(sql);
     this.#s = {
       begin: p('BEGIN IMMEDIATE'),

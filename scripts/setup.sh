@@ -36,10 +36,15 @@ node --version
 npm --version
 emcc --version 2>/dev/null | head -n1 || true
 
-# Dependencies (there may be none yet); lockfile when present.
-if [[ -f package-lock.json ]]; then
-  npm ci --no-audit --no-fund </dev/null
+# Dependencies from the lockfile. npm ci deletes and reinstalls node_modules
+# (minutes: better-sqlite3 compiles), so it is skipped when the tree was
+# installed by this script from the same lockfile with the same Node.js: the
+# stamp inside node_modules records both. A fresh clone has no stamp.
+stamp=node_modules/.rebatch-setup-stamp
+want="$(sha256sum package-lock.json | cut -d' ' -f1) node $(node --version)"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  echo "setup: node_modules matches package-lock.json; npm ci skipped"
 else
-  npm install --no-audit --no-fund </dev/null
+  npm ci --no-audit --no-fund </dev/null
+  printf '%s\n' "$want" >"$stamp"
 fi
-

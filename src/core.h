@@ -872,6 +872,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(executeJob, job, 1)                                       \
   X(setJobRetries, job, 0)                                    \
   X(executeDueJobs, job, 1)                                   \
+  X(completeLockedJob, job, 1)                                \
+  X(failLockedJob, job, 0)                                    \
   X(getJobDefinitions, job, 0)                                \
   X(getJobStacktrace, job_log, 0)                             \
   X(getExternalTasks, external_task, 0)                       \

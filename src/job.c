@@ -194,8 +194,15 @@ cJSON *rb_job_to_dto(rebatch_engine *e, const cJSON *job) {
       "processDefinitionKey", "executionId", "exceptionMessage",
       "failedActivityId", "retries", "dueDate", "suspended", "priority",
       "tenantId", "createTime", "batchId", NULL};
+  cJSON *dto = rb_dto(job, fields);
   (void)e;
-  return rb_dto(job, fields);
+  /* Not in Camunda's JobDto: shown only while the host runs the job's code. */
+  if (dto && rb_str(job, "lockOwner") &&
+      !(rb_copy(dto, job, "lockOwner") && rb_copy_date(dto, job, "lockExpirationTime"))) {
+    cJSON_Delete(dto);
+    return NULL;
+  }
+  return dto;
 }
 
 /* A job can still have its incident open with retries left: a job
@@ -356,7 +363,9 @@ int rb_jobs_delete_for_execution(rebatch_engine *e, const char *instance_id, con
 typedef struct rb_outcome {
   int failed;
   int by_engine; /* the engine threw (a ProcessEngineException), not the host's job code */
+  int deferred;  /* the host runs the job's code on its own; message: the lock owner */
   char message[512];
+  char *trace; /* the host's stacktrace of a failure, or NULL (owned) */
 } rb_outcome;
 
 static int process_job_handler(rebatch_engine *e, rb_doc *job, rb_response *res) {
@@ -384,26 +393,65 @@ static int definition_state_job(rebatch_engine *e, rb_doc *job, rb_response *res
   return rc;
 }
 
-/* Lets the host decide whether process code "throws" (tests, simulation). */
+/* What the host's job code needs to find itself: the job's activity and
+ * how the model names the code there. */
+static int host_job_text(rebatch_engine *e, const cJSON *job, char **text) {
+  static const char *const names[] = {"delegateExpression", "class", "expression", NULL};
+  cJSON *dto = rb_job_to_dto(e, job);
+  rb_doc def = {NULL, NULL, 0};
+  const cJSON *activity = NULL;
+  int rc = REBATCH_OK;
+  if (!dto) return REBATCH_NOMEM;
+  if (rb_str(job, "processDefinitionId") && rb_str(job, "activityId"))
+    rc = rb_definition_load(e, rb_str(job, "processDefinitionId"), &def);
+  if (rc == REBATCH_OK && def.json) activity = rb_model_activity(def.json, rb_str(job, "activityId"));
+  if (rc == REBATCH_OK && (!rb_set_str(dto, "activityId", rb_str(job, "activityId")) ||
+                           !rb_set_str(dto, "jobConfiguration", rb_str(job, "jobConfiguration"))))
+    rc = REBATCH_NOMEM;
+  for (int i = 0; rc == REBATCH_OK && activity && names[i]; i++)
+    if (rb_str(activity, names[i]) && !rb_set_str(dto, names[i], rb_str(activity, names[i]))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK && !(*text = rb_print(dto))) rc = REBATCH_NOMEM;
+  rb_doc_clear(&def);
+  cJSON_Delete(dto);
+  return rc;
+}
+
+/* Lets the host run the job's process code (tests, the simulation, the
+ * server's job handlers): it succeeds, fails, or is deferred. */
 static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
-  cJSON *dto;
-  char *text;
+  char buf[4096], *text = NULL;
+  size_t len;
   int rc;
   if (!e->host.execute_job) return REBATCH_OK;
-  if (!(dto = rb_job_to_dto(e, job))) return REBATCH_NOMEM;
-  rb_set_str(dto, "activityId", rb_str(job, "activityId"));
-  text = rb_print(dto);
-  cJSON_Delete(dto);
-  if (!text) return REBATCH_NOMEM;
-  out->message[0] = '\0';
-  rc = e->host.execute_job(e->host.ctx, text, out->message, (int)sizeof out->message);
+  if ((rc = host_job_text(e, job, &text)) != REBATCH_OK) return rc;
+  memset(buf, 0, sizeof buf); /* a second string (the stacktrace) is read only if written */
+  rc = e->host.execute_job(e->host.ctx, text, buf, (int)sizeof buf - 1);
   rb_free(text);
-  out->message[sizeof out->message - 1] = '\0';
-  if (rc != REBATCH_OK) {
-    out->failed = 1;
-    if (!out->message[0]) strcpy(out->message, "job failed");
+  if (rc == REBATCH_OK) return REBATCH_OK;
+  len = strlen(buf);
+  if (len > sizeof out->message - 1) len = sizeof out->message - 1; /* the message, cut to fit */
+  memcpy(out->message, buf, len);
+  out->message[len] = '\0';
+  if (rc == REBATCH_DEFERRED) {
+    out->deferred = 1;
+    if (!out->message[0]) strcpy(out->message, "rebatch");
+    return REBATCH_OK;
   }
+  out->failed = 1;
+  if (!out->message[0]) strcpy(out->message, "job failed");
+  len = strlen(buf);
+  if (len + 1 < sizeof buf && buf[len + 1] && !(out->trace = rb_strdup(buf + len + 1))) return REBATCH_NOMEM;
   return REBATCH_OK;
+}
+
+/* Locks a job whose code the host runs on its own: acquisition skips it
+ * until the lock expires; the host ends it with completeLockedJob or
+ * failLockedJob. */
+static int lock_job(rebatch_engine *e, rb_doc *job, const char *owner) {
+  if (!rb_set_str(job->json, "lockOwner", owner) ||
+      !rb_set_num(job->json, "lockExpirationTime", rb_now(e) + REBATCH_JOB_LOCK_MS))
+    return REBATCH_NOMEM;
+  return rb_job_save(e, job);
 }
 
 /* Runs a batch's job (b->batch_id set) or a process job (parsed: job). */
@@ -418,7 +466,8 @@ static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_out
   }
   else {
     rc = ask_host(e, job->json, out);
-    if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
+    if (rc == REBATCH_OK && out->deferred) rc = lock_job(e, job, out->message);
+    else if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
   }
   if (rc == RB_REJECTED) {
     out->failed = 1;
@@ -449,7 +498,7 @@ static int retry_cycle_of(rebatch_engine *e, const cJSON *job, int *retries,
 /* Camunda's failure handling: the first failure under a retry cycle resets
  * retries to the cycle's count; every failure then takes one retry and,
  * with a cycle, moves the due date by its interval. */
-static int record_failure(rebatch_engine *e, const char *job_id, const char *message) {
+static int record_failure(rebatch_engine *e, const char *job_id, const char *message, const char *stacktrace) {
   char log_id[REBATCH_ID_MAX + 1];
   rb_doc job;
   int cycle_retries = 0, found = 0, retries, rc = rb_load(e, JOB, job_id, &job);
@@ -462,7 +511,10 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
   retries = retries_of(job.json);
   if (found && !rb_str(job.json, "exceptionMessage")) retries = cycle_retries;
   if (rc == REBATCH_OK) {
-    char *trace = rb_sprintf("org.camunda.bpm.engine.ProcessEngineException: %s\n\tat rebatch job executor", message);
+    char *trace = stacktrace ? rb_strdup(stacktrace)
+                             : rb_sprintf("org.camunda.bpm.engine.ProcessEngineException: %s\n\tat rebatch job executor", message);
+    cJSON_DeleteItemFromObjectCaseSensitive(job.json, "lockOwner");
+    cJSON_DeleteItemFromObjectCaseSensitive(job.json, "lockExpirationTime");
     if (!trace || !rb_set_str(job.json, "exceptionMessage", message) ||
         !rb_set_str(job.json, "exceptionStacktrace", trace) ||
         !rb_set_str(job.json, "failedActivityId", rb_str(job.json, "activityId")) ||
@@ -587,7 +639,7 @@ static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_out
   if (rc == REBATCH_OK && (l.log || job.json)) {
     *exists = 1;
     rc = run_job(e, &l.batch, &job, out);
-    if (rc == REBATCH_OK && !out->failed)
+    if (rc == REBATCH_OK && !out->failed && !out->deferred)
       rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, l.retries)
                  : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, l.retries, NULL);
   }
@@ -600,9 +652,83 @@ static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_out
   if (stale) return execute_job(e, id, NULL, out, exists);
   if (rc != REBATCH_OK) return rc;
   if ((rc = rb_tx_begin(e)) != REBATCH_OK) return rc;
-  rc = record_failure(e, id, out->message);
+  rc = record_failure(e, id, out->message, out->trace);
   if (rc == REBATCH_OK) return rb_tx_commit(e);
   rb_tx_rollback(e);
+  return rc;
+}
+
+/* ---- jobs whose code the host ran on its own ------------------------------ */
+
+/* Loads the job of a completeLockedJob/failLockedJob request if the request's
+ * lockOwner holds it; else answers the error (job->json NULL). */
+static int load_locked(rebatch_engine *e, const cJSON *request, rb_doc *job, rb_response *res) {
+  const char *id = rb_str(request, "id");
+  const char *owner = rb_str(cJSON_GetObjectItemCaseSensitive(request, "body"), "lockOwner");
+  const char *held;
+  int rc;
+  if (!owner) return rb_invalid(res, 400, "lockOwner is null");
+  if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
+  if ((rc = rb_load(e, JOB, id, job)) != REBATCH_OK) return rc;
+  if (!job->json) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
+  held = rb_str(job->json, "lockOwner");
+  if (held && strcmp(held, owner) == 0) return REBATCH_OK;
+  rb_doc_clear(job);
+  return rb_invalid(res, 400, "Job '%s' is not locked by '%s'", id, owner);
+}
+
+/* The host's code for a deferred job succeeded: the job's continuation runs
+ * now, in this operation's transaction; an engine failure there fails the
+ * job as in execute_job. */
+int rb_op_completeLockedJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  rb_doc job = {NULL, NULL, 0};
+  rb_response run = {0, NULL};
+  char message[512] = "";
+  int retries, rc = rb_tx_begin(e);
+  if (rc == REBATCH_OK) rc = load_locked(e, request, &job, res);
+  if (rc != REBATCH_OK || !job.json) {
+    rb_doc_clear(&job);
+    if (rc == REBATCH_OK) rc = rb_tx_commit(e);
+    else rb_tx_rollback(e);
+    return rc;
+  }
+  retries = retries_of(job.json);
+  cJSON_DeleteItemFromObjectCaseSensitive(job.json, "lockOwner");
+  cJSON_DeleteItemFromObjectCaseSensitive(job.json, "lockExpirationTime");
+  rc = process_job_handler(e, &job, &run);
+  if (rc == RB_REJECTED)
+    snprintf(message, sizeof message, "%s", rb_str(run.body, "message") ? rb_str(run.body, "message") : "job failed");
+  else if (rc == REBATCH_OK)
+    rc = rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, retries, NULL);
+  cJSON_Delete(run.body);
+  if (rc == REBATCH_OK) {
+    rb_doc_clear(&job);
+    if ((rc = rb_tx_commit(e)) == REBATCH_OK) rb_ok(res, 204, NULL);
+    return rc;
+  }
+  rb_tx_rollback(e);
+  if (rc == RB_REJECTED && (rc = rb_tx_begin(e)) == REBATCH_OK) {
+    rc = record_failure(e, job.id, message, NULL);
+    if (rc == REBATCH_OK) rc = rb_tx_commit(e);
+    else rb_tx_rollback(e);
+    if (rc == REBATCH_OK) rc = rb_not_found(res, "InvalidRequestException", "%s", message);
+  }
+  rb_doc_clear(&job);
+  return rc;
+}
+
+/* The host's code for a deferred job threw: Camunda's failure handling,
+ * with the host's message and stacktrace (errorMessage, errorDetails). */
+int rb_op_failLockedJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
+  const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
+  const char *message = rb_str(body, "errorMessage");
+  rb_doc job = {NULL, NULL, 0};
+  int rc = load_locked(e, request, &job, res);
+  if (rc == REBATCH_OK && job.json) {
+    rc = record_failure(e, job.id, message && *message ? message : "job failed", rb_str(body, "errorDetails"));
+    if (rc == REBATCH_OK) rb_ok(res, 204, NULL);
+  }
+  rb_doc_clear(&job);
   return rc;
 }
 
@@ -618,6 +744,7 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
    * a code. */
   if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
   rc = execute_job(e, id, NULL, &out, &exists);
+  rb_free(out.trace);
   if (rc != REBATCH_OK) return rc;
   if (!exists) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
   if (out.failed && out.by_engine) return rb_not_found(res, "InvalidRequestException", "%s", out.message);
@@ -684,13 +811,21 @@ typedef struct acquisition {
   double next_due; /* the earliest due date of those, RB_NO_DATE when none */
 } acquisition;
 
+/* Whether the host runs the job's code and its lock, which ends at *until,
+ * has not expired (the key test first: most jobs are never locked). A locked
+ * job's next chance is its lock's end, not its due date, which has passed. */
+static int locked(const char *json, double now, double *until) {
+  return strstr(json, "\"lockExpirationTime\"") && rb_text_date(json, "lockExpirationTime", until) > 0 &&
+         *until > now;
+}
+
 /* Reads a row's due date from its text; a text the quick walk cannot judge
  * is parsed as rb_find_page would. */
 static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int rev,
                        void *ctx) {
   acquisition *a = ctx;
   const char *id = *row_id, *json = *row_json;
-  double due;
+  double due, until;
   size_t len = strlen(id);
   if (len >= a->after_cap) {
     char *grown = rb_realloc(a->after, len + 1);
@@ -705,6 +840,11 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
     if (parsed_rc != REBATCH_OK) return parsed_rc;
     due = rb_date(parsed, "dueDate");
     cJSON_Delete(parsed);
+  }
+  if (locked(json, a->now, &until)) {
+    a->skipped++;
+    if (a->next_due == RB_NO_DATE || until < a->next_due) a->next_due = until;
+    return REBATCH_OK;
   }
   if (!(due < 0 || due <= a->now)) {
     a->skipped++;
@@ -765,6 +905,7 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
     /* Group commit: per_tx jobs share one transaction, each in a savepoint. */
     if (per_tx > 1 && i % per_tx == 0 && (rc = rb_group_begin(e)) != REBATCH_OK) break;
     rc = execute_job(e, due.items[i].id, &due.items[i], &out, &exists);
+    rb_free(out.trace);
     if (rc == REBATCH_OK && exists) {
       out.failed ? failed++ : succeeded++;
       if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;

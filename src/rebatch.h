@@ -51,6 +51,9 @@ extern "C" {
 #define REBATCH_NOMEM 4
 /* The caller broke the API contract (NULL argument, bad version, ...). */
 #define REBATCH_MISUSE 5
+/* Only from rebatch_host.execute_job: the host runs the job's code on its
+ * own (asynchronously); see execute_job. */
+#define REBATCH_DEFERRED 6
 
 /* A static, human readable name of a result code. Owned by the library. */
 const char *rebatch_errstr(int rc);
@@ -219,6 +222,10 @@ char *rebatch_memory_store_dump(const rebatch_store *store);
  */
 #define REBATCH_HOST_VERSION 1
 
+/* How long a job whose code the host runs on its own stays locked (Camunda's
+ * default lockTimeInMillis, 5 minutes). */
+#define REBATCH_JOB_LOCK_MS 300000
+
 /* Longest id (without the terminating NUL) next_id may write. */
 #define REBATCH_ID_MAX 63
 
@@ -236,9 +243,18 @@ typedef struct rebatch_host {
   /*
    * Optional (may be NULL: every job succeeds). Called when the engine
    * executes a job that runs process code: an async continuation or a timer.
-   * `job_json` is the job as GET /job/{id} shows it. Return REBATCH_OK for
-   * success; anything else makes the job fail with the message written into
-   * error_buf (NUL-terminated, at most error_cap bytes including the NUL).
+   * `job_json` is the job as GET /job/{id} shows it, plus the activity's
+   * `activityId`, `jobConfiguration` ("async-before", "async-after" or
+   * the timer's) and, when the model has them, `delegateExpression`,
+   * `class` and `expression`. Return REBATCH_OK for success; REBATCH_DEFERRED
+   * when the host runs the code on its own: the job is then locked for the
+   * lock owner written into error_buf (NUL-terminated) for
+   * REBATCH_JOB_LOCK_MS, not acquired again until the lock expires, and the
+   * host ends it with the completeLockedJob or failLockedJob operation.
+   * Anything else makes the job fail with the message written into
+   * error_buf (NUL-terminated, at most error_cap bytes including the NUL),
+   * which may be followed by a second NUL-terminated string: the failure's
+   * stacktrace (else the engine writes one).
    * Tests and the simulation use it to produce real job failures.
    */
   int (*execute_job)(void *ctx, const char *job_json, char *error_buf,

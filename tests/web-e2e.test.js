@@ -217,9 +217,13 @@ test('rejected input shows Camunda error JSON; connected mode talks to the servi
     assert.deepEqual(await sendForm(page), { status: 400, body: { type: 'InvalidRequestException', message: '', code: null } });
 
     // Connected: the same form, sent to the serving rebatch; its answers are the server's own.
+    // The simulation's last answer and its footer go.
     await page.check('input[name="mode"][value="remote"]');
     assert.equal(await page.inputValue('#base-url'), `${origin}/engine-rest`);
     await page.waitForFunction(() => /^Connected to/.test(document.querySelector('#status')?.textContent ?? ''));
+    assert.equal(await page.textContent('#op-response'), '');
+    assert.equal(await page.textContent('#op-status'), '');
+    assert.equal(await page.textContent('#footer-engine'), `The engine is the REST API at ${origin}/engine-rest; this page only sends requests and reads batches.`);
     assert.equal(await page.isVisible('#canvas'), false, 'simulation panels are hidden');
     for (const body of ['{"externalTaskIds": ["x"]}', '{"retries": 2, "externalTaskIds": ["no-such-task"]}']) {
       await page.fill('#op-body', body);
@@ -250,6 +254,21 @@ test('rejected input shows Camunda error JSON; connected mode talks to the servi
     await page.waitForSelector(`#history tr[data-batch-id="${created.body.id}"][data-ended="true"]`, { timeout: 60000 });
     const tasks = await (await fetch(`${origin}/engine-rest/external-task?topicName=charge`)).json();
     assert.deepEqual(tasks.map((t) => t.retries), [5, 5, 5]);
+    // The synchronous external task retries form: PUT /external-task/retries.
+    await page.selectOption('#op-select', 'external-task-retries-sync');
+    assert.equal(await page.textContent('#op-line'), 'PUT /engine-rest/external-task/retries');
+    await page.fill('#op-body', JSON.stringify({ retries: 7, externalTaskIds: tasks.map((t) => t.id) }));
+    assert.deepEqual(await sendForm(page), { status: 204, body: null });
+    const synced = await (await fetch(`${origin}/engine-rest/external-task?topicName=charge`)).json();
+    assert.deepEqual(synced.map((t) => t.retries), [7, 7, 7]);
+
+    // A request's batch shows at once, not at the next 2 s poll: a batch suspended from the
+    // form is in the panel well within the poll interval.
+    await page.selectOption('#op-select', 'external-task-retries');
+    await page.fill('#op-body', JSON.stringify({ retries: 5, externalTaskIds: tasks.map((t) => t.id) }));
+    const quick = await sendForm(page);
+    assert.equal(quick.status, 200);
+    await page.waitForSelector(`#history tr[data-batch-id="${quick.body.id}"], #batches [data-batch-id="${quick.body.id}"]`, { timeout: 1500 });
 
     // Suspend, activate and delete from the forms: a restart batch over the still running
     // instances stays (its execution job fails, ENGINE-13040), so it is there to act on.
@@ -375,5 +394,34 @@ test('the build is static: served under a sub-path by a plain file server, the p
   } finally {
     await context.close();
     files.close();
+  }
+});
+
+test('on a narrow window the diagram is refitted: every element of the sample is inside the canvas', async () => {
+  const { page, context, problems } = await openPage();
+  try {
+    await page.selectOption('#sample', { index: 0 });
+    await page.click('#deploy');
+    await page.waitForSelector('#canvas .djs-container svg .djs-element.djs-shape');
+    // The window narrows to one column while the canvas is hidden (connected mode), so no
+    // resize can be measured then; back in the simulation the diagram must still fit.
+    await page.check('input[name="mode"][value="remote"]');
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.waitForTimeout(200);
+    await page.check('input[name="mode"][value="sim"]');
+    await page.waitForTimeout(500);
+    const boxes = await page.$$eval('#canvas .djs-element.djs-shape', (els) => {
+      const canvas = document.querySelector('#canvas').getBoundingClientRect();
+      return els.map((el) => {
+        const b = el.getBoundingClientRect();
+        return { id: el.dataset.elementId, inside: b.left >= canvas.left - 1 && b.right <= canvas.right + 1 && b.top >= canvas.top - 1 && b.bottom <= canvas.bottom + 1 };
+      });
+    });
+    await page.screenshot({ path: join(ARTIFACTS, 'web-narrow-420.png') });
+    assert.ok(boxes.length >= 3);
+    assert.deepEqual(boxes.filter((b) => !b.inside), []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
   }
 });

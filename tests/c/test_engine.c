@@ -30,10 +30,13 @@
 
 #define T_START 1704067200000.0 /* 2024-01-01T00:00:00Z */
 
+#define FAIL_WITH_TRACE 2
+#define DEFER_JOBS 3
+
 typedef struct host_ctx {
   double now;
   long next_id;
-  int fail_jobs; /* execute_job fails every job while set */
+  int fail_jobs; /* execute_job fails every job while set (DEFER_JOBS: defers them) */
   int job_calls;
 } host_ctx;
 
@@ -51,7 +54,13 @@ static int h_execute_job(void *ctx, const char *job_json, char *error_buf,
   (void)job_json;
   h->job_calls++;
   if (!h->fail_jobs) return REBATCH_OK;
+  if (h->fail_jobs == DEFER_JOBS) {
+    snprintf(error_buf, (size_t)error_cap, "node-a");
+    return REBATCH_DEFERRED;
+  }
+  /* The message, then after its NUL the stacktrace (when asked for). */
   snprintf(error_buf, (size_t)error_cap, "boom");
+  if (h->fail_jobs == FAIL_WITH_TRACE) snprintf(error_buf + 5, (size_t)error_cap - 5, "Error: boom\n    at handler");
   return REBATCH_ERROR;
 }
 
@@ -494,6 +503,50 @@ TEST(execute_job_reports_the_failure_and_keeps_it_recorded) {
   res = call(&f, "executeJob", "{'id':'nope'}");
   CHECK_EQ_INT(status_of(res), 404);
   CHECK(rb_str(body_of(res), "message") && strstr(rb_str(body_of(res), "message"), "nope"));
+  cJSON_Delete(res);
+  fx_close(&f);
+}
+
+TEST(host_stacktrace_and_deferred_jobs_locked_until_the_host_ends_them) {
+  fx f;
+  char id[64], job[64], buf[128];
+  cJSON *res;
+  REQUIRE(fx_open(&f, "{\"defaultNumberOfRetries\":3}"));
+  REQUIRE(deploy(&f, ASYNC) == 200);
+  REQUIRE(start(&f, "async", "b", id, sizeof id) == 200);
+  first_job(&f, "id", job, sizeof job);
+  /* A failure with the host's own stacktrace keeps it. */
+  f.h.fail_jobs = FAIL_WITH_TRACE;
+  CHECK_EQ_INT(due_jobs(&f, "failed"), 1);
+  res = call(&f, "getJobStacktrace", "{'id':'%s'}", job);
+  CHECK(cJSON_IsString(body_of(res)) && strcmp(body_of(res)->valuestring, "Error: boom\n    at handler") == 0);
+  cJSON_Delete(res);
+  /* Deferred: locked for the host's owner, not acquired again, no success logged. */
+  f.h.fail_jobs = DEFER_JOBS;
+  CHECK_EQ_INT(due_jobs(&f, "executed"), 1);
+  CHECK_EQ_STR(first_job(&f, "lockOwner", buf, sizeof buf), "node-a");
+  CHECK_EQ_STR(first_job(&f, "lockExpirationTime", buf, sizeof buf), "2024-01-01T00:05:00.000+0000");
+  CHECK_EQ_INT(due_jobs(&f, "executed"), 0);
+  res = call(&f, "completeLockedJob", "{'id':'%s','body':{'lockOwner':'node-b'}}", job);
+  CHECK_ERROR(res, 400, "InvalidRequestException", "Job '");
+  cJSON_Delete(res);
+  /* The host's code failed: Camunda's failure handling, its stacktrace, the lock gone. */
+  res = call(&f, "failLockedJob", "{'id':'%s','body':{'lockOwner':'node-a','errorMessage':'late','errorDetails':'Error: late'}}", job);
+  CHECK_EQ_INT(status_of(res), 204);
+  cJSON_Delete(res);
+  CHECK_EQ_STR(first_job(&f, "retries", buf, sizeof buf), "1");
+  CHECK_EQ_STR(first_job(&f, "exceptionMessage", buf, sizeof buf), "late");
+  CHECK_EQ_STR(first_job(&f, "lockOwner", buf, sizeof buf), "?");
+  /* Deferred again and an expired lock: acquired again; then the host completes it. */
+  CHECK_EQ_INT(due_jobs(&f, "executed"), 1);
+  f.h.now += 300001;
+  CHECK_EQ_INT(due_jobs(&f, "executed"), 1);
+  res = call(&f, "completeLockedJob", "{'id':'%s','body':{'lockOwner':'node-a'}}", job);
+  CHECK_EQ_INT(status_of(res), 204);
+  cJSON_Delete(res);
+  CHECK_EQ_INT(count_of(&f, "getJobsCount", "{}"), 0);
+  res = call(&f, "completeLockedJob", "{'id':'%s','body':{'lockOwner':'node-a'}}", job);
+  CHECK_EQ_INT(status_of(res), 404);
   cJSON_Delete(res);
   fx_close(&f);
 }

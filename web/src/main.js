@@ -21,6 +21,8 @@ const SETTING_NAMES = ['taskFailureRate', 'jobFailureRate', 'workerRetries', 're
 /** Interval of the play loop and of connected-mode polling. */
 const LOOP_MS = 100;
 const POLL_MS = 2000;
+/** Extra refreshes after a connected-mode request, so its effect shows without waiting for the poll. */
+const REFRESH_AFTER_REQUEST_MS = [250, 1000];
 
 /** The wasm module next to the page (dist/web/rebatch.wasm). */
 const WASM_URL = new URL('rebatch.wasm', document.baseURI);
@@ -229,7 +231,9 @@ function pickBatch(id) {
 async function send(form, id, body) {
   if (ui.mode === 'remote') {
     const res = await sendHttp(baseUrl(), form, id, body, credentials());
+    // At once, and again while the server's job executor runs the batch's first jobs.
     queueRender();
+    for (const ms of REFRESH_AFTER_REQUEST_MS) setTimeout(queueRender, ms);
     return res;
   }
   const request = {};
@@ -258,6 +262,11 @@ function setMode(mode) {
   document.body.classList.toggle('mode-sim', mode === 'sim');
   document.body.classList.toggle('mode-remote', mode === 'remote');
   say(mode === 'sim' ? 'Simulation: the engine runs in this page.' : `Connected mode: requests go to ${baseUrl()}.`);
+  ui.forms.clearResponse();
+  byId('footer-engine').textContent =
+    mode === 'sim'
+      ? "The engine is rebatch's WebAssembly core, running in this page."
+      : `The engine is the REST API at ${baseUrl()}; this page only sends requests and reads batches.`;
   queueRender();
 }
 

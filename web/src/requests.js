@@ -29,6 +29,14 @@ export const FORMS = Object.freeze([
     example: { retries: 3, externalTaskQuery: { noRetriesLeft: true } },
   },
   {
+    key: 'external-task-retries-sync',
+    title: 'External task retries (sync)',
+    operation: 'setExternalTaskRetriesSync',
+    method: 'PUT',
+    path: '/external-task/retries',
+    example: { retries: 3, externalTaskQuery: { noRetriesLeft: true } },
+  },
+  {
     key: 'job-retries',
     title: 'Job retries by jobs',
     operation: 'setJobRetriesAsync',

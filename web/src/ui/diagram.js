@@ -23,6 +23,9 @@ export class DiagramView {
     this.xml = null;
     /** Whether an import has completed (zooming before one divides 0 by 0). */
     this.imported = false;
+    // The canvas changes size with the layout (one column on a narrow window),
+    // not only with the window: refit whenever it does.
+    if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.fit()).observe(container);
   }
 
   /**

@@ -77,6 +77,13 @@ export class OperationForms {
     this.line.textContent = requestLine(this.form, this.idInput.value.trim());
   }
 
+  /** Forgets the last answer (another engine answers from now on). */
+  clearResponse() {
+    this.status.textContent = '';
+    this.status.className = 'http-status';
+    this.response.textContent = '';
+  }
+
   async submit() {
     this.status.textContent = '…';
     this.status.className = 'http-status';

@@ -1,0 +1,70 @@
+// server.d.ts - types of `rebatch/server` (bindings/server.js).
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Engine } from './index.js';
+
+/** The job executor's settings (Camunda-like idle back-off). */
+export interface JobExecutorOptions {
+  maxJobsPerStep?: number;
+  waitMs?: number;
+  maxWaitMs?: number;
+  waitIncreaseFactor?: number;
+  log?: (msg: string) => void;
+}
+
+/** Runs the engine's due jobs in small steps; woken by writes. */
+export declare class JobExecutor {
+  constructor(engine: Engine, options?: JobExecutorOptions);
+  readonly running: boolean;
+  readonly stats: { steps: number; executed: number; failed: number; errors: number };
+  start(): void;
+  stop(): void;
+  wake(): void;
+}
+
+export interface RequestHandlerOptions {
+  engine: Engine;
+  /** The path the API answers under, in the request's full path (default /engine-rest). */
+  basePath?: string;
+  /** Largest request body in bytes (default 10 MB). */
+  bodyLimit?: number;
+  /** false: no job executor; an object: its settings. */
+  jobExecutor?: boolean | JobExecutorOptions;
+  log?: (msg: string) => void;
+}
+
+/** A node:http style handler (also Express middleware, or Fastify's request.raw/reply.raw). */
+export interface RequestHandler {
+  (req: IncomingMessage, res: ServerResponse, next?: unknown): void;
+  readonly executor: JobExecutor | null;
+  /** Stops the job executor and ends waiting long polls. The engine stays open. */
+  close(): void;
+}
+
+export interface ServerOptions {
+  engine: Engine;
+  bodyLimit?: number;
+  jobExecutor?: boolean | JobExecutorOptions;
+  log?: (msg: string) => void;
+  /** The simulation page at /: true (this package's dist/web, the default), a folder, or false. */
+  web?: boolean | string;
+}
+
+export interface RebatchServer {
+  readonly server: Server;
+  readonly executor: JobExecutor | null;
+  listen(port?: number, host?: string): Promise<{ port: number; host: string }>;
+  /** Stops accepting, finishes requests in flight, stops the executor. The engine stays open. */
+  close(): Promise<void>;
+}
+
+export declare const BASE_PATH: '/engine-rest';
+/** The Camunda version the API answers as (GET /version). */
+export declare const CAMUNDA_VERSION: string;
+/** Every route: [method, path under the base path, operation]. */
+export declare const ROUTES: readonly (readonly [string, string, string])[];
+/** This package's build of the simulation page. */
+export declare const WEB_DIR: string;
+
+export declare function createRequestHandler(options: RequestHandlerOptions): RequestHandler;
+export declare function createServer(options: ServerOptions): RebatchServer;
