@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { createEngine, manualClock, sequentialIds } from '../bindings/index.js';
+import { EngineError, createEngine, manualClock, sequentialIds } from '../bindings/index.js';
 
 const USAGE = `usage: rebatch <command> [options]
 
@@ -358,7 +358,7 @@ function failed(err, command) {
     process.exitCode = 2;
     return;
   }
-  process.stderr.write(`rebatch ${command}: ${err instanceof RuntimeError ? err.message : err?.stack ?? err}\n`);
+  process.stderr.write(`rebatch ${command}: ${err instanceof RuntimeError || err instanceof EngineError ? err.message : err?.stack ?? err}\n`);
   process.exitCode = 1;
 }
 

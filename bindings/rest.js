@@ -417,15 +417,16 @@ function decodeOrNull(segment) {
  * (Express's req.originalUrl when mounted there), and reads the body itself.
  * @param {import('./index.js').Engine} engine
  * @param {{bodyLimit?: number, onWrite?: () => void, pollIntervalMs?: number, basePath?: string,
- *   linkBase?: () => string}} [options]  linkBase: scheme://host:port of `links` hrefs
+ *   linkBase?: (req: any) => string}} [options]  linkBase: scheme://host:port of `links` hrefs
+ *   (default: the address the request came in on, never its Host header)
  */
 export function createRestHandler(engine, options = {}) {
   const basePath = options.basePath ?? BASE_PATH;
   const basePathSlash = `${basePath}/`;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   // links name the server as configured, never as a request's Host header says
-  const linkRoot = options.linkBase ?? (() => 'http://localhost');
-  const selfLink = (resource, id) => [{ method: 'GET', href: `${linkRoot()}${basePath}/${resource}/${id}`, rel: 'self' }];
+  const linkRoot = options.linkBase ?? ((req) => linkBase(undefined, { host: req.socket.localAddress, port: req.socket.localPort }));
+  const selfLink = (req, resource, id) => [{ method: 'GET', href: `${linkRoot(req)}${basePath}/${resource}/${id}`, rel: 'self' }];
   const identity = identityRoutes(engine);
   const onWrite = options.onWrite ?? (() => {});
   const pollIntervalMs = options.pollIntervalMs ?? 200;
@@ -509,7 +510,7 @@ export function createRestHandler(engine, options = {}) {
     if (field('tenant-id') !== undefined && field('tenant-id') !== '') body.tenantId = field('tenant-id');
     const result = callEngine('createDeployment', { body });
     if (result.body && Array.isArray(result.body.links)) {
-      result.body.links = selfLink('deployment', result.body.id);
+      result.body.links = selfLink(req, 'deployment', result.body.id);
     }
     return result;
   }
@@ -564,7 +565,7 @@ export function createRestHandler(engine, options = {}) {
     if (!facts.parsedAnswer) return callEngineText(operation, request, parsed?.text);
     const result = callEngine(operation, request, parsed?.text);
     if (result.body && Array.isArray(result.body.links)) {
-      result.body.links = selfLink('process-instance', result.body.id);
+      result.body.links = selfLink(req, 'process-instance', result.body.id);
     }
     return result;
   }

@@ -31,6 +31,8 @@ export interface RequestHandlerOptions {
   /** false: no job executor; an object: its settings. */
   jobExecutor?: boolean | JobExecutorOptions;
   log?: (msg: string) => void;
+  /** scheme://host[:port] that `links` hrefs name (default: the address a request came in on). */
+  publicUrl?: string;
 }
 
 /** A node:http style handler (also Express middleware, or Fastify's request.raw/reply.raw). */

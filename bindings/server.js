@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 import { JobExecutor } from './executor.js';
 import { BASE_PATH, CAMUNDA_VERSION, ROUTES, createRestHandler, createRestServer } from './rest.js';
+import { linkBase } from './http-policy.js';
 import { staticFiles } from './static.js';
 
 export { BASE_PATH, CAMUNDA_VERSION, ROUTES, JobExecutor };
@@ -59,6 +60,7 @@ export function createRequestHandler(options) {
     basePath,
     bodyLimit: options.bodyLimit,
     log,
+    ...(options.publicUrl ? { linkBase: () => linkBase(options.publicUrl) } : {}),
     onWrite: () => executor?.wake(),
   });
   const unwake = wakeOnSettled(engine, executor);

@@ -118,7 +118,7 @@ test('SQLite is single-node: a second rebatch serve on the same file is refused,
   try {
     assert.equal((await deploy(first.api, { 'one.bpmn': externalTaskBpmn('one', 'one') })).status, 200);
     await assert.rejects(spawnServer(['--db', db]), (err) => {
-      assert.match(err.message, /exited with 2/);
+      assert.match(err.message, /exited with 1/);
       assert.ok(err.message.includes(`the SQLite file ${db} is in use by another rebatch process`), err.message);
       assert.match(err.message, /--db postgres:\/\//);
       return true;

@@ -43,7 +43,7 @@ test('serve --handlers: a failing handler uses retries, the retry cycle and ends
   const api = client(base);
   const raw = (method, path, body) => api(method, path, body, { validate: false });
   try {
-    assert.equal(facts, `page: ${base.replace(/engine-rest$/, '')}, store: memory, job executor: on, handlers: SendReceipt, chargeCard`);
+    assert.equal(facts, `page: ${base.replace(/engine-rest$/, '')}, store: memory, job executor: on, auth: off, handlers: SendReceipt, chargeCard`);
     // R3/PT5S in the example; a second here keeps the test short.
     const xml = readFileSync(join(EXAMPLES, 'invoice.bpmn'), 'utf8').replace('R3/PT5S', 'R3/PT1S');
     assert.equal((await deploy(api, { 'invoice.bpmn': xml })).status, 200);
