@@ -1,9 +1,10 @@
-// A typed consumer of the package's three entry points: `tsc --noEmit`
+// A typed consumer of the package's entry points: `tsc --noEmit`
 // checks it against the hand-written .d.ts (tests/package.test.js), and the
 // packed-tarball test compiles and runs it in a blank project.
 import http from 'node:http';
 import { createEngine, EngineError, jsMemoryStore, manualClock, sequentialIds, type HandlerJob, type Handlers } from 'rebatch';
 import { createRequestHandler, createServer } from 'rebatch/server';
+import { type PostgresStore, postgresStore } from 'rebatch/postgres';
 import { SqliteStore, sqliteStore } from 'rebatch/sqlite';
 
 const handlers: Handlers = {
@@ -63,5 +64,7 @@ export async function main(): Promise<string> {
 
   const open: (path: string) => SqliteStore = sqliteStore;
   void open;
+  const connect: (url: string) => PostgresStore = postgresStore;
+  void connect;
   return `${jobs[0]?.exceptionMessage} ${version.version} ${count.count}`;
 }
