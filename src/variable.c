@@ -624,7 +624,7 @@ int rb_op_setProcessInstanceVariable(rebatch_engine *e, const cJSON *request, rb
   if (rc == REBATCH_OK && !name) rc = rb_invalid(res, 400, "%svariable name is null", what);
   if (rc == REBATCH_OK) {
     input = cJSON_CreateObject();
-    if (!input || !cJSON_AddItemReferenceToObject(input, name, (cJSON *)body)) rc = REBATCH_NOMEM;
+    if (!input || !rb_add_reference(input, name, body)) rc = REBATCH_NOMEM;
   }
   if (rc == REBATCH_OK) rc = rb_variables_parse(input, what, &typed, res);
   if (rc == REBATCH_OK) rc = change_instance(e, id, typed, NULL, what, res);

@@ -42,7 +42,7 @@ int rb_query_body_check(const rb_query *query, const cJSON *q, rb_response *res)
   int rc;
   if (!cJSON_IsObject(q)) return rb_invalid(res, 400, "The query must be a JSON object");
   request = cJSON_CreateObject();
-  if (!request || !cJSON_AddItemReferenceToObject(request, "body", (cJSON *)q)) {
+  if (!request || !rb_add_reference(request, "body", q)) {
     cJSON_Delete(request);
     return REBATCH_NOMEM;
   }
