@@ -637,6 +637,18 @@ int rb_incidents_delete_for_execution(rebatch_engine *e, const char *instance_id
  * rb_batch_add_item (REBATCH_OK or REBATCH_NOMEM) and hand to
  * rb_batch_create. */
 int rb_batch_add_item(cJSON *groups, const char *deployment_id, const char *id);
+/* The last definition whose deployment a grouping looked up: items of one
+ * definition come in runs, and loading the definition for each of 100,000
+ * items would dominate batch creation. Zeroed before first use. */
+typedef struct rb_deployment_memo {
+  char definition_id[160];
+  char deployment_id[REBATCH_ID_MAX + 1];
+  int known;
+} rb_deployment_memo;
+/* rb_batch_add_item under the deployment of `definition`: the unknown
+ * deployment's group when it is NULL or not deployed. */
+int rb_batch_add_by_definition(rebatch_engine *e, rb_deployment_memo *memo, cJSON *groups,
+                               const char *definition, const char *id);
 /* Puts the groups in deployment order (unknown deployment last) and sorts
  * and deduplicates each; the item count, or -1 on NOMEM. */
 int rb_batch_item_count(cJSON *groups);

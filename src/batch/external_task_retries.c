@@ -10,37 +10,18 @@
 
 #define EXTERNAL_TASK "externalTask"
 
-/* Collected ids by deployment, with the last definition's deployment
- * remembered: tasks of one definition come in runs, and loading the
- * definition for each of 100,000 tasks would dominate batch creation.
- * Ungrouped (the synchronous endpoint, which makes no batch jobs) every id
+/* Collected ids by deployment. Ungrouped (the synchronous endpoint, which makes no batch jobs) every id
  * goes to one group and explicit ids are not even read: setting their
  * retries reads them, and answers 404 for an unknown one. */
 typedef struct rb_collector {
   cJSON *groups;
   int grouped;
-  char definition_id[160];
-  char deployment_id[REBATCH_ID_MAX + 1];
-  int known;
+  rb_deployment_memo deployments;
 } rb_collector;
 
 /* An external task's deployment is its process definition's. */
 static int add_task_of(rebatch_engine *e, const char *task_id, const char *definition, rb_collector *c) {
-  int rc = REBATCH_OK;
-  if (!c->grouped) definition = NULL;
-  if (definition && !(c->known && strcmp(definition, c->definition_id) == 0)) {
-    rb_doc def;
-    rc = rb_definition_load(e, definition, &def);
-    c->known = rc == REBATCH_OK && def.json && strlen(definition) < sizeof c->definition_id;
-    if (c->known) {
-      snprintf(c->definition_id, sizeof c->definition_id, "%s", definition);
-      snprintf(c->deployment_id, sizeof c->deployment_id, "%s",
-               rb_str(def.json, "deploymentId") ? rb_str(def.json, "deploymentId") : "");
-    }
-    rb_doc_clear(&def);
-  }
-  if (rc != REBATCH_OK) return rc;
-  return rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, task_id);
+  return rb_batch_add_by_definition(e, &c->deployments, c->groups, c->grouped ? definition : NULL, task_id);
 }
 
 static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, rb_collector *c) {
@@ -50,7 +31,7 @@ static int add_task(rebatch_engine *e, const char *task_id, const cJSON *task, r
 /* The same from a task's row, its definition read off the text; the row
  * is parsed only when that walk cannot tell. */
 static int add_task_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
-  char definition[sizeof ((rb_collector *)0)->definition_id];
+  char definition[sizeof ((rb_deployment_memo *)0)->definition_id];
   int got, rc;
   cJSON *task;
   (void)rev;
@@ -124,7 +105,7 @@ static int collect(rebatch_engine *e, const cJSON *body, int grouped, long long 
     rc = rb_error(res, 500, "NullValueException", 0, "processInstanceIdIn contains null value");
   collector.groups = groups;
   collector.grouped = grouped;
-  collector.known = 0;
+  memset(&collector.deployments, 0, sizeof collector.deployments);
   if (rc == REBATCH_OK) rc = add_explicit_tasks(e, task_ids, &collector);
   if (rc == REBATCH_OK && task_query)
     rc = rb_query_body_each(e, &rb_external_task_query, task_query, add_task_row, &collector, res);

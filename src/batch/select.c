@@ -70,26 +70,25 @@ int rb_select_instance_ids(rebatch_engine *e, const rb_query *query, const cJSON
  * of instances of one definition. */
 typedef struct instance_collector {
   cJSON *groups;
-  char definition_id[160];
-  char deployment_id[REBATCH_ID_MAX + 1];
-  int known;
+  rb_deployment_memo deployments;
 } instance_collector;
 
-static int add_with_definition(rebatch_engine *e, instance_collector *c, const char *id, const char *definition) {
+int rb_batch_add_by_definition(rebatch_engine *e, rb_deployment_memo *memo, cJSON *groups,
+                               const char *definition, const char *id) {
   int rc = REBATCH_OK;
-  if (definition && !(c->known && strcmp(definition, c->definition_id) == 0)) {
+  if (definition && !(memo->known && strcmp(definition, memo->definition_id) == 0)) {
     rb_doc def;
     rc = rb_definition_load(e, definition, &def);
-    c->known = rc == REBATCH_OK && def.json && strlen(definition) < sizeof c->definition_id;
-    if (c->known) {
-      snprintf(c->definition_id, sizeof c->definition_id, "%s", definition);
-      snprintf(c->deployment_id, sizeof c->deployment_id, "%s",
+    memo->known = rc == REBATCH_OK && def.json && strlen(definition) < sizeof memo->definition_id;
+    if (memo->known) {
+      snprintf(memo->definition_id, sizeof memo->definition_id, "%s", definition);
+      snprintf(memo->deployment_id, sizeof memo->deployment_id, "%s",
                rb_str(def.json, "deploymentId") ? rb_str(def.json, "deploymentId") : "");
     }
     rb_doc_clear(&def);
   }
   if (rc != REBATCH_OK) return rc;
-  return rb_batch_add_item(c->groups, definition && c->known && c->deployment_id[0] ? c->deployment_id : NULL, id);
+  return rb_batch_add_item(groups, definition && memo->known && memo->deployment_id[0] ? memo->deployment_id : NULL, id);
 }
 
 /* A row's member, read off its text; parsed only when the walk cannot tell. */
@@ -114,11 +113,12 @@ static int add_running_row(rebatch_engine *e, const char *id, const char *json, 
 }
 
 static int add_historic_row(rebatch_engine *e, const char *id, const char *json, int rev, void *c) {
-  char definition[sizeof ((instance_collector *)0)->definition_id];
+  char definition[sizeof ((rb_deployment_memo *)0)->definition_id];
   int got, rc = row_member(e, json, "processDefinitionId", definition, sizeof definition, &got);
   (void)rev;
   if (rc != REBATCH_OK) return rc;
-  return add_with_definition(e, c, id, got ? definition : NULL);
+  return rb_batch_add_by_definition(e, &((instance_collector *)c)->deployments, ((instance_collector *)c)->groups,
+                                    got ? definition : NULL, id);
 }
 
 /* Explicit ids are looked up among `collection`'s records; ids that are not
