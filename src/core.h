@@ -251,6 +251,10 @@ cJSON *rb_dto(const cJSON *record, const char *const *fields);
  * back exactly (cJSON rounds some to 15 digits), built without printf for
  * integral numbers: rb_malloc'd (caller frees), NULL on NOMEM. */
 char *rb_print(const cJSON *item);
+/* head, item as rb_print writes it, and tail in one rb_malloc'd text (a
+ * large body is not copied again into its envelope); NULL when out of
+ * memory or when rb_print would fail. */
+char *rb_print_framed(const char *head, const cJSON *item, const char *tail);
 /* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
  * the caller, also on failure): the text, or NULL on NOMEM. */
 char *rb_print_into(const cJSON *item, char **buf, size_t *cap);

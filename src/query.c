@@ -549,10 +549,17 @@ typedef struct rb_page {
   long long seen; /* unsorted: matching rows so far (one past the page ends the walk) */
 } rb_page;
 
+/* Each DTO joins the list as its printed text (a raw item): a list of
+ * 200,000 tasks as cJSON trees took several times the memory of its text,
+ * and WASM memory, once grown, is never given back. */
 static int add_dto(rebatch_engine *e, const rb_query *q, cJSON *list, const cJSON *record) {
-  cJSON *dto = q->to_dto(e, record);
-  if (!dto || !cJSON_AddItemToArray(list, dto)) {
-    cJSON_Delete(dto);
+  cJSON *dto = q->to_dto(e, record), *raw;
+  char *text = dto ? rb_print(dto) : NULL;
+  cJSON_Delete(dto);
+  raw = text ? cJSON_CreateRaw(text) : NULL;
+  rb_free(text);
+  if (!raw || !cJSON_AddItemToArray(list, raw)) {
+    cJSON_Delete(raw);
     return REBATCH_NOMEM;
   }
   return REBATCH_OK;
