@@ -418,13 +418,15 @@ typedef struct {
   double earliest; /* the earliest lock expiration seen in the walk */
 } fetch_walk;
 
-/* Locks the fetchable tasks of docs, in their order, while tasks are wanted. */
+/* Locks the fetchable tasks of docs, in their order, while tasks are
+ * wanted; every task of docs counts towards w->earliest, as the walk has
+ * read it (the calendar must not miss one). */
 static int take_tasks(rebatch_engine *e, fetch_walk *w, rb_docs *docs) {
   int rc = REBATCH_OK;
-  for (int i = 0; rc == REBATCH_OK && *w->left > 0 && i < docs->count; i++) {
+  for (int i = 0; rc == REBATCH_OK && i < docs->count; i++) {
     const cJSON *task = docs->items[i].json;
     double until;
-    if (fetchable(task, w->now) && topic_accepts(w->topic, task)) {
+    if (*w->left > 0 && fetchable(task, w->now) && topic_accepts(w->topic, task)) {
       rc = lock_task(e, &docs->items[i], w->worker, w->until, w->topic, w->out);
       (*w->left)--;
     }

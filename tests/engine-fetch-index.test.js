@@ -122,3 +122,23 @@ test('a lock shorter than the others, by id, by a failure or by retries set agai
     engine.close();
   }
 });
+
+test('a fetch that locks its last task mid-page still learns the expirations of the rest of the page', async () => {
+  const { engine, clock } = await newEngine();
+  try {
+    deploy(engine, linear('p', [{ id: 'work', type: 'serviceTask', topic: 'work' }]));
+    for (let i = 0; i < 4; i++) engine.startProcessInstanceByKey('p', {});
+    const [a, , , d] = fetch(engine, 4, false);
+    assert.deepEqual(fetch(engine, 1), []);
+    for (const [task, ms] of [[a, 1000], [d, 2000]]) {
+      engine.unlockExternalTask(task.id);
+      engine.lockExternalTask(task.id, { workerId: 'w', lockDuration: ms });
+    }
+    clock.advance(1001);
+    assert.deepEqual(fetch(engine, 1).map((t) => t.id), [a.id], 'the first task of the page, locked again for a minute');
+    clock.advance(1000);
+    assert.deepEqual(fetch(engine, 1).map((t) => t.id), [d.id], 'the last one, read after the fetch had its task');
+  } finally {
+    engine.close();
+  }
+});
