@@ -365,18 +365,46 @@ int rb_job_definition_save(rebatch_engine *e, rb_doc *doc) {
   return save_job_definition(e, doc);
 }
 
+/* Finding the latest version reads only the versions and tenants of a
+ * key's definitions, from their text: each definition holds its whole
+ * model, and parsing every version (megabytes each for a 20,000-task
+ * model) made each deploy and each latestVersion row cost all of them. */
+typedef struct {
+  const char *tenant;
+  int version;
+} version_walk;
+
+static void note_version_of(version_walk *w, const char *tenant, double version) {
+  if ((tenant == NULL) != (w->tenant == NULL) || (tenant && strcmp(tenant, w->tenant) != 0)) return;
+  if (version > w->version) w->version = (int)version;
+}
+
+static int note_version(rebatch_engine *e, const char *id, const char *text, int rev, void *c) {
+  rb_text_field f[] = {{"tenantId", NULL, 0}, {"version", NULL, 0}};
+  char tenant[256];
+  double version;
+  long long v;
+  cJSON *def;
+  int got, rc;
+  (void)id;
+  (void)rev;
+  if (rb_text_fields(text, f, 2) > 0 && (got = rb_field_str(&f[0], tenant, sizeof tenant)) >= 0 &&
+      rb_field_num(&f[1], &version) > 0) {
+    note_version_of(c, got ? tenant : NULL, version);
+    return REBATCH_OK;
+  }
+  /* A tenant id with escapes or too long for the buffer: parse. */
+  if ((rc = rb_parse_record(e, text, &def)) != REBATCH_OK) return rc;
+  if (rb_int(def, "version", &v) == 1) note_version_of(c, rb_str(def, "tenantId"), (double)v);
+  cJSON_Delete(def);
+  return REBATCH_OK;
+}
+
 static int latest_version(rebatch_engine *e, const char *key,
                           const char *tenant, int *version) {
-  rb_docs docs = {0};
-  int rc = rb_find_all(e, DEFINITION, "key", key, &docs);
-  *version = 0;
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    const char *t = rb_str(docs.items[i].json, "tenantId");
-    long long v;
-    if ((t == NULL) != (tenant == NULL) || (t && strcmp(t, tenant) != 0)) continue;
-    if (rb_int(docs.items[i].json, "version", &v) == 1 && v > *version) *version = (int)v;
-  }
-  rb_docs_clear(&docs);
+  version_walk w = {tenant, 0};
+  int rc = key ? rb_find_all_rows(e, DEFINITION, "key", key, note_version, &w) : REBATCH_OK;
+  *version = w.version;
   return rc;
 }
 

@@ -419,12 +419,18 @@ static int reject_unsupported(const rb_query *q, const cJSON *request,
 
 /* A query's record filter for row visits: the rows come from a lookup on
  * `index` (an indexed equality or the id list; NULL: a scan). */
+/* A row visit that also gets the record when a filter already parsed it
+ * (*record NULL otherwise): it may take it (setting *record to NULL). */
+typedef int (*rb_parsed_visit)(rebatch_engine *e, const char *id, const char *text, cJSON **record,
+                               int rev, void *ctx);
+
 typedef struct rb_row_filter {
   const rb_plan *plan;
   const rb_filter *index;
   const char *value;
   int decided; /* lookup_decides, once per query */
   rb_row_visit visit;
+  rb_parsed_visit parsed_visit; /* instead of visit: rows with the record a filter parsed */
   void *ctx;
   rb_response *res;
 } rb_row_filter;
@@ -442,16 +448,19 @@ static int lookup_decides(const rb_row_filter *rf) {
 static int visit_matching(rebatch_engine *e, const char *id, const char *text, int rev,
                           void *c) {
   const rb_row_filter *rf = c;
-  int ok = 1;
+  cJSON *record = NULL;
+  int ok = 1, rc;
   if (!rf->decided) {
-    cJSON *record;
     int parsed = rb_parse_record(e, text, &record);
     if (parsed != REBATCH_OK) return parsed;
     ok = plan_matches(e, rf->plan, record, rf->res);
-    cJSON_Delete(record);
-    if (ok == RB_REJECTED) return RB_REJECTED;
   }
-  return ok ? rf->visit(e, id, text, rev, rf->ctx) : REBATCH_OK;
+  if (ok == RB_REJECTED) rc = RB_REJECTED;
+  else if (!ok) rc = REBATCH_OK;
+  else if (rf->parsed_visit) rc = rf->parsed_visit(e, id, text, &record, rev, rf->ctx);
+  else rc = rf->visit(e, id, text, rev, rf->ctx);
+  cJSON_Delete(record);
+  return rc;
 }
 
 /* The rows an id list names, each once, in id order. */
@@ -472,14 +481,13 @@ static int each_listed(rebatch_engine *e, const char *coll, const cJSON *list,
   return rc;
 }
 
-/* Streams the matching records a page of rows at a time, so a selection
- * over 100,000 records never holds them all (batch creation only needs
- * each record once, in no particular order). */
-int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                  rb_row_visit visit, void *ctx, rb_response *res) {
+/* Streams the matching records a page of rows at a time, in id order, so a
+ * selection over 100,000 records never holds them all. */
+static int query_rows(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                      rb_row_filter rf) {
   rb_sorting sorting[4];
   rb_plan plan;
-  rb_row_filter rf = {NULL, NULL, NULL, 0, visit, ctx, res};
+  rb_response *res = rf.res;
   char buf[32];
   int sort_count, rc = rb_query_check(q, request, res);
   if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &sort_count, res);
@@ -507,6 +515,12 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
                 : rb_scan_all_rows(e, q->collection, visit_matching, &rf);
   plan_clear(&plan);
   return rc;
+}
+
+int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_row_visit visit, void *ctx, rb_response *res) {
+  rb_row_filter rf = {NULL, NULL, NULL, 0, visit, NULL, ctx, res};
+  return query_rows(e, q, request, rf);
 }
 
 static int paging(const cJSON *request, const char *name, long long dflt,
@@ -567,18 +581,16 @@ static int add_dto(rebatch_engine *e, const rb_query *q, cJSON *list, const cJSO
 
 /* Unsorted: rows come in id order, the default order; the page is the
  * rows from `first` on, and the walk stops once it has `max` of them. */
-static int page_in_order(rebatch_engine *e, const char *id, const char *text, int rev, void *c) {
+static int page_in_order(rebatch_engine *e, const char *id, const char *text, cJSON **record,
+                         int rev, void *c) {
   rb_page *p = c;
-  cJSON *record;
   int rc;
   (void)id;
   (void)rev;
   if (p->seen++ < p->first) return REBATCH_OK;
   if (p->seen - p->first > p->max) return RB_PAGE_FULL;
-  if ((rc = rb_parse_record(e, text, &record)) != REBATCH_OK) return rc;
-  rc = add_dto(e, p->q, p->list, record);
-  cJSON_Delete(record);
-  return rc;
+  if (!*record && (rc = rb_parse_record(e, text, record)) != REBATCH_OK) return rc;
+  return add_dto(e, p->q, p->list, *record);
 }
 
 static int worse(const rb_page *p, int a, int b) {
@@ -610,10 +622,12 @@ static void sift_up(rb_page *p, int i) {
 }
 
 /* Sorted: keeps the best first + max rows seen so far. */
-static int page_sorted(rebatch_engine *e, const char *id, const char *text, int rev, void *c) {
+static int page_sorted(rebatch_engine *e, const char *id, const char *text, cJSON **record,
+                       int rev, void *c) {
   rb_page *p = c;
-  rb_doc doc = {NULL, NULL, rev};
-  int rc = rb_parse_record(e, text, &doc.json);
+  rb_doc doc = {NULL, *record, rev};
+  int rc = doc.json ? REBATCH_OK : rb_parse_record(e, text, &doc.json);
+  *record = NULL;
   if (rc != REBATCH_OK) return rc;
   if (!(doc.id = rb_strdup(id))) {
     rb_doc_clear(&doc);
@@ -659,7 +673,7 @@ int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
   if (!(p.list = cJSON_CreateArray())) return REBATCH_NOMEM;
   /* Ascending by id alone is the order rows come in. */
   if (p.sort_count == 1 && strcmp(sorting[0].field, "id") == 0 && !sorting[0].descending) p.sort_count = 0;
-  rc = rb_query_each(e, q, request, p.sort_count ? page_sorted : page_in_order, &p, res);
+  rc = query_rows(e, q, request, (rb_row_filter){NULL, NULL, NULL, 0, NULL, p.sort_count ? page_sorted : page_in_order, &p, res});
   if (rc == RB_PAGE_FULL) rc = REBATCH_OK;
   if (rc == REBATCH_OK && p.sort_count) rc = sorted_page_list(e, &p);
   rb_docs_clear(&p.kept);
