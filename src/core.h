@@ -251,6 +251,10 @@ cJSON *rb_dto(const cJSON *record, const char *const *fields);
  * back exactly (cJSON rounds some to 15 digits), built without printf for
  * integral numbers: rb_malloc'd (caller frees), NULL on NOMEM. */
 char *rb_print(const cJSON *item);
+/* head, item as rb_print writes it, and tail in one rb_malloc'd text (a
+ * large body is not copied again into its envelope); NULL when out of
+ * memory or when rb_print would fail. */
+char *rb_print_framed(const char *head, const cJSON *item, const char *tail);
 /* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
  * the caller, also on failure): the text, or NULL on NOMEM. */
 char *rb_print_into(const cJSON *item, char **buf, size_t *cap);
@@ -323,14 +327,10 @@ typedef struct rb_query {
  * empty id sets, variable comparators. REBATCH_OK or RB_REJECTED. */
 int rb_query_check(const rb_query *q, const cJSON *request, rb_response *res);
 
-/* Runs a query over the request's "query" (URL parameters) and "body"
- * (JSON body) members. Matching records go into out (unsorted if count_only
- * is set). Returns REBATCH_OK, a storage code, or RB_REJECTED with res set. */
-int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                    rb_docs *out, rb_response *res);
 /* Calls visit for each matching record as its id and JSON text (borrowed,
- * see rb_row_visit), in no guaranteed order, holding one page of rows at a
- * time; records are parsed only when a filter needs more than the text. */
+ * see rb_row_visit), in ascending id order (the stores' order; an id list
+ * is sorted), holding one page of rows at a time; records are parsed only
+ * when a filter needs more than the text. */
 int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_row_visit visit, void *ctx, rb_response *res);
 /* Whole handler for a get-by-id endpoint: the record of request.id in

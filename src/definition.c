@@ -9,6 +9,7 @@
 #include "core.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEPLOYMENT "deployment"
@@ -187,12 +188,100 @@ static int is_boundary(const cJSON *a) {
   return type && strcmp(type, "boundaryEvent") == 0;
 }
 
+/* Deploy-time lookups by a string field of the model's activities or
+ * flows: a list sorted by (value, position), searched in O(log n), so that
+ * validating a model of n elements costs O(n log n) and not O(n^2) (a
+ * 20,000-task chain took 11 s with one linear scan per flow). */
+typedef struct {
+  const char *value;
+  const cJSON *item;
+  int pos;
+} field_entry;
+
+typedef struct {
+  field_entry *entries;
+  int count;
+} field_index;
+
+static int compare_entries(const void *a, const void *b) {
+  const field_entry *x = a, *y = b;
+  int c = strcmp(x->value, y->value);
+  return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Items of `list` without a string `field` are left out, as find_by_id
+ * never matches them. */
+static int field_index_build(const cJSON *list, const char *field, field_index *ix) {
+  const cJSON *item;
+  int n = cJSON_GetArraySize(list), pos = 0;
+  ix->count = 0;
+  ix->entries = n > 0 ? rb_malloc((size_t)n * sizeof *ix->entries) : NULL;
+  if (n > 0 && !ix->entries) return REBATCH_NOMEM;
+  cJSON_ArrayForEach(item, list) {
+    const char *value = rb_str(item, field);
+    if (value) ix->entries[ix->count++] = (field_entry){value, item, pos};
+    pos++;
+  }
+  if (ix->count > 1) qsort(ix->entries, (size_t)ix->count, sizeof *ix->entries, compare_entries);
+  return REBATCH_OK;
+}
+
+static void field_index_free(field_index *ix) {
+  rb_free(ix->entries);
+  ix->entries = NULL;
+  ix->count = 0;
+}
+
+/* The position of the first entry whose value is not below `value`. */
+static int field_index_lower(const field_index *ix, const char *value) {
+  int lo = 0, hi = ix->count;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (strcmp(ix->entries[mid].value, value) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* The first item (in list order) with `value`, as find_by_id finds it. */
+static const cJSON *field_index_find(const field_index *ix, const char *value) {
+  int at;
+  if (!value) return NULL;
+  at = field_index_lower(ix, value);
+  return at < ix->count && strcmp(ix->entries[at].value, value) == 0 ? ix->entries[at].item : NULL;
+}
+
+static int field_index_count(const field_index *ix, const char *value) {
+  int at, n = 0;
+  if (!value) return 0;
+  for (at = field_index_lower(ix, value); at < ix->count && strcmp(ix->entries[at].value, value) == 0; at++) n++;
+  return n;
+}
+
+typedef struct {
+  field_index activities; /* by id */
+  field_index targets;    /* flows by target */
+} model_index;
+
+static void model_index_free(model_index *mx) {
+  field_index_free(&mx->activities);
+  field_index_free(&mx->targets);
+}
+
+static int model_index_build(const cJSON *model, model_index *mx) {
+  int rc = field_index_build(cJSON_GetObjectItemCaseSensitive(model, "activities"), "id", &mx->activities);
+  mx->targets = (field_index){NULL, 0};
+  if (rc == REBATCH_OK) rc = field_index_build(cJSON_GetObjectItemCaseSensitive(model, "flows"), "target", &mx->targets);
+  if (rc != REBATCH_OK) model_index_free(mx);
+  return rc;
+}
+
 /* Error boundary events are the only boundary events: attached to an
  * activity of the process, entered only by a BPMN error, never by a flow. */
-static int validate_boundary(const cJSON *model, const cJSON *a, const char *key,
+static int validate_boundary(const model_index *mx, const cJSON *a, const char *key,
                              rb_response *res) {
   const char *id = rb_str(a, "id"), *kind = rb_str(a, "eventDefinition");
-  const cJSON *host = rb_model_activity(model, rb_str(a, "attachedTo"));
+  const cJSON *host = field_index_find(&mx->activities, rb_str(a, "attachedTo"));
   const cJSON *code = cJSON_GetObjectItemCaseSensitive(a, "errorCode");
   if (!kind || strcmp(kind, "error") != 0)
     return parse_error(res, key, "Boundary event '%s' needs eventDefinition 'error'; only error boundary events are supported", id);
@@ -200,45 +289,56 @@ static int validate_boundary(const cJSON *model, const cJSON *a, const char *key
     return parse_error(res, key, "Boundary event '%s' must be attached to an activity of the process (attachedTo)", id);
   if (code && !cJSON_IsNull(code) && !cJSON_IsString(code))
     return parse_error(res, key, "The errorCode of boundary event '%s' must be a string", id);
-  if (rb_model_incoming_count(model, id) > 0)
+  if (field_index_count(&mx->targets, id) > 0)
     return parse_error(res, key, "Boundary event '%s' cannot have incoming sequence flows", id);
   return REBATCH_OK;
 }
 
-static int validate_flows(const cJSON *model, const char *key, rb_response *res) {
+static int validate_flows(const cJSON *model, const model_index *mx, const char *key, rb_response *res) {
   const cJSON *flow;
   cJSON_ArrayForEach(flow, cJSON_GetObjectItemCaseSensitive(model, "flows")) {
     const char *id = rb_str(flow, "id");
     if (!id) return parse_error(res, key, "A sequence flow has no id%s", "");
-    if (!rb_model_activity(model, rb_str(flow, "source")) ||
-        !rb_model_activity(model, rb_str(flow, "target")))
+    if (!field_index_find(&mx->activities, rb_str(flow, "source")) ||
+        !field_index_find(&mx->activities, rb_str(flow, "target")))
       return parse_error(res, key, "Sequence flow '%s' must connect two activities of the process", id);
   }
   return REBATCH_OK;
 }
 
-static int validate_model(const cJSON *model, rb_response *res) {
-  const char *key = rb_str(model, "key");
+/* The checks that need lookups across the model, once its shape is known. */
+static int validate_elements(const cJSON *model, const model_index *mx, const char *key, rb_response *res) {
   const cJSON *activities = cJSON_GetObjectItemCaseSensitive(model, "activities");
   const cJSON *a;
   int starts = 0, message_starts = 0, rc;
-  if (!cJSON_IsObject(model)) return parse_error(res, NULL, "A process must be an object%s", "");
-  if (!key || !*key) return parse_error(res, key, "A process needs an id (its key)%s", "");
-  if (!cJSON_IsArray(activities) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(model, "flows")))
-    return parse_error(res, key, "Process '%s' needs arrays 'activities' and 'flows'", key);
   cJSON_ArrayForEach(a, activities) {
     const char *type = rb_str(a, "type");
     if ((rc = validate_activity(a, key, res)) != REBATCH_OK) return rc;
-    if (find_by_id(activities, rb_str(a, "id")) != a)
+    if (field_index_find(&mx->activities, rb_str(a, "id")) != a)
       return parse_error(res, key, "Duplicate activity id '%s'", rb_str(a, "id"));
     starts += strcmp(type, "startEvent") == 0 && !rb_str(a, "messageName");
     message_starts += strcmp(type, "startEvent") == 0 && rb_str(a, "messageName");
   }
   cJSON_ArrayForEach(a, activities)
-    if (is_boundary(a) && (rc = validate_boundary(model, a, key, res)) != REBATCH_OK) return rc;
+    if (is_boundary(a) && (rc = validate_boundary(mx, a, key, res)) != REBATCH_OK) return rc;
   if (starts > 1 || starts + message_starts == 0)
     return parse_error(res, key, "Process '%s' must have exactly one none start event", key);
-  return validate_flows(model, key, res);
+  return validate_flows(model, mx, key, res);
+}
+
+static int validate_model(const cJSON *model, rb_response *res) {
+  const char *key = rb_str(model, "key");
+  model_index mx;
+  int rc;
+  if (!cJSON_IsObject(model)) return parse_error(res, NULL, "A process must be an object%s", "");
+  if (!key || !*key) return parse_error(res, key, "A process needs an id (its key)%s", "");
+  if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(model, "activities")) ||
+      !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(model, "flows")))
+    return parse_error(res, key, "Process '%s' needs arrays 'activities' and 'flows'", key);
+  if ((rc = model_index_build(model, &mx)) != REBATCH_OK) return rc;
+  rc = validate_elements(model, &mx, key, res);
+  model_index_free(&mx);
+  return rc;
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -265,18 +365,46 @@ int rb_job_definition_save(rebatch_engine *e, rb_doc *doc) {
   return save_job_definition(e, doc);
 }
 
+/* Finding the latest version reads only the versions and tenants of a
+ * key's definitions, from their text: each definition holds its whole
+ * model, and parsing every version (megabytes each for a 20,000-task
+ * model) made each deploy and each latestVersion row cost all of them. */
+typedef struct {
+  const char *tenant;
+  int version;
+} version_walk;
+
+static void note_version_of(version_walk *w, const char *tenant, double version) {
+  if ((tenant == NULL) != (w->tenant == NULL) || (tenant && strcmp(tenant, w->tenant) != 0)) return;
+  if (version > w->version) w->version = (int)version;
+}
+
+static int note_version(rebatch_engine *e, const char *id, const char *text, int rev, void *c) {
+  rb_text_field f[] = {{"tenantId", NULL, 0}, {"version", NULL, 0}};
+  char tenant[256];
+  double version;
+  long long v;
+  cJSON *def;
+  int got, rc;
+  (void)id;
+  (void)rev;
+  if (rb_text_fields(text, f, 2) > 0 && (got = rb_field_str(&f[0], tenant, sizeof tenant)) >= 0 &&
+      rb_field_num(&f[1], &version) > 0) {
+    note_version_of(c, got ? tenant : NULL, version);
+    return REBATCH_OK;
+  }
+  /* A tenant id with escapes or too long for the buffer: parse. */
+  if ((rc = rb_parse_record(e, text, &def)) != REBATCH_OK) return rc;
+  if (rb_int(def, "version", &v) == 1) note_version_of(c, rb_str(def, "tenantId"), (double)v);
+  cJSON_Delete(def);
+  return REBATCH_OK;
+}
+
 static int latest_version(rebatch_engine *e, const char *key,
                           const char *tenant, int *version) {
-  rb_docs docs = {0};
-  int rc = rb_find_all(e, DEFINITION, "key", key, &docs);
-  *version = 0;
-  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
-    const char *t = rb_str(docs.items[i].json, "tenantId");
-    long long v;
-    if ((t == NULL) != (tenant == NULL) || (t && strcmp(t, tenant) != 0)) continue;
-    if (rb_int(docs.items[i].json, "version", &v) == 1 && v > *version) *version = (int)v;
-  }
-  rb_docs_clear(&docs);
+  version_walk w = {tenant, 0};
+  int rc = key ? rb_find_all_rows(e, DEFINITION, "key", key, note_version, &w) : REBATCH_OK;
+  *version = w.version;
   return rc;
 }
 

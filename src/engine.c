@@ -256,10 +256,10 @@ static const rb_operation *find_operation(const char *name) {
 /* {"status":N,"body":...}, printed around the body rather than from a copy
  * of it in an envelope: bodies can be large. Owned by the caller (rb_free). */
 static char *render(const rb_response *res) {
-  char *body = res->body ? rb_print(res->body) : NULL;
-  char *text = res->body && !body ? NULL : rb_sprintf("{\"status\":%d,\"body\":%s}", res->status, body ? body : "null");
-  rb_free(body);
-  return text;
+  char head[48];
+  if (!res->body) return rb_sprintf("{\"status\":%d,\"body\":null}", res->status);
+  snprintf(head, sizeof head, "{\"status\":%d,\"body\":", res->status);
+  return rb_print_framed(head, res->body, "}");
 }
 
 /* Runs a handler inside one transaction: commit on success, roll back on

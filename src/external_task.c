@@ -6,6 +6,7 @@
  */
 #include "core.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,72 @@ static const char *task_fetch_key(char *buf, const cJSON *task) {
                    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "priority")));
 }
 
+/* A topic's lock calendar: one record per topic (its id the topic name)
+ * whose "lockedFrom" is a time before which no lock of the topic's L bucket
+ * expires (null: no task there). A fetch with nothing unlocked left to take
+ * reads the L bucket only once a lock may have expired, so workers holding
+ * 200,000 locks do not make every fetch read them all. Each write into the
+ * L bucket lowers lockedFrom when it must; a fetch that walked the whole
+ * bucket sets it to the earliest expiration it saw. Without the record (a
+ * store written before it, or a topic too long for an id) fetches walk the
+ * bucket, which creates it. */
+#define TOPIC_LOCKS "externalTaskTopicLocks"
+
+static int calendar_load(rebatch_engine *e, const char *topic, rb_doc *cal) {
+  memset(cal, 0, sizeof *cal);
+  if (!topic || strlen(topic) > REBATCH_ID_MAX) return REBATCH_OK;
+  return rb_load(e, TOPIC_LOCKS, topic, cal);
+}
+
+/* The calendar's lockedFrom; INFINITY when no task is locked. */
+static double calendar_from(const cJSON *cal) {
+  const cJSON *from = cJSON_GetObjectItemCaseSensitive(cal, "lockedFrom");
+  return cJSON_IsNumber(from) ? from->valuedouble : INFINITY;
+}
+
+/* A task of `topic` enters or stays in the L bucket, its lock expiring at `until`. */
+static int calendar_note_lock(rebatch_engine *e, const char *topic, double until) {
+  rb_doc cal;
+  int rc = calendar_load(e, topic, &cal);
+  if (rc == REBATCH_OK && cal.json && until < calendar_from(cal.json))
+    rc = rb_set_num(cal.json, "lockedFrom", until) ? rb_save(e, TOPIC_LOCKS, &cal, NULL, 0) : REBATCH_NOMEM;
+  rb_doc_clear(&cal);
+  return rc;
+}
+
+/* After a walk of the whole L bucket: `from` is the earliest expiration in it. */
+static int calendar_set(rebatch_engine *e, const char *topic, double from) {
+  rb_doc cal;
+  cJSON *value = isinf(from) ? cJSON_CreateNull() : cJSON_CreateNumber(from);
+  int rc = calendar_load(e, topic, &cal);
+  if (rc == REBATCH_OK && !cal.json && topic && strlen(topic) <= REBATCH_ID_MAX) {
+    cJSON *record = cJSON_CreateObject();
+    if (!record || !rb_put_str(record, "topicName", topic)) {
+      cJSON_Delete(record);
+      rc = REBATCH_NOMEM;
+    } else {
+      rc = rb_doc_init(&cal, topic, record);
+    }
+  }
+  if (rc == REBATCH_OK && cal.json)
+    rc = rb_take(cal.json, "lockedFrom", value) ? rb_save(e, TOPIC_LOCKS, &cal, NULL, 0) : REBATCH_NOMEM;
+  else cJSON_Delete(value);
+  rb_doc_clear(&cal);
+  return rc;
+}
+
 static int save_task(rebatch_engine *e, rb_doc *doc) {
   char key[RB_FETCH_KEY_MAX];
+  const char *fetch = task_fetch_key(key, doc->json);
   rebatch_index_entry index[] = {
       {"processInstanceId", rb_str(doc->json, "processInstanceId")},
       {"topicName", rb_str(doc->json, "topicName")},
-      {"fetch", task_fetch_key(key, doc->json)},
+      {"fetch", fetch},
   };
-  return rb_save(e, EXTERNAL_TASK, doc, index, 3);
+  int rc = rb_save(e, EXTERNAL_TASK, doc, index, 3);
+  if (rc == REBATCH_OK && fetch && fetch[strlen(fetch) - 1] == 'L')
+    rc = calendar_note_lock(e, rb_str(doc->json, "topicName"), rb_date(doc->json, "lockExpirationTime"));
+  return rc;
 }
 
 int rb_external_tasks_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended) {
@@ -189,7 +248,7 @@ typedef struct task_text {
   char instance[REBATCH_ID_MAX + 1];
   char topic[256];
   int got_instance, got_topic, numeric, suspended, locked;
-  double retries, priority;
+  double retries, priority, until;
 } task_text;
 
 static int read_task_text(const char *text, task_text *t) {
@@ -203,6 +262,7 @@ static int read_task_text(const char *text, task_text *t) {
   t->numeric = r && (*r == '-' || (*r >= '0' && *r <= '9'));
   t->suspended = rb_field_flag(&f[3]);
   t->locked = f[4].value && strncmp(f[4].value, "null", 4) != 0;
+  if (t->locked && rb_field_num(&f[4], &t->until) <= 0) return 0;
   t->priority = 0;
   if (f[5].value && rb_field_num(&f[5], &t->priority) < 0) return 0;
   return t->got_instance >= 0 && t->got_topic >= 0 && rb_field_num(&f[2], &t->retries) > 0;
@@ -240,6 +300,7 @@ int rb_external_task_set_retries_text(rebatch_engine *e, const char *id, int ret
                             t.priority)},
     };
     rc = rb_save_text(e, EXTERNAL_TASK, id, patched, &rev, index, 3);
+    if (rc == REBATCH_OK && index[2].value && t.locked) rc = calendar_note_lock(e, t.topic, t.until);
   }
   rb_free(patched);
   return rc;
@@ -354,22 +415,30 @@ typedef struct {
   double now, until;
   long long *left;
   cJSON *out;
+  double earliest; /* the earliest lock expiration seen in the walk */
 } fetch_walk;
 
-/* Locks the fetchable tasks of docs, in their order, while tasks are wanted. */
+/* Locks the fetchable tasks of docs, in their order, while tasks are
+ * wanted; every task of docs counts towards w->earliest, as the walk has
+ * read it (the calendar must not miss one). */
 static int take_tasks(rebatch_engine *e, fetch_walk *w, rb_docs *docs) {
   int rc = REBATCH_OK;
-  for (int i = 0; rc == REBATCH_OK && *w->left > 0 && i < docs->count; i++) {
-    if (!fetchable(docs->items[i].json, w->now) || !topic_accepts(w->topic, docs->items[i].json)) continue;
-    rc = lock_task(e, &docs->items[i], w->worker, w->until, w->topic, w->out);
-    (*w->left)--;
+  for (int i = 0; rc == REBATCH_OK && i < docs->count; i++) {
+    const cJSON *task = docs->items[i].json;
+    double until;
+    if (*w->left > 0 && fetchable(task, w->now) && topic_accepts(w->topic, task)) {
+      rc = lock_task(e, &docs->items[i], w->worker, w->until, w->topic, w->out);
+      (*w->left)--;
+    }
+    until = rb_date(docs->items[i].json, "lockExpirationTime");
+    if (until != RB_NO_DATE && until < w->earliest) w->earliest = until;
   }
   return rc;
 }
 
 /* Walks one bucket of the fetch index a page at a time, stopping as soon as
- * enough tasks are locked. */
-static int take_paged(rebatch_engine *e, fetch_walk *w, const char *key) {
+ * enough tasks are locked; *whole says whether it read every task there. */
+static int take_paged(rebatch_engine *e, fetch_walk *w, const char *key, int *whole) {
   char after[REBATCH_ID_MAX + 1] = "";
   int rc = REBATCH_OK, more = 1;
   while (rc == REBATCH_OK && more && *w->left > 0) {
@@ -383,6 +452,7 @@ static int take_paged(rebatch_engine *e, fetch_walk *w, const char *key) {
     }
     rb_docs_clear(&page);
   }
+  *whole = !more;
   return rc;
 }
 
@@ -399,18 +469,32 @@ static int take_by_priority(rebatch_engine *e, fetch_walk *w, const char *key) {
   return rc;
 }
 
+/* The L bucket: read only when the topic's lock calendar says a lock may
+ * have expired; a walk of all of it brings the calendar up to date. */
+static int take_expired(rebatch_engine *e, fetch_walk *w, const char *key) {
+  const char *name = rb_str(w->topic, "topicName");
+  rb_doc cal;
+  int whole = 0, rc = calendar_load(e, name, &cal);
+  int skip = rc == REBATCH_OK && cal.json && calendar_from(cal.json) > w->now;
+  rb_doc_clear(&cal);
+  if (rc != REBATCH_OK || skip) return rc;
+  w->earliest = INFINITY;
+  rc = take_paged(e, w, key, &whole);
+  return rc == REBATCH_OK && whole ? calendar_set(e, name, w->earliest) : rc;
+}
+
 /* Unlocked tasks first (by priority when asked), then locked ones whose
  * lock has expired: a fetch reads the tasks it locks and the pages they
- * come in, plus, only when the unlocked tasks do not suffice, the locked
- * ones of the topic. */
+ * come in, plus, only when the unlocked tasks do not suffice and a lock
+ * may have expired, the locked ones of the topic. */
 static int fetch_topic(rebatch_engine *e, const cJSON *topic, const char *worker,
                        int use_priority, long long *left, cJSON *out, rb_response *res) {
   const char *name = rb_str(topic, "topicName");
-  static const char buckets[] = "+0-L";
+  static const char buckets[] = "+0-";
   char key[RB_FETCH_KEY_MAX];
   long long duration;
-  fetch_walk w = {topic, worker, rb_now(e), 0, left, out};
-  int rc = REBATCH_OK;
+  fetch_walk w = {topic, worker, rb_now(e), 0, left, out, INFINITY};
+  int rc = REBATCH_OK, whole;
   if (!name) return rb_invalid(res, 400, "topicName is null");
   if (rb_int(topic, "lockDuration", &duration) != 1 || duration <= 0)
     return rb_invalid(res, 400, "lockDuration is not greater than 0");
@@ -418,10 +502,10 @@ static int fetch_topic(rebatch_engine *e, const cJSON *topic, const char *worker
   if (!fetch_key(key, name, 1, 0, 0, 0)) return REBATCH_OK; /* no task has so long a topic */
   for (int b = 0; rc == REBATCH_OK && buckets[b] && *left > 0; b++) {
     key[strlen(key) - 1] = buckets[b];
-    rc = use_priority && buckets[b] != '0' && buckets[b] != 'L' ? take_by_priority(e, &w, key)
-                                                                 : take_paged(e, &w, key);
+    rc = use_priority && buckets[b] != '0' ? take_by_priority(e, &w, key) : take_paged(e, &w, key, &whole);
   }
-  return rc;
+  key[strlen(key) - 1] = 'L';
+  return rc == REBATCH_OK && *left > 0 ? take_expired(e, &w, key) : rc;
 }
 
 int rb_op_fetchAndLock(rebatch_engine *e, const cJSON *request, rb_response *res) {

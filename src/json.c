@@ -753,6 +753,19 @@ char *rb_print_into(const cJSON *item, char **buf, size_t *cap) {
   return item && !b.failed ? b.p : NULL;
 }
 
+char *rb_print_framed(const char *head, const cJSON *item, const char *tail) {
+  print_buf b = {NULL, 0, 0, 0};
+  buf_put(&b, head, strlen(head));
+  if (item) print_item(&b, item);
+  buf_put(&b, tail, strlen(tail));
+  if (buf_room(&b, 1)) b.p[b.len] = '\0';
+  if (!item || b.failed) {
+    rb_free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
 char *rb_print(const cJSON *item) {
   char *buf = NULL;
   size_t cap = 0;

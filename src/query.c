@@ -229,45 +229,6 @@ static int listed_ids(const cJSON *list, rb_id_list *l, char **copy) {
   return REBATCH_OK;
 }
 
-/* Loads the records named by an id list, each once, in id order. */
-static int load_by_ids(rebatch_engine *e, const char *coll, const cJSON *list,
-                       rb_docs *out) {
-  rb_id_list l;
-  char *copy;
-  int rc = listed_ids(list, &l, &copy);
-  for (int i = 0; rc == REBATCH_OK && i < l.count; i++) {
-    rb_doc doc;
-    rc = rb_load(e, coll, l.ids[i], &doc);
-    if (rc == REBATCH_OK && doc.json) rc = rb_docs_push(out, &doc);
-    rb_doc_clear(&doc);
-  }
-  rb_free(l.ids);
-  rb_free(copy);
-  return rc;
-}
-
-/* Narrows the candidates with an index (an id list, or an indexed field)
- * before the filters run, so selections never scan per id. */
-static int load_candidates(rebatch_engine *e, const rb_query *q,
-                           const cJSON *request, rb_docs *out) {
-  for (const rb_filter *f = q->filters; f->param; f++) {
-    const cJSON *item = rb_param(request, f->param);
-    if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
-        (cJSON_IsArray(item) || cJSON_IsString(item)))
-      return load_by_ids(e, q->collection, item, out);
-  }
-  for (const rb_filter *f = q->filters; f->param; f++) {
-    const cJSON *item = rb_param(request, f->param);
-    char buf[32];
-    const char *text;
-    if (!f->indexed || !item || !(text = param_text(item, buf))) continue;
-    return rb_find_all(e, q->collection, f->field, text, out);
-  }
-  return rb_scan_all(e, q->collection, out);
-}
-
-#define RB_QUERY_PAGE 1000
-
 typedef struct rb_sorting {
   const char *field;
   int descending;
@@ -447,23 +408,6 @@ static int plan_matches(rebatch_engine *e, const rb_plan *p, const cJSON *record
   return 1;
 }
 
-static int keep_matching(rebatch_engine *e, const rb_plan *p, rb_docs *docs,
-                         rb_response *res) {
-  int kept = 0;
-  for (int i = 0; i < docs->count; i++) {
-    int ok = plan_matches(e, p, docs->items[i].json, res);
-    if (ok == RB_REJECTED) {
-      for (int j = i; j < docs->count; j++) docs->items[kept++] = docs->items[j];
-      docs->count = kept;
-      return RB_REJECTED;
-    }
-    if (ok) docs->items[kept++] = docs->items[i];
-    else rb_doc_clear(&docs->items[i]);
-  }
-  docs->count = kept;
-  return REBATCH_OK;
-}
-
 /* Unsupported parameters fail even when no record would be tested. */
 static int reject_unsupported(const rb_query *q, const cJSON *request,
                               rb_response *res) {
@@ -475,12 +419,18 @@ static int reject_unsupported(const rb_query *q, const cJSON *request,
 
 /* A query's record filter for row visits: the rows come from a lookup on
  * `index` (an indexed equality or the id list; NULL: a scan). */
+/* A row visit that also gets the record when a filter already parsed it
+ * (*record NULL otherwise): it may take it (setting *record to NULL). */
+typedef int (*rb_parsed_visit)(rebatch_engine *e, const char *id, const char *text, cJSON **record,
+                               int rev, void *ctx);
+
 typedef struct rb_row_filter {
   const rb_plan *plan;
   const rb_filter *index;
   const char *value;
   int decided; /* lookup_decides, once per query */
   rb_row_visit visit;
+  rb_parsed_visit parsed_visit; /* instead of visit: rows with the record a filter parsed */
   void *ctx;
   rb_response *res;
 } rb_row_filter;
@@ -498,16 +448,19 @@ static int lookup_decides(const rb_row_filter *rf) {
 static int visit_matching(rebatch_engine *e, const char *id, const char *text, int rev,
                           void *c) {
   const rb_row_filter *rf = c;
-  int ok = 1;
+  cJSON *record = NULL;
+  int ok = 1, rc;
   if (!rf->decided) {
-    cJSON *record;
     int parsed = rb_parse_record(e, text, &record);
     if (parsed != REBATCH_OK) return parsed;
     ok = plan_matches(e, rf->plan, record, rf->res);
-    cJSON_Delete(record);
-    if (ok == RB_REJECTED) return RB_REJECTED;
   }
-  return ok ? rf->visit(e, id, text, rev, rf->ctx) : REBATCH_OK;
+  if (ok == RB_REJECTED) rc = RB_REJECTED;
+  else if (!ok) rc = REBATCH_OK;
+  else if (rf->parsed_visit) rc = rf->parsed_visit(e, id, text, &record, rev, rf->ctx);
+  else rc = rf->visit(e, id, text, rev, rf->ctx);
+  cJSON_Delete(record);
+  return rc;
 }
 
 /* The rows an id list names, each once, in id order. */
@@ -528,14 +481,13 @@ static int each_listed(rebatch_engine *e, const char *coll, const cJSON *list,
   return rc;
 }
 
-/* Streams the matching records a page of rows at a time, so a selection
- * over 100,000 records never holds them all (batch creation only needs
- * each record once, in no particular order). */
-int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                  rb_row_visit visit, void *ctx, rb_response *res) {
+/* Streams the matching records a page of rows at a time, in id order, so a
+ * selection over 100,000 records never holds them all. */
+static int query_rows(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                      rb_row_filter rf) {
   rb_sorting sorting[4];
   rb_plan plan;
-  rb_row_filter rf = {NULL, NULL, NULL, 0, visit, ctx, res};
+  rb_response *res = rf.res;
   char buf[32];
   int sort_count, rc = rb_query_check(q, request, res);
   if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &sort_count, res);
@@ -565,21 +517,10 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
   return rc;
 }
 
-int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                    rb_docs *out, rb_response *res) {
-  rb_sorting sorting[4];
-  rb_plan plan;
-  int sort_count, rc = rb_query_check(q, request, res);
-  if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &sort_count, res);
-  if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
-  if (rc == REBATCH_OK) rc = load_candidates(e, q, request, out);
-  if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
-  if (rc == REBATCH_OK) {
-    rc = keep_matching(e, &plan, out, res);
-    plan_clear(&plan);
-  }
-  if (rc == REBATCH_OK && sort_count) sort_docs(out, sorting, sort_count);
-  return rc;
+int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_row_visit visit, void *ctx, rb_response *res) {
+  rb_row_filter rf = {NULL, NULL, NULL, 0, visit, NULL, ctx, res};
+  return query_rows(e, q, request, rf);
 }
 
 static int paging(const cJSON *request, const char *name, long long dflt,
@@ -605,31 +546,142 @@ static int check_max_results(rebatch_engine *e, long long max, rb_response *res)
   return REBATCH_OK;
 }
 
+/* A page of a list, built while the matching rows stream by, so that a
+ * page costs the rows up to its end (unsorted) or a parse of each matching
+ * row and a heap of firstResult + maxResults (sorted), never all records
+ * held at once (issue 13: GET /external-task?maxResults=10 read and kept
+ * 200,000 parsed tasks). */
+#define RB_PAGE_FULL (-2) /* a visit's "stop": the page has its rows */
+
+typedef struct rb_page {
+  const rb_query *q;
+  long long first, max;
+  const rb_sorting *sorting;
+  int sort_count;
+  rb_docs kept;   /* sorted: the best first + max rows, a heap whose root is the worst */
+  cJSON *list;    /* the page's DTOs */
+  long long seen; /* unsorted: matching rows so far (one past the page ends the walk) */
+} rb_page;
+
+/* Each DTO joins the list as its printed text (a raw item): a list of
+ * 200,000 tasks as cJSON trees took several times the memory of its text,
+ * and WASM memory, once grown, is never given back. */
+static int add_dto(rebatch_engine *e, const rb_query *q, cJSON *list, const cJSON *record) {
+  cJSON *dto = q->to_dto(e, record), *raw;
+  char *text = dto ? rb_print(dto) : NULL;
+  cJSON_Delete(dto);
+  raw = text ? cJSON_CreateRaw(text) : NULL;
+  rb_free(text);
+  if (!raw || !cJSON_AddItemToArray(list, raw)) {
+    cJSON_Delete(raw);
+    return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
+/* Unsorted: rows come in id order, the default order; the page is the
+ * rows from `first` on, and the walk stops once it has `max` of them. */
+static int page_in_order(rebatch_engine *e, const char *id, const char *text, cJSON **record,
+                         int rev, void *c) {
+  rb_page *p = c;
+  int rc;
+  (void)id;
+  (void)rev;
+  if (p->seen++ < p->first) return REBATCH_OK;
+  if (p->seen - p->first > p->max) return RB_PAGE_FULL;
+  if (!*record && (rc = rb_parse_record(e, text, record)) != REBATCH_OK) return rc;
+  return add_dto(e, p->q, p->list, *record);
+}
+
+static int worse(const rb_page *p, int a, int b) {
+  return compare_docs(&p->kept.items[a], &p->kept.items[b], p->sorting, p->sort_count) > 0;
+}
+
+/* Restores the heap (the worst row at the root) from position i down. */
+static void sift_down(rb_page *p, int i) {
+  for (;;) {
+    int l = 2 * i + 1, r = l + 1, top = i;
+    rb_doc tmp;
+    if (l < p->kept.count && worse(p, l, top)) top = l;
+    if (r < p->kept.count && worse(p, r, top)) top = r;
+    if (top == i) return;
+    tmp = p->kept.items[i];
+    p->kept.items[i] = p->kept.items[top];
+    p->kept.items[top] = tmp;
+    i = top;
+  }
+}
+
+static void sift_up(rb_page *p, int i) {
+  while (i > 0 && worse(p, i, (i - 1) / 2)) {
+    rb_doc tmp = p->kept.items[i];
+    p->kept.items[i] = p->kept.items[(i - 1) / 2];
+    p->kept.items[(i - 1) / 2] = tmp;
+    i = (i - 1) / 2;
+  }
+}
+
+/* Sorted: keeps the best first + max rows seen so far. */
+static int page_sorted(rebatch_engine *e, const char *id, const char *text, cJSON **record,
+                       int rev, void *c) {
+  rb_page *p = c;
+  rb_doc doc = {NULL, *record, rev};
+  int rc = doc.json ? REBATCH_OK : rb_parse_record(e, text, &doc.json);
+  *record = NULL;
+  if (rc != REBATCH_OK) return rc;
+  if (!(doc.id = rb_strdup(id))) {
+    rb_doc_clear(&doc);
+    return REBATCH_NOMEM;
+  }
+  if (p->kept.count < p->first + p->max) {
+    if ((rc = rb_docs_push(&p->kept, &doc)) != REBATCH_OK) {
+      rb_doc_clear(&doc);
+      return rc;
+    }
+    sift_up(p, p->kept.count - 1);
+    return REBATCH_OK;
+  }
+  if (p->kept.count > 0 && compare_docs(&doc, &p->kept.items[0], p->sorting, p->sort_count) < 0) {
+    rb_doc_clear(&p->kept.items[0]);
+    p->kept.items[0] = doc;
+    sift_down(p, 0);
+    return REBATCH_OK;
+  }
+  rb_doc_clear(&doc);
+  return REBATCH_OK;
+}
+
+/* The kept rows in order, from `first` on, as the page's DTOs. */
+static int sorted_page_list(rebatch_engine *e, rb_page *p) {
+  int rc = REBATCH_OK;
+  sort_docs(&p->kept, p->sorting, p->sort_count);
+  for (long long i = p->first; rc == REBATCH_OK && i < p->kept.count; i++)
+    rc = add_dto(e, p->q, p->list, p->kept.items[i].json);
+  return rc;
+}
+
 int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_response *res) {
-  rb_docs docs = {0};
-  long long first, max;
-  cJSON *list;
-  int rc = paging(request, "firstResult", 0, &first, res);
-  if (rc == REBATCH_OK) rc = paging(request, "maxResults", 0x7fffffff, &max, res);
-  if (rc == REBATCH_OK) rc = check_max_results(e, max, res);
-  if (rc == REBATCH_OK) rc = rb_query_select(e, q, request, &docs, res);
+  rb_sorting sorting[4];
+  rb_page p = {q, 0, 0, sorting, 0, {NULL, 0, 0}, NULL, 0};
+  int rc = paging(request, "firstResult", 0, &p.first, res);
+  if (rc == REBATCH_OK) rc = paging(request, "maxResults", 0x7fffffff, &p.max, res);
+  if (rc == REBATCH_OK) rc = check_max_results(e, p.max, res);
+  if (rc == REBATCH_OK) rc = rb_query_check(q, request, res);
+  if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &p.sort_count, res);
+  if (rc != REBATCH_OK) return rc;
+  if (!(p.list = cJSON_CreateArray())) return REBATCH_NOMEM;
+  /* Ascending by id alone is the order rows come in. */
+  if (p.sort_count == 1 && strcmp(sorting[0].field, "id") == 0 && !sorting[0].descending) p.sort_count = 0;
+  rc = query_rows(e, q, request, (rb_row_filter){NULL, NULL, NULL, 0, NULL, p.sort_count ? page_sorted : page_in_order, &p, res});
+  if (rc == RB_PAGE_FULL) rc = REBATCH_OK;
+  if (rc == REBATCH_OK && p.sort_count) rc = sorted_page_list(e, &p);
+  rb_docs_clear(&p.kept);
   if (rc != REBATCH_OK) {
-    rb_docs_clear(&docs);
+    cJSON_Delete(p.list);
     return rc;
   }
-  list = cJSON_CreateArray();
-  for (long long i = first; list && i < docs.count && i - first < max; i++) {
-    cJSON *dto = q->to_dto(e, docs.items[i].json);
-    if (!dto || !cJSON_AddItemToArray(list, dto)) {
-      cJSON_Delete(dto);
-      cJSON_Delete(list);
-      list = NULL;
-    }
-  }
-  rb_docs_clear(&docs);
-  if (!list) return REBATCH_NOMEM;
-  return rb_ok(res, 200, list);
+  return rb_ok(res, 200, p.list);
 }
 
 int rb_get_by_id(rebatch_engine *e, const char *coll, const cJSON *request,
@@ -644,16 +696,24 @@ int rb_get_by_id(rebatch_engine *e, const char *coll, const cJSON *request,
   return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
 }
 
+static int count_row(rebatch_engine *e, const char *id, const char *text, int rev, void *c) {
+  (void)e;
+  (void)id;
+  (void)text;
+  (void)rev;
+  (*(long long *)c)++;
+  return REBATCH_OK;
+}
+
+/* Counts as the rows stream by: rows a lookup decides are never parsed. */
 int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
                    rb_response *res) {
-  rb_docs docs = {0};
+  long long count = 0;
   cJSON *body;
-  int rc = rb_query_select(e, q, request, &docs, res);
-  int count = docs.count;
-  rb_docs_clear(&docs);
+  int rc = rb_query_each(e, q, request, count_row, &count, res);
   if (rc != REBATCH_OK) return rc;
   body = cJSON_CreateObject();
-  if (!body || !rb_put_num(body, "count", count)) {
+  if (!body || !rb_put_num(body, "count", (double)count)) {
     cJSON_Delete(body);
     return REBATCH_NOMEM;
   }

@@ -114,6 +114,42 @@ test('a model without a timerDuration on a catch event is rejected as a ParseExc
   }
 });
 
+test('a large model is validated element by element: duplicates, dangling flows and boundary flows are found anywhere', async () => {
+  // Deploy validation looks activities up through a sorted index (it was one
+  // scan per flow); these cases pin the answers it must keep giving.
+  const { engine } = await newEngine();
+  const tasks = Array.from({ length: 2000 }, (_, i) => ({ id: `t${String(i).padStart(4, '0')}`, type: 'task' }));
+  const parse = (detail, key) => ({
+    status: 400,
+    type: 'ParseException',
+    message: `ENGINE-09005 Could not parse BPMN process. Errors: \n* ${detail} | process '${key}'`,
+  });
+  try {
+    const dup = linear('dup', [...tasks, { id: 't1000', type: 'task' }, { id: 't0007', type: 'task' }]);
+    assertEngineError(() => deploy(engine, dup), parse("Duplicate activity id 't1000'", 'dup'));
+    const dangling = linear('dangling', tasks);
+    dangling.flows.push({ id: 'late', source: 't1999', target: 't2000' });
+    assertEngineError(() => deploy(engine, dangling), parse("Sequence flow 'late' must connect two activities of the process", 'dangling'));
+    const boundary = linear('boundary', tasks);
+    boundary.activities.push({ id: 'b', type: 'boundaryEvent', attachedTo: 't1500', eventDefinition: 'error' });
+    boundary.flows.push({ id: 'intoB', source: 't0003', target: 'b' });
+    assertEngineError(() => deploy(engine, boundary), parse("Boundary event 'b' cannot have incoming sequence flows", 'boundary'));
+    boundary.flows.pop();
+    boundary.activities.at(-1).attachedTo = 't2000';
+    assertEngineError(
+      () => deploy(engine, boundary),
+      parse("Boundary event 'b' must be attached to an activity of the process (attachedTo)", 'boundary'),
+    );
+    assert.deepEqual(engine.getProcessDefinitions(), []);
+    boundary.activities.at(-1).attachedTo = 't1999';
+    const [def] = Object.values(deploy(engine, boundary).deployedProcessDefinitions);
+    const started = engine.startProcessInstance(def.id, {});
+    assert.equal(started.ended, true);
+  } finally {
+    engine.close();
+  }
+});
+
 test('start by id and by key (latest version) with a business key and typed variables', async () => {
   const { engine, clock } = await newEngine();
   try {

@@ -130,6 +130,36 @@ test('protocol errors answer a Camunda JSON body', async () => {
   await alive();
 });
 
+test('a request whose head or body does not arrive in time answers 408 in Camunda format', async () => {
+  const slow = await startServer({ headersTimeoutMs: 300, requestTimeoutMs: 800 });
+  const { port } = new URL(slow.base);
+  /** Writes bytes and keeps the connection open; resolves with what the server sends before it closes. */
+  const stall = (bytes) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+      const got = [];
+      socket.on('data', (c) => got.push(c));
+      socket.on('error', (err) => (got.length ? resolve(Buffer.concat(got).toString()) : reject(err)));
+      socket.on('close', () => resolve(Buffer.concat(got).toString()));
+      setTimeout(() => socket.destroy(), 5000).unref();
+    });
+  try {
+    const timeout = { type: 'InvalidRequestException', message: 'The request was not received in time', code: null };
+    const head = parseAnswer(await stall('GET /engine-rest/job HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
+    assert.deepEqual([head.status, head.body], [408, timeout]);
+    const body = parseAnswer(
+      await stall(
+        'POST /engine-rest/job/retries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100\r\n\r\n{"retries":',
+      ),
+    );
+    assert.deepEqual([body.status, body.body], [408, timeout]);
+    assert.equal((await slow.api('GET', '/engine')).status, 200, 'the server lives on');
+  } finally {
+    await slow.close();
+  }
+});
+
 /** A fresh external task of topic `topic` (its id). */
 async function newTask(topic) {
   const key = `p${topic.replace(/\W/g, '')}`;
