@@ -16,15 +16,17 @@
 //
 // The floor (issue 11's definition): the store calls the batch really
 // makes, recorded and replayed raw against a fresh store of the same kind,
-// with no engine. A child of its own builds the scenario's fixture twice,
-// on two C memory stores (same ids, same clock: identical records), runs
-// the batch once more on the first through a recording proxy (a JS store
-// that forwards every call to the C store's vtable and logs it, strings
-// copied into WASM memory ahead), then replays the log on the second
-// through the vtable (the module's function table): the same calls with the
-// same arguments in the same order, rows delivered and freed, and nothing
-// else. Each replayed call must return what it returned when recorded.
-// floor_ratio = batch seconds / replay seconds.
+// with no engine. One child builds the scenario's fixture on a C memory
+// store and runs the batch on it through a recording proxy (a JS store that
+// forwards every call to the C store's vtable and logs it with its
+// arguments and result) into files; another child builds the same fixture
+// (same ids, same clock: identical records) on a fresh C memory store,
+// loads the log into WASM memory (strings in one block, untimed) and
+// replays it through the vtable (the module's function table): the same
+// calls with the same arguments in the same order, delivered rows freed as
+// the engine frees them, and nothing else. Each replayed call must return
+// what it returned when recorded. floor_ratio = batch seconds / replay
+// seconds; the replay child has one fixture in its memory, as the timed one.
 //
 // wasm_peak_mb: the WASM memory size after the timed run (linear memory
 // only grows, so its final size is its peak). batch_bytes_per_item: the
@@ -37,10 +39,11 @@
 // wasm_peak_mb the largest.
 //
 // BENCH_BIG (default 1,000,000): one more external-task line at that size,
-// without a floor (two fixtures of it do not fit in one 4 GB module);
-// BENCH_BIG=0 skips it.
+// without a floor (its log would be gigabytes); BENCH_BIG=0 skips it.
 import { createEngine, manualClock, memoryStore, sequentialIds } from '../../bindings/index.js';
 import { loadRebatch } from '../../bindings/loader.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
@@ -210,45 +213,84 @@ function vtableOf(rt, sp) {
 
 const OP = { begin: 0, commit: 1, rollback: 2, savepoint: 3, release: 4, rollbackTo: 5, get: 6, put: 7, remove: 8, find: 9, scan: 10 };
 const SLOTS = 8; // op, rc, then up to six arguments
+const NUL = -1; // a null string argument
+
+/** A growable Int32Array. */
+class Ints {
+  constructor() {
+    this.a = new Int32Array(1 << 16);
+    this.length = 0;
+  }
+
+  push(...xs) {
+    if (this.length + xs.length > this.a.length) {
+      const bigger = new Int32Array(Math.max(this.a.length * 2, this.length + xs.length));
+      bigger.set(this.a);
+      this.a = bigger;
+    }
+    for (const x of xs) this.a[this.length++] = x;
+  }
+
+  get view() {
+    return this.a.subarray(0, this.length);
+  }
+}
 
 /**
- * A JS store over a C store's vtable that logs every call with its
- * arguments already in WASM memory (never freed: the child exits).
+ * A JS store over a C store's vtable that logs every call: the log holds
+ * op, result and arguments, strings as offsets into one block of
+ * NUL-terminated UTF-8 (the replay copies it into WASM memory whole), index
+ * entries as an offset and a count into a list of (field, value) offsets.
  */
 class Recorder {
   constructor(rt, vt) {
     this.rt = rt;
     this.vt = vt;
-    this.log = new Int32Array(1 << 20);
-    this.length = 0;
-    this.names = new Map();
+    this.log = new Ints();
+    this.entries = new Ints();
+    this.text = Buffer.alloc(1 << 20);
+    this.textLength = 0;
+    this.names = new Map(); // collection and field names, stored once
     this.rows = rt.alloc(12); // struct rebatch_rows {items, count, cap}
     this.newRev = rt.alloc(4);
+    this.temp = [];
     rt.u32.fill(0, this.rows >>> 2, (this.rows >>> 2) + 3);
   }
 
-  name(text) {
-    if (text === null || text === undefined) return 0;
-    let ptr = this.names.get(text);
-    if (!ptr) this.names.set(text, (ptr = this.rt.allocString(text)));
-    return ptr;
+  /** Logs a string; returns its offset in the block. */
+  keep(text) {
+    if (text === null || text === undefined) return NUL;
+    const room = Buffer.byteLength(text) + 1;
+    if (this.textLength + room > this.text.length) {
+      const bigger = Buffer.alloc(Math.max(this.text.length * 2, this.textLength + room));
+      this.text.copy(bigger, 0, 0, this.textLength);
+      this.text = bigger;
+    }
+    const at = this.textLength;
+    this.textLength += this.text.write(text, at);
+    this.text[this.textLength++] = 0;
+    return at;
   }
 
-  str(text) {
-    return text === null || text === undefined ? 0 : this.rt.allocString(text);
+  name(text) {
+    if (text === null || text === undefined) return NUL;
+    let at = this.names.get(text);
+    if (at === undefined) this.names.set(text, (at = this.keep(text)));
+    return at;
+  }
+
+  /** A string for the call being recorded (freed after it). */
+  ptr(text) {
+    if (text === null || text === undefined) return 0;
+    const p = this.rt.allocString(text);
+    this.temp.push(p);
+    return p;
   }
 
   push(op, rc, ...args) {
-    if (this.length + SLOTS > this.log.length) {
-      const bigger = new Int32Array(this.log.length * 2);
-      bigger.set(this.log);
-      this.log = bigger;
-    }
-    const at = this.length;
-    this.log[at] = op;
-    this.log[at + 1] = rc;
-    for (let i = 0; i < args.length; i++) this.log[at + 2 + i] = args[i];
-    this.length += SLOTS;
+    for (const p of this.temp) this.rt.free(p);
+    this.temp.length = 0;
+    this.log.push(op, rc, ...args, ...new Array(SLOTS - 2 - args.length).fill(0));
     if (rc !== 0 && !(op === OP.remove && rc === 1)) throw new Error(`recorded store call ${op} failed: ${rc}`);
     return rc;
   }
@@ -279,57 +321,89 @@ class Recorder {
   rollbackTo() { this.push(OP.rollbackTo, this.vt.rollbackTo(this.vt.ctx)); }
 
   get(coll, id) {
-    const c = this.name(coll);
-    const i = this.str(id);
-    this.push(OP.get, this.vt.get(this.vt.ctx, c, i, this.rows), c, i);
+    const rc = this.vt.get(this.vt.ctx, this.ptr(coll), this.ptr(id), this.rows);
+    this.push(OP.get, rc, this.name(coll), this.keep(id));
     const rows = this.takeRows();
     return rows.length ? rows[0] : null;
   }
 
   put(coll, id, json, expectedRev, index) {
     const rt = this.rt;
-    const c = this.name(coll);
-    const i = this.str(id);
-    const j = this.str(json);
     const entries = index.length ? rt.alloc(8 * index.length) : 0;
+    if (entries) this.temp.push(entries);
+    const first = this.entries.length / 2;
     index.forEach(({ field, value }, k) => {
-      rt.u32[(entries >>> 2) + 2 * k] = this.name(field);
-      rt.u32[(entries >>> 2) + 2 * k + 1] = this.str(value);
+      rt.u32[(entries >>> 2) + 2 * k] = this.ptr(field);
+      rt.u32[(entries >>> 2) + 2 * k + 1] = this.ptr(value);
+      this.entries.push(this.name(field), this.keep(value));
     });
-    this.push(OP.put, this.vt.put(this.vt.ctx, c, i, j, expectedRev, entries, index.length, this.newRev),
-      c, i, j, expectedRev, entries, index.length);
+    const rc = this.vt.put(this.vt.ctx, this.ptr(coll), this.ptr(id), this.ptr(json), expectedRev, entries, index.length, this.newRev);
+    this.push(OP.put, rc, this.name(coll), this.keep(id), this.keep(json), expectedRev, first, index.length);
     return rt.i32[this.newRev >>> 2];
   }
 
   remove(coll, id, expectedRev) {
-    const c = this.name(coll);
-    const i = this.str(id);
-    return this.push(OP.remove, this.vt.remove(this.vt.ctx, c, i, expectedRev), c, i, expectedRev) === 0;
+    const rc = this.vt.remove(this.vt.ctx, this.ptr(coll), this.ptr(id), expectedRev);
+    return this.push(OP.remove, rc, this.name(coll), this.keep(id), expectedRev) === 0;
   }
 
   find(coll, field, value, afterId, limit) {
-    const args = [this.name(coll), this.name(field), this.str(value), this.str(afterId), limit];
-    this.push(OP.find, this.vt.find(this.vt.ctx, ...args, this.rows), ...args);
+    const rc = this.vt.find(this.vt.ctx, this.ptr(coll), this.ptr(field), this.ptr(value), this.ptr(afterId), limit, this.rows);
+    this.push(OP.find, rc, this.name(coll), this.name(field), this.keep(value), this.keep(afterId), limit);
     return this.takeRows();
   }
 
   scan(coll, afterId, limit) {
-    const args = [this.name(coll), this.str(afterId), limit];
-    this.push(OP.scan, this.vt.scan(this.vt.ctx, ...args, this.rows), ...args);
+    const rc = this.vt.scan(this.vt.ctx, this.ptr(coll), this.ptr(afterId), limit, this.rows);
+    this.push(OP.scan, rc, this.name(coll), this.keep(afterId), limit);
     return this.takeRows();
+  }
+
+  /** Writes the log to files under `dir`. */
+  save(dir) {
+    writeFileSync(`${dir}/log`, this.log.view);
+    writeFileSync(`${dir}/entries`, this.entries.view);
+    writeFileSync(`${dir}/text`, this.text.subarray(0, this.textLength));
   }
 }
 
-/** Replays a recorded log on `vt`; returns the seconds it took. */
-function replay(rt, vt, rec) {
-  const L = rec.log;
+const readInts = (path) => {
+  const b = readFileSync(path);
+  return new Int32Array(b.buffer, b.byteOffset, b.length / 4);
+};
+
+/**
+ * Loads a saved log into WASM memory, untimed: the strings in one block,
+ * the index entries as rebatch_index_entry arrays, every string argument of
+ * the log turned into its pointer. Returns the log.
+ */
+function loadLog(rt, dir) {
+  const text = readFileSync(`${dir}/text`);
+  const base = rt.alloc(text.length);
+  rt.u8.set(text, base);
+  const at = (offset) => (offset === NUL ? 0 : base + offset);
+  const saved = readInts(`${dir}/entries`);
+  const entries = saved.length ? rt.alloc(saved.length * 4) : 0;
+  for (let i = 0; i < saved.length; i++) rt.u32[(entries >>> 2) + i] = at(saved[i]);
+  const L = readInts(`${dir}/log`).slice();
+  for (let i = 0; i < L.length; i += SLOTS) {
+    const strings = { [OP.get]: [2, 3], [OP.put]: [2, 3, 4], [OP.remove]: [2, 3], [OP.find]: [2, 3, 4, 5], [OP.scan]: [2, 3] }[L[i]] ?? [];
+    for (const k of strings) L[i + k] = at(L[i + k]);
+    if (L[i] === OP.put) L[i + 6] = L[i + 7] ? entries + 8 * L[i + 6] : 0;
+  }
+  return L;
+}
+
+/** Replays a loaded log on `vt`; returns the seconds it took. */
+function replay(rt, vt, L) {
   const { ctx } = vt;
-  const rows = rec.rows;
-  const newRev = rec.newRev;
+  const rows = rt.alloc(12);
+  const newRev = rt.alloc(4);
   const free = rt.exports.rebatch_free;
+  rt.u32.fill(0, rows >>> 2, (rows >>> 2) + 3);
   let mismatches = 0;
   const t = performance.now();
-  for (let at = 0; at < rec.length; at += SLOTS) {
+  for (let at = 0; at < L.length; at += SLOTS) {
     let rc;
     let delivers = false;
     switch (L[at]) {
@@ -364,26 +438,35 @@ function replay(rt, vt, rec) {
   return s;
 }
 
-/** Record the batch's store calls on one fixture, replay them on another. */
-async function floorChild(sc, n) {
-  const rt = await loadRebatch();
-  const stores = [];
-  for (let k = 0; k < 2; k++) {
-    const store = memoryStore();
-    const ptr = await cStorePointer(rt, () => sc.fixture(store, manualClock(T0), n));
-    stores.push({ store, ptr });
-  }
-  // no fixture moves its clock: the batch starts at T0 as in runChild
-  const clock = manualClock(T0);
-  const rec = new Recorder(rt, vtableOf(rt, stores[0].ptr));
-  await timedBatch(sc, rec, clock, n);
-  const calls = rec.length / SLOTS;
-  const s = replay(rt, vtableOf(rt, stores[1].ptr), rec);
-  log(`  floor: ${calls} store calls (${(calls / n).toFixed(1)} an item) replayed in ${s.toFixed(2)} s`);
-  return { floor: s, calls };
+/** A fixture on a C memory store: {store, ptr}. */
+async function cFixture(rt, sc, n) {
+  const store = memoryStore();
+  const ptr = await cStorePointer(rt, () => sc.fixture(store, manualClock(T0), n));
+  return { store, ptr };
 }
 
-const CHILD = { run: runChild, floor: floorChild, bytes: bytesChild };
+/** Records the batch's store calls on a fixture into BENCH_LOG_DIR. */
+async function recordChild(sc, n) {
+  const rt = await loadRebatch();
+  const { ptr } = await cFixture(rt, sc, n);
+  // no fixture moves its clock: the batch starts at T0 as in runChild
+  const rec = new Recorder(rt, vtableOf(rt, ptr));
+  await timedBatch(sc, rec, manualClock(T0), n);
+  rec.save(process.env.BENCH_LOG_DIR);
+  return { calls: rec.log.length / SLOTS };
+}
+
+/** Replays BENCH_LOG_DIR's log on a fresh fixture: {floor}. */
+async function replayChild(sc, n) {
+  const rt = await loadRebatch();
+  const { ptr } = await cFixture(rt, sc, n);
+  const L = loadLog(rt, process.env.BENCH_LOG_DIR);
+  const s = replay(rt, vtableOf(rt, ptr), L);
+  log(`  floor: ${L.length / SLOTS} store calls (${(L.length / SLOTS / n).toFixed(1)} an item) replayed in ${s.toFixed(2)} s`);
+  return { floor: s };
+}
+
+const CHILD = { run: runChild, record: recordChild, replay: replayChild, bytes: bytesChild };
 
 if (process.env.BENCH_CHILD) {
   // one child's work; the parent reads the JSON line
@@ -407,7 +490,15 @@ if (process.env.BENCH_CHILD) {
   const lines = [];
   for (const name of Object.keys(scenarios)) {
     const runs = [];
-    for (let r = 0; r < RUNS; r++) runs.push({ ...child('run', name, N), ...child('floor', name, N) });
+    for (let r = 0; r < RUNS; r++) {
+      const dir = mkdtempSync(`${tmpdir()}/rebatch-floor-`);
+      try {
+        process.env.BENCH_LOG_DIR = dir;
+        runs.push({ ...child('run', name, N), ...child('record', name, N), ...child('replay', name, N) });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
     const s = median(runs.map((r) => r.seconds));
     const ratio = median(runs.map((r) => r.seconds / r.floor));
     const peak = Math.max(...runs.map((r) => r.peak));
