@@ -62,6 +62,11 @@ export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
 #                                  the default shrank in later versions and
 #                                  cJSON recurses up to its nesting limit)
 #   -sALLOW_MEMORY_GROWTH=1        the loader refreshes its views on growth
+#   -sMAXIMUM_MEMORY=4GB           wasm32's whole address space (the default
+#                                  cap is 2 GB): a million-item batch fits in
+#                                  memory. Pointers past 2 GB are negative as
+#                                  i32, so the loader reads every pointer and
+#                                  length from WASM as unsigned (>>> 0)
 #   -sINITIAL_MEMORY=2MB           start small (stack + a little heap) and
 #                                  grow on demand; also makes a leak show
 #                                  as growth in tests/memory.test.js
@@ -78,6 +83,7 @@ emcc ${REBATCH_WASM_OPT:--O2} -std=c11 -Wall -Wextra \
   --js-library "$imports_lib" \
   -sTOTAL_STACK=1MB \
   -sALLOW_MEMORY_GROWTH=1 \
+  -sMAXIMUM_MEMORY=4GB \
   -sINITIAL_MEMORY=2MB \
   -sFILESYSTEM=0
 mv "$tmp" "$out"

@@ -10,6 +10,11 @@
 // wasi_snapshot_preview1 functions (see WASI below). tests/exports.test.js
 // checks that the built module needs nothing this file does not provide.
 //
+// Pointers: the module may use all 4 GB of wasm32 memory (wasm-build.sh), so
+// a pointer past 2 GB arrives from WASM as a negative i32. Every helper that
+// indexes memory with one takes it as unsigned (ptr >>> 0) first; passing one
+// back to WASM needs nothing (ToInt32 wraps it again).
+//
 // Contract with the C side: an import never throws into WASM (a JS exception
 // unwinding through WASM frames leaks the WASM stack). Every callback catches,
 // keeps the message for rebatch_js_errmsg and returns a result code.
@@ -202,7 +207,7 @@ export class Runtime {
 
   /** @param {number} size @returns {number} never 0 */
   alloc(size) {
-    const ptr = this.exports.rebatch_alloc(size);
+    const ptr = this.exports.rebatch_alloc(size) >>> 0;
     if (!ptr) throw new RangeError('rebatch: out of WASM memory');
     return ptr;
   }
@@ -247,6 +252,7 @@ export class Runtime {
    * @param {number} ptr @param {number} room @param {string} text
    */
   putString(ptr, room, text) {
+    ptr >>>= 0;
     const u8 = this.u8;
     const { written } = encoder.encodeInto(text, u8.subarray(ptr, ptr + room));
     u8[ptr + written] = 0;
@@ -256,15 +262,16 @@ export class Runtime {
   /** @param {number} ptr NUL-terminated UTF-8, or 0 (gives null) */
   readString(ptr) {
     if (!ptr) return null;
+    ptr >>>= 0;
     const u8 = this.u8; // refreshes _buf too
     const buf = this._buf;
-    if (buf) {
-      let end = buf.indexOf(0, ptr);
-      if (end < 0) end = buf.length;
-      return buf.toString('utf8', ptr, end);
-    }
-    let end = u8.indexOf(0, ptr);
+    // Buffer#indexOf takes and returns int32 offsets (Node 20): past 2 GB it
+    // clamps the start and wraps the answer, so it only serves below 2 GB
+    // (a negative answer, wrapped or not found, goes the typed array's way).
+    let end = buf && ptr <= 0x7fffffff ? buf.indexOf(0, ptr) : -1;
+    if (end < 0) end = u8.indexOf(0, ptr);
     if (end < 0) end = u8.length;
+    if (buf) return buf.toString('utf8', ptr, end);
     return decoder.decode(u8.subarray(ptr, end));
   }
 
@@ -276,6 +283,7 @@ export class Runtime {
    */
   writeString(ptr, cap, text) {
     if (cap <= 0) return false;
+    ptr >>>= 0;
     const u8 = this.u8;
     const { read, written } = encoder.encodeInto(text, u8.subarray(ptr, ptr + cap - 1));
     u8[ptr + written] = 0;

@@ -258,6 +258,11 @@ char *rb_print_framed(const char *head, const cJSON *item, const char *tail);
 /* rb_print into *buf (rb_malloc'd, *cap bytes, grown as needed and kept by
  * the caller, also on failure): the text, or NULL on NOMEM. */
 char *rb_print_into(const cJSON *item, char **buf, size_t *cap);
+/* rb_print_into for a stored record: its null members are left out. Every
+ * reader takes an absent member for null (rb_str, rb_dto, the filters), and
+ * a record's nulls were a third of its bytes: history records hold mostly
+ * fields that stay null. */
+char *rb_print_record_into(const cJSON *record, char **buf, size_t *cap);
 /* A record's JSON text written member by member, without building a cJSON
  * tree, in the same form rb_print gives. The buffer (rb_malloc'd, grown as
  * needed) stays the caller's in w->p also on failure, as rb_print_into's:

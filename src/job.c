@@ -385,8 +385,10 @@ static int process_job_handler(rebatch_engine *e, rb_doc *job, rb_response *res)
 /* A timer job that changes definitions' suspension state runs no process
  * code: the host is not asked. */
 static int definition_state_job(rebatch_engine *e, rb_doc *job, rb_response *res) {
-  char *type = rb_strdup(rb_str(job->json, "jobType")), *config = rb_strdup(rb_str(job->json, "jobConfiguration"));
-  int rc = type && config ? rb_delete(e, JOB, job) : REBATCH_NOMEM;
+  const char *stored = rb_str(job->json, "jobConfiguration");
+  char *type = rb_strdup(rb_str(job->json, "jobType")), *config = rb_strdup(stored);
+  /* no configuration is the run's own error (not valid), not out of memory */
+  int rc = type && (config || !stored) ? rb_delete(e, JOB, job) : REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = rb_definition_state_job_run(e, type, config, res);
   rb_free(type);
   rb_free(config);

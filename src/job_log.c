@@ -12,25 +12,53 @@
 
 #define JOB_LOG "historicJobLog"
 
-/* The job fields every entry copies, as (log field, job field), in the
+/* The job log is most of what a batch leaves behind (two entries an item:
+ * its execution job's creation and success), so its records are compact:
+ * short keys (the DTO, the filters and the sorts name them below), the kind
+ * as one letter "k" instead of four flags, and no configuration when it is
+ * the batch id (a batch job's always is; CONFIG then reads it from "b").
+ * Keys that other modules read keep their names: jobId and
+ * processInstanceId (indexed), jobDefinitionId (a batch's removal time and
+ * deletion), tenantId (the tenant filters), removalTime,
+ * exceptionStacktrace and failedActivityId. */
+#define TIMESTAMP "t"
+#define RETRIES "r"
+#define PRIORITY "p"
+#define DUE "due"
+#define TYPE "dt"
+#define CONFIG "dc"
+#define BATCH "b"
+#define ACTIVITY "a"
+#define EXECUTION "x"
+#define DEFINITION "pd"
+#define DEFINITION_KEY "pk"
+#define DEPLOYMENT "dp"
+#define MESSAGE "m"
+#define KIND "k"
+
+/* The job fields every entry copies, as (log key, job field), in the
  * order rb_job_create writes them. */
 static const char *const copied[][2] = {
     {"jobId", "id"},
     {"jobDefinitionId", "jobDefinitionId"},
     {"processInstanceId", "processInstanceId"},
-    {"processDefinitionId", "processDefinitionId"},
-    {"processDefinitionKey", "processDefinitionKey"},
-    {"executionId", "executionId"},
-    {"jobDueDate", "dueDate"},
-    {"jobPriority", "priority"},
+    {DEFINITION, "processDefinitionId"},
+    {DEFINITION_KEY, "processDefinitionKey"},
+    {EXECUTION, "executionId"},
+    {DUE, "dueDate"},
+    {PRIORITY, "priority"},
     {"tenantId", "tenantId"},
-    {"batchId", "batchId"},
-    {"jobDefinitionType", "jobType"},
-    {"jobDefinitionConfiguration", "jobConfiguration"},
-    {"activityId", "activityId"},
-    {"deploymentId", "deploymentId"},
+    {BATCH, "batchId"},
+    {TYPE, "jobType"},
+    {CONFIG, "jobConfiguration"},
+    {ACTIVITY, "activityId"},
+    {DEPLOYMENT, "deploymentId"},
     {NULL, NULL}};
 _Static_assert(sizeof copied / sizeof copied[0] - 1 == RB_JOB_LOG_KEYS, "RB_JOB_LOG_KEYS counts copied");
+enum { COPIED_BATCH = 9, COPIED_CONFIG = 11 };
+
+/* The kinds' letters, in rb_job_log_kind's order. */
+static const char kinds[] = "cfsd";
 
 /* Entries keep only what is set: an absent field reads as null in the DTO,
  * and the smaller text is most of what a log write costs. */
@@ -38,8 +66,15 @@ static void put_if(rb_writer *w, const char *key, const cJSON *value) {
   if (value && !cJSON_IsNull(value)) rb_writer_item(w, key, value);
 }
 
-static void put_flag(rb_writer *w, const char *key, int on) {
-  if (on) rb_writer_bool(w, key, 1);
+static void put_kind(rb_writer *w, rb_job_log_kind kind) {
+  char letter[2] = {kinds[kind], '\0'};
+  rb_writer_str(w, KIND, letter);
+}
+
+/* The configuration is left out when it is the batch id; a batch job
+ * without one says so (null), or the reader would take the batch id. */
+static int config_implied(const cJSON *config, const cJSON *batch) {
+  return cJSON_IsString(batch) && cJSON_IsString(config) && strcmp(config->valuestring, batch->valuestring) == 0;
 }
 
 /* The entry's text, written straight from the job (one entry per job
@@ -48,22 +83,27 @@ static void put_flag(rb_writer *w, const char *key, int on) {
 static const char *entry_text(rebatch_engine *e, const char *id, const cJSON *job,
                               rb_job_log_kind kind, int retries) {
   int failure = kind == RB_JOB_LOG_FAILURE;
+  const cJSON *batch = cJSON_GetObjectItemCaseSensitive(job, copied[COPIED_BATCH][1]);
   rb_writer w;
   const char *text;
   rb_writer_open(&w, e->save_text, e->save_text_cap);
   rb_writer_str(&w, "id", id);
-  rb_writer_num(&w, "timestamp", rb_now(e));
-  rb_writer_num(&w, "jobRetries", retries);
-  for (int i = 0; copied[i][0]; i++) put_if(&w, copied[i][0], cJSON_GetObjectItemCaseSensitive(job, copied[i][1]));
+  rb_writer_num(&w, TIMESTAMP, rb_now(e));
+  rb_writer_num(&w, RETRIES, retries);
+  for (int i = 0; copied[i][0]; i++) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(job, copied[i][1]);
+    if (i != COPIED_CONFIG) put_if(&w, copied[i][0], value);
+    else if (!config_implied(value, batch)) {
+      if (value && !cJSON_IsNull(value)) rb_writer_item(&w, CONFIG, value);
+      else if (cJSON_IsString(batch)) rb_writer_raw(&w, CONFIG, "null", 4);
+    }
+  }
   if (failure) {
     static const char *const failed[] = {"exceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
-    static const char *const as[] = {"jobExceptionMessage", "exceptionStacktrace", "failedActivityId", NULL};
+    static const char *const as[] = {MESSAGE, "exceptionStacktrace", "failedActivityId", NULL};
     for (int i = 0; failed[i]; i++) put_if(&w, as[i], cJSON_GetObjectItemCaseSensitive(job, failed[i]));
   }
-  put_flag(&w, "creationLog", kind == RB_JOB_LOG_CREATION);
-  put_flag(&w, "failureLog", failure);
-  put_flag(&w, "successLog", kind == RB_JOB_LOG_SUCCESS);
-  put_flag(&w, "deletionLog", kind == RB_JOB_LOG_DELETION);
+  put_kind(&w, kind);
   text = rb_writer_close(&w);
   e->save_text = w.p;
   e->save_text_cap = w.cap;
@@ -74,10 +114,9 @@ static const char *entry_text(rebatch_engine *e, const char *id, const cJSON *jo
  * are named after the job (no id from the host on the hot path); failures
  * repeat and get fresh ids. */
 static int entry_id(rebatch_engine *e, const cJSON *job, rb_job_log_kind kind, char *id) {
-  static const char suffix[] = {'c', 'f', 's', 'd'};
   const char *job_id = rb_str(job, "id");
   if (kind == RB_JOB_LOG_FAILURE || !job_id || strlen(job_id) + 2 > REBATCH_ID_MAX) return rb_new_id(e, id);
-  snprintf(id, REBATCH_ID_MAX + 1, "%s:%c", job_id, suffix[kind]);
+  snprintf(id, REBATCH_ID_MAX + 1, "%s:%c", job_id, kinds[kind]);
   return REBATCH_OK;
 }
 
@@ -128,12 +167,20 @@ static const rb_text_field *field_of(const rb_text_field *f, int count, int *at,
   return NULL;
 }
 
+static int set(const rb_text_field *f) { return f && f->value && *f->value != 'n'; }
+
+/* config_implied over the job's text: the same JSON string, byte for byte
+ * (the two were written by the same writer, escapes alike). */
+static int raw_config_implied(const rb_text_field *config, const rb_text_field *batch) {
+  return set(config) && set(batch) && *config->value == '"' && config->len == batch->len &&
+         memcmp(config->value, batch->value, config->len) == 0;
+}
+
 int rb_job_log_fields(rebatch_engine *e, const char *job_text, const rb_text_field *f, int count,
                       rb_job_log_kind kind, int retries) {
   enum { COPIED = sizeof copied / sizeof copied[0] - 1 };
   const rb_text_field *c[COPIED];
   char id[REBATCH_ID_MAX + 1], job_id[REBATCH_ID_MAX + 1], instance[REBATCH_ID_MAX + 1];
-  static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog"};
   rebatch_index_entry index[2];
   rb_writer w;
   const char *text;
@@ -147,15 +194,18 @@ int rb_job_log_fields(rebatch_engine *e, const char *job_text, const rb_text_fie
   n = strlen(job_id); /* named as entry_id names them */
   memcpy(id, job_id, n);
   id[n] = ':';
-  id[n + 1] = "cfsd"[kind];
+  id[n + 1] = kinds[kind];
   id[n + 2] = '\0';
   rb_writer_open(&w, e->save_text, e->save_text_cap);
   rb_writer_str(&w, "id", id);
-  rb_writer_num(&w, "timestamp", rb_now(e));
-  rb_writer_num(&w, "jobRetries", retries);
-  for (int i = 0; i < COPIED; i++)
-    if (c[i] && c[i]->value && *c[i]->value != 'n') rb_writer_raw(&w, copied[i][0], c[i]->value, c[i]->len);
-  rb_writer_bool(&w, flags[kind], 1);
+  rb_writer_num(&w, TIMESTAMP, rb_now(e));
+  rb_writer_num(&w, RETRIES, retries);
+  for (int i = 0; i < COPIED; i++) {
+    if (i == COPIED_CONFIG && raw_config_implied(c[i], c[COPIED_BATCH])) continue;
+    if (set(c[i])) rb_writer_raw(&w, copied[i][0], c[i]->value, c[i]->len);
+    else if (i == COPIED_CONFIG && set(c[COPIED_BATCH])) rb_writer_raw(&w, CONFIG, "null", 4);
+  }
+  put_kind(&w, kind);
   text = rb_writer_close(&w);
   e->save_text = w.p;
   e->save_text_cap = w.cap;
@@ -167,8 +217,15 @@ int rb_job_log_fields(rebatch_engine *e, const char *job_text, const rb_text_fie
   return rb_save_text(e, JOB_LOG, id, text, &rev, index, 2);
 }
 
-static int is_flag(const cJSON *r, const char *key) {
-  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key));
+static int is_kind(const cJSON *r, rb_job_log_kind kind) {
+  const char *k = rb_str(r, KIND);
+  return k && k[0] == kinds[kind] && !k[1];
+}
+
+/* The entry's jobDefinitionConfiguration: stored, or implied by its batch. */
+static const cJSON *config_of(const cJSON *r) {
+  const cJSON *config = cJSON_GetObjectItemCaseSensitive(r, CONFIG);
+  return config ? config : cJSON_GetObjectItemCaseSensitive(r, BATCH);
 }
 
 /* Did a job of the instance run (succeed or fail) at or before / at or
@@ -181,8 +238,8 @@ int rb_job_log_executed(rebatch_engine *e, const char *instance_id, const cJSON 
   if (rb_find_all(e, JOB_LOG, "processInstanceId", instance_id, &docs) == REBATCH_OK)
     for (int i = 0; !found && i < docs.count; i++) {
       const cJSON *r = docs.items[i].json;
-      if (!is_flag(r, "successLog") && !is_flag(r, "failureLog")) continue;
-      at = rb_date(r, "timestamp");
+      if (!is_kind(r, RB_JOB_LOG_SUCCESS) && !is_kind(r, RB_JOB_LOG_FAILURE)) continue;
+      at = rb_date(r, TIMESTAMP);
       found = before ? at <= ms : at >= ms;
     }
   rb_docs_clear(&docs);
@@ -209,25 +266,39 @@ int rb_job_log_delete_for_definitions(rebatch_engine *e, const char *const *defi
 
 /* ---- queries ------------------------------------------------------------ */
 
+/* One DTO member from the stored key (NULL: derived, below). */
+static int dto_member(cJSON *dto, const cJSON *r, const char *name, const char *key) {
+  static const char *const dates[] = {"timestamp", "removalTime", "jobDueDate", NULL};
+  const cJSON *value;
+  for (int i = 0; dates[i]; i++)
+    if (strcmp(name, dates[i]) == 0) return rb_put_date(dto, name, rb_date(r, key));
+  if (strcmp(name, "jobDefinitionConfiguration") == 0) value = config_of(r);
+  else if (strcmp(name, "rootProcessInstanceId") == 0) value = cJSON_GetObjectItemCaseSensitive(r, "processInstanceId");
+  else value = cJSON_GetObjectItemCaseSensitive(r, key);
+  return rb_take(dto, name, value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull());
+}
+
 static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {
-  static const char *const fields[] = {
-      "id", "timestamp", "removalTime", "jobId", "jobDueDate", "jobRetries",
-      "jobPriority", "jobExceptionMessage", "jobDefinitionId",
-      "jobDefinitionType", "jobDefinitionConfiguration", "activityId",
-      "failedActivityId", "executionId", "processInstanceId",
-      "processDefinitionId", "processDefinitionKey", "deploymentId",
-      "tenantId", "hostname", "rootProcessInstanceId", "batchId",
-      NULL};
+  /* (DTO field, stored key), in Camunda's order. Every instance is its own
+   * root: the root is not stored twice. */
+  static const char *const fields[][2] = {
+      {"id", "id"}, {"timestamp", TIMESTAMP}, {"removalTime", "removalTime"}, {"jobId", "jobId"},
+      {"jobDueDate", DUE}, {"jobRetries", RETRIES}, {"jobPriority", PRIORITY}, {"jobExceptionMessage", MESSAGE},
+      {"jobDefinitionId", "jobDefinitionId"}, {"jobDefinitionType", TYPE}, {"jobDefinitionConfiguration", NULL},
+      {"activityId", ACTIVITY}, {"failedActivityId", "failedActivityId"}, {"executionId", EXECUTION},
+      {"processInstanceId", "processInstanceId"}, {"processDefinitionId", DEFINITION},
+      {"processDefinitionKey", DEFINITION_KEY}, {"deploymentId", DEPLOYMENT}, {"tenantId", "tenantId"},
+      {"hostname", "hostname"}, {"rootProcessInstanceId", NULL}, {"batchId", BATCH}, {NULL, NULL}};
   static const char *const flags[] = {"creationLog", "failureLog", "successLog", "deletionLog", NULL};
-  cJSON *dto = rb_dto(r, fields);
+  cJSON *dto = cJSON_CreateObject();
   (void)e;
-  /* Every instance is its own root: the root is not stored twice. */
-  if (dto && !rb_take(dto, "rootProcessInstanceId", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(dto, "processInstanceId"), 1))) {
-    cJSON_Delete(dto);
-    return NULL;
-  }
+  for (int i = 0; dto && fields[i][0]; i++)
+    if (!dto_member(dto, r, fields[i][0], fields[i][1])) {
+      cJSON_Delete(dto);
+      return NULL;
+    }
   for (int i = 0; dto && flags[i]; i++)
-    if (!rb_put_bool(dto, flags[i], cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, flags[i])))) {
+    if (!rb_put_bool(dto, flags[i], is_kind(r, (rb_job_log_kind)i))) {
       cJSON_Delete(dto);
       return NULL;
     }
@@ -236,44 +307,58 @@ static cJSON *job_log_to_dto(rebatch_engine *e, const cJSON *r) {
 
 static int creation(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e; (void)a;
-  return is_flag(r, "creationLog");
+  return is_kind(r, RB_JOB_LOG_CREATION);
 }
 static int failure(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e; (void)a;
-  return is_flag(r, "failureLog");
+  return is_kind(r, RB_JOB_LOG_FAILURE);
 }
 static int success(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e; (void)a;
-  return is_flag(r, "successLog");
+  return is_kind(r, RB_JOB_LOG_SUCCESS);
 }
 static int deletion(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e; (void)a;
-  return is_flag(r, "deletionLog");
+  return is_kind(r, RB_JOB_LOG_DELETION);
+}
+
+/* RB_F_EQ's test (the parameter read as its text), on the configuration
+ * stored or implied. */
+static int config_equals(rebatch_engine *e, const cJSON *r, const cJSON *a) {
+  const cJSON *config = config_of(r);
+  char buf[32];
+  const char *want = cJSON_IsString(a) ? a->valuestring : NULL;
+  (void)e;
+  if (cJSON_IsNumber(a)) {
+    snprintf(buf, sizeof buf, "%.0f", a->valuedouble);
+    want = buf;
+  } else if (cJSON_IsBool(a)) want = cJSON_IsTrue(a) ? "true" : "false";
+  return want && cJSON_IsString(config) && strcmp(config->valuestring, want) == 0;
 }
 
 static int priority_at_most(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e;
-  return rb_number_bounded(r, "jobPriority", a, 0);
+  return rb_number_bounded(r, PRIORITY, a, 0);
 }
 static int priority_at_least(rebatch_engine *e, const cJSON *r, const cJSON *a) {
   (void)e;
-  return rb_number_bounded(r, "jobPriority", a, 1);
+  return rb_number_bounded(r, PRIORITY, a, 1);
 }
 
 static const rb_filter job_log_filters[] = {
     {"logId", RB_F_EQ, "id", NULL, 0},
     {"jobId", RB_F_EQ, "jobId", NULL, 1},
-    {"jobExceptionMessage", RB_F_EQ, "jobExceptionMessage", NULL, 0},
+    {"jobExceptionMessage", RB_F_EQ, MESSAGE, NULL, 0},
     {"jobDefinitionId", RB_F_EQ, "jobDefinitionId", NULL, 0},
-    {"jobDefinitionType", RB_F_EQ, "jobDefinitionType", NULL, 0},
-    {"jobDefinitionConfiguration", RB_F_EQ, "jobDefinitionConfiguration", NULL, 0},
-    {"activityIdIn", RB_F_IN, "activityId", NULL, 0},
+    {"jobDefinitionType", RB_F_EQ, TYPE, NULL, 0},
+    {"jobDefinitionConfiguration", RB_F_VALUE, NULL, config_equals, 0},
+    {"activityIdIn", RB_F_IN, ACTIVITY, NULL, 0},
     {"failedActivityIdIn", RB_F_IN, "failedActivityId", NULL, 0},
-    {"executionIdIn", RB_F_IN, "executionId", NULL, 0},
+    {"executionIdIn", RB_F_IN, EXECUTION, NULL, 0},
     {"processInstanceId", RB_F_EQ, "processInstanceId", NULL, 1},
-    {"processDefinitionId", RB_F_EQ, "processDefinitionId", NULL, 0},
-    {"processDefinitionKey", RB_F_EQ, "processDefinitionKey", NULL, 0},
-    {"deploymentId", RB_F_EQ, "deploymentId", NULL, 0},
+    {"processDefinitionId", RB_F_EQ, DEFINITION, NULL, 0},
+    {"processDefinitionKey", RB_F_EQ, DEFINITION_KEY, NULL, 0},
+    {"deploymentId", RB_F_EQ, DEPLOYMENT, NULL, 0},
     {"tenantIdIn", RB_F_IN, "tenantId", NULL, 0},
     {"withoutTenantId", RB_F_FLAG, NULL, rb_pred_without_tenant, 0},
     {"hostname", RB_F_EQ, "hostname", NULL, 0},
@@ -288,12 +373,12 @@ static const rb_filter job_log_filters[] = {
 /* "occurrence" is Camunda's sequence counter; entries are written in
  * order, so their timestamps order them the same way. */
 static const rb_sort_key job_log_sorts[] = {
-    {"timestamp", "timestamp"}, {"jobId", "jobId"}, {"jobDefinitionId", "jobDefinitionId"},
-    {"jobDueDate", "jobDueDate"}, {"jobRetries", "jobRetries"}, {"jobPriority", "jobPriority"},
-    {"activityId", "activityId"}, {"executionId", "executionId"},
-    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", "processDefinitionId"},
-    {"processDefinitionKey", "processDefinitionKey"}, {"deploymentId", "deploymentId"},
-    {"hostname", "hostname"}, {"occurrence", "timestamp"}, {"tenantId", "tenantId"},
+    {"timestamp", TIMESTAMP}, {"jobId", "jobId"}, {"jobDefinitionId", "jobDefinitionId"},
+    {"jobDueDate", DUE}, {"jobRetries", RETRIES}, {"jobPriority", PRIORITY},
+    {"activityId", ACTIVITY}, {"executionId", EXECUTION},
+    {"processInstanceId", "processInstanceId"}, {"processDefinitionId", DEFINITION},
+    {"processDefinitionKey", DEFINITION_KEY}, {"deploymentId", DEPLOYMENT},
+    {"hostname", "hostname"}, {"occurrence", TIMESTAMP}, {"tenantId", "tenantId"},
     {NULL, NULL}};
 
 static const rb_query job_log_query = {JOB_LOG, job_log_filters, job_log_sorts, job_log_to_dto};

@@ -744,9 +744,28 @@ static void print_item(print_buf *b, const cJSON *item) {
   }
 }
 
-char *rb_print_into(const cJSON *item, char **buf, size_t *cap) {
+/* An object without its null members (nested values print whole). */
+static void print_set_members(print_buf *b, const cJSON *item) {
+  const cJSON *child;
+  int first = 1;
+  if ((item->type & 0xFF) != cJSON_Object || (item->type & RB_JSON_INCOMPLETE)) {
+    print_item(b, item);
+    return;
+  }
+  buf_put(b, "{", 1);
+  for (child = item->child; child && !b->failed; child = child->next) {
+    if ((child->type & 0xFF) == cJSON_NULL) continue;
+    print_plain_or_escaped(b, first ? 0 : ',', child->string, ':');
+    print_item(b, child);
+    first = 0;
+  }
+  buf_put(b, "}", 1);
+}
+
+static char *print_into(const cJSON *item, char **buf, size_t *cap, int records) {
   print_buf b = {*buf, 0, *cap, 0};
-  if (item) print_item(&b, item);
+  if (item && records) print_set_members(&b, item);
+  else if (item) print_item(&b, item);
   if (buf_room(&b, 1)) b.p[b.len] = '\0';
   *buf = b.p;
   *cap = b.cap;
@@ -764,6 +783,12 @@ char *rb_print_framed(const char *head, const cJSON *item, const char *tail) {
     return NULL;
   }
   return b.p;
+}
+
+char *rb_print_into(const cJSON *item, char **buf, size_t *cap) { return print_into(item, buf, cap, 0); }
+
+char *rb_print_record_into(const cJSON *record, char **buf, size_t *cap) {
+  return print_into(record, buf, cap, 1);
 }
 
 char *rb_print(const cJSON *item) {

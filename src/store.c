@@ -262,7 +262,7 @@ int rb_save(rebatch_engine *e, const char *coll, rb_doc *doc,
   char *text;
   if (!doc->id || !doc->json) return REBATCH_MISUSE;
   /* The store copies the text, so one buffer serves every save. */
-  text = rb_print_into(doc->json, &e->save_text, &e->save_text_cap);
+  text = rb_print_record_into(doc->json, &e->save_text, &e->save_text_cap);
   if (!text) return fault_due(e) ? REBATCH_ERROR : REBATCH_NOMEM;
   return rb_save_text(e, coll, doc->id, text, &doc->rev, index, index_count);
 }

@@ -154,9 +154,10 @@ static void selector_of(const cJSON *selection, definition_selector *s) {
 
 int rb_definition_state_job_run(rebatch_engine *e, const char *job_type, const char *configuration,
                                 rb_response *res) {
-  cJSON *config = configuration ? cJSON_Parse(configuration) : NULL;
+  cJSON *config = NULL;
   int suspend = strncmp(job_type, "suspend-", 8) == 0, rc;
   definition_selector s;
+  if (configuration && (rc = rb_parse_request(configuration, &config)) == REBATCH_NOMEM) return rc;
   if (!config) return rb_error(res, 500, "ProcessEngineException", 0, "Job configuration '%s' is not valid", configuration ? configuration : "null");
   if (strstr(job_type, "job-definition")) {
     rc = rb_job_definitions_set_suspended(e, config, suspend, rb_flag(config, "includeJobs"));

@@ -23,7 +23,7 @@ const removalTimes = (engine, id) => {
   const dump = JSON.parse(engine.store.dump());
   const out = {};
   for (const coll of ['historicProcessInstance', 'historicActivityInstance', 'historicVariableInstance', 'historicDetail']) {
-    out[coll] = [...new Set(Object.values(dump[coll] ?? {}).filter((r) => r.record.processInstanceId === id || r.record.id === id).map((r) => r.record.removalTime))];
+    out[coll] = [...new Set(Object.values(dump[coll] ?? {}).filter((r) => r.record.processInstanceId === id || r.record.id === id).map((r) => r.record.removalTime ?? null))]; // records leave nulls out
   }
   return out;
 };

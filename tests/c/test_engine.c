@@ -1314,6 +1314,44 @@ static void s_generate_plan(fx *f, char *request, size_t cap) {
   set_request(request, cap, "{'body':{'sourceProcessDefinitionId':'%s','targetProcessDefinitionId':'%s'}}", v1, v2);
 }
 
+/* ---- issue 11: the retries batches and the reads over what they leave --- */
+
+/* An async job failed into an incident, and the invoice's external task. */
+static void failed_job_and_task(fx *f, char *request, size_t cap) {
+  s_cancel_incident(f, request, cap);
+  deploy(f, INVOICE);
+  start(f, "invoice", "b", NULL, 0);
+}
+
+static void s_job_retries_runs(fx *f, char *request, size_t cap) {
+  failed_job_and_task(f, request, cap);
+  seeded(f, request, cap, "setJobRetriesAsyncByProcess",
+         "{'body':{'retries':3,'processInstanceQuery':{'processDefinitionKey':'async'}}}");
+}
+
+static void s_external_task_retries_runs(fx *f, char *request, size_t cap) {
+  failed_job_and_task(f, request, cap);
+  seeded(f, request, cap, "setExternalTaskRetriesAsync",
+         "{'body':{'retries':5,'externalTaskQuery':{'topicName':'charge'}}}");
+}
+
+static void s_count_external_tasks(fx *f, char *request, size_t cap) {
+  s_external_task_retries_runs(f, request, cap);
+  due_jobs(f, "executed");
+  set_request(request, cap, "{'query':{'withRetriesLeft':'true'}}");
+}
+
+static void s_job_log_after_retries(fx *f, char *request, size_t cap) {
+  s_job_retries_runs(f, request, cap);
+  due_jobs(f, "executed");
+  set_request(request, cap, "{'query':{'sortBy':'timestamp','sortOrder':'asc'}}");
+}
+
+static void s_jobs_after_retries(fx *f, char *request, size_t cap) {
+  s_job_log_after_retries(f, request, cap);
+  set_request(request, cap, "{'query':{'sortBy':'jobId','sortOrder':'asc'}}");
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1358,6 +1396,11 @@ static const scenario scenarios[] = {
     {"correlate-message runs", "executeDueJobs", s_correlate_runs, 1},
     {"migrate", "executeMigrationPlan", s_migrate, 0},
     {"generate a migration plan", "generateMigrationPlan", s_generate_plan, 0},
+    {"job-retries runs", "executeDueJobs", s_job_retries_runs, 1},
+    {"external-task-retries runs", "executeDueJobs", s_external_task_retries_runs, 1},
+    {"count external tasks", "getExternalTasksCount", s_count_external_tasks, 0},
+    {"job log", "getHistoricJobLogs", s_job_log_after_retries, 0},
+    {"jobs", "getJobs", s_jobs_after_retries, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))
@@ -1478,6 +1521,17 @@ static void *failing_realloc(void *p, size_t n) {
 
 static void failing_free(void *p) { free(p); }
 
+/* Whether a response is Camunda's engine exception for a failed allocation. */
+static int is_out_of_memory(const char *text) {
+  cJSON *res = cJSON_Parse(text);
+  const char *type = res ? rb_str(body_of(res), "type") : NULL;
+  const char *message = res ? rb_str(body_of(res), "message") : NULL;
+  int yes = status_of(res) == 500 && type && strcmp(type, "ProcessEngineException") == 0 && message &&
+            strcmp(message, "out of memory") == 0;
+  cJSON_Delete(res);
+  return yes;
+}
+
 /* Runs the call with the Nth allocation failing; the allocator is restored
  * before returning. */
 static char *call_failing_at(fx *f, const char *op, const char *request, long n,
@@ -1529,6 +1583,14 @@ static long alloc_sweep(const scenario *s, int sticky, int *silent) {
     if (text && (strstr(text, "not JSON") || strstr(text, "not valid JSON"))) {
       /* A parse that failed for lack of memory is not a corrupt record or request. */
       fprintf(stderr, "%s: allocation %ld failed and was reported as bad JSON: %s\n", s->name, n, text);
+      check_state.current_failed++;
+    } else if (text && status >= 400 && !is_out_of_memory(text)) {
+      fprintf(stderr, "%s: allocation %ld failed and was reported as something else: %s\n", s->name, n, text);
+      check_state.current_failed++;
+    }
+    if (after && (strstr(after, "not JSON") || strstr(after, "not valid JSON"))) {
+      /* ...nor recorded as one (a job's exception message, its log). */
+      fprintf(stderr, "%s: allocation %ld failed and the store records bad JSON: %s\n", s->name, n, after);
       check_state.current_failed++;
     }
     if (count < n) {
