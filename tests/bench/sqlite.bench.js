@@ -14,6 +14,10 @@
 // starts. The batch is created through the engine and run by the server's
 // JobExecutor class with its default settings (or BENCH_JOBS_PER_TX).
 // seconds: from the creating call to the batch's historic endTime.
+// disk_kb_per_item, written_kb_per_item, write_calls_per_item: the
+// process's writes to storage, bytes passed to write calls (WAL frames,
+// checkpoints) and write calls in that time, per item (/proc/self/io);
+// steadier than seconds on a loaded machine.
 //
 // The floor: every write the batch made (put/remove with their index
 // values), recorded with its transaction boundaries while the batch ran,
@@ -21,7 +25,7 @@
 // schema, page size and settings, in the same transactions, with no engine
 // and no reads: each record written once and only the index rows whose
 // values changed. floor_ratio = seconds / floor seconds.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -46,6 +50,18 @@ const linear = (key, middle) => {
 const WAIT = linear('wait', { id: 'timer', type: 'intermediateCatchEvent', timerDuration: 'PT10H' });
 const EXT = linear('ext', { id: 'work', type: 'serviceTask', topic: 'work' });
 const camundaMs = (text) => Date.parse(text.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+
+/** This process's I/O counters (Linux /proc/self/io), or null elsewhere. */
+function processIo() {
+  try {
+    return Object.fromEntries(readFileSync('/proc/self/io', 'utf8').trim().split('\n').map((l) => {
+      const [k, v] = l.split(': ');
+      return [k, Number(v)];
+    }));
+  } catch {
+    return null;
+  }
+}
 
 /** A store that records its writes, grouped by transaction (savepoints are inside them). */
 function recording(store) {
@@ -148,6 +164,7 @@ async function scenario(name, setup, create) {
   engine = await createEngine({ store });
   const executor = new JobExecutor(engine, SETTINGS);
   store.recording = true;
+  const io0 = processIo();
   const start = Date.now();
   const batch = create(engine);
   executor.start();
@@ -156,13 +173,16 @@ async function scenario(name, setup, create) {
   executor.stop();
   store.recording = false;
   const seconds = (camundaMs(end) - start) / 1000;
+  const io1 = processIo();
   const writes = store.txs.reduce((n, tx) => n + tx.length, 0);
   const floorSeconds = floor(store.txs, inner.db, fixture);
   engine.close();
   inner.close();
   console.log(`bench ${name} items=${N} seconds=${seconds.toFixed(2)} items_per_s=${Math.round(N / seconds)} ` +
     `floor_seconds=${floorSeconds.toFixed(2)} floor_ratio=${(seconds / floorSeconds).toFixed(2)} transactions=${store.txs.length} ` +
-    `writes=${writes} target_seconds=${TARGET_S} target_floor_ratio=${TARGET_RATIO}`);
+    `writes=${writes} disk_kb_per_item=${io0 ? ((io1.write_bytes - io0.write_bytes) / 1024 / N).toFixed(1) : 'n/a'} ` +
+    `written_kb_per_item=${io0 ? ((io1.wchar - io0.wchar) / 1024 / N).toFixed(1) : 'n/a'} ` +
+    `write_calls_per_item=${io0 ? ((io1.syscw - io0.syscw) / N).toFixed(2) : 'n/a'} target_seconds=${TARGET_S} target_floor_ratio=${TARGET_RATIO}`);
 }
 
 try {
