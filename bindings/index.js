@@ -219,8 +219,10 @@ export function sequentialIds(prefix = '') {
 export function timeOrderedIds(now = Date.now) {
   let lastMs = -1;
   let counter = 0;
-  const bytes = new Uint8Array(8);
-  const hex = (from, to) => Array.from(bytes.subarray(from, to), (b) => b.toString(16).padStart(2, '0')).join('');
+  // random bytes drawn 4 KB at a time: one getRandomValues call per id costs more than the rest of it
+  const pool = new Uint8Array(4096);
+  let used = pool.length;
+  const hex = (from, to) => Array.from(pool.subarray(from, to), (b) => b.toString(16).padStart(2, '0')).join('');
   return () => {
     let ms = Math.max(0, Math.floor(now()));
     if (ms <= lastMs) {
@@ -233,10 +235,15 @@ export function timeOrderedIds(now = Date.now) {
       counter = 0;
     }
     lastMs = ms;
-    globalThis.crypto.getRandomValues(bytes);
-    bytes[0] = 0x80 | (bytes[0] & 0x3f); // the RFC 4122 variant
+    if (used === pool.length) {
+      globalThis.crypto.getRandomValues(pool);
+      used = 0;
+    }
+    const at = used;
+    used += 8;
+    const variant = (0x80 | (pool[at] & 0x3f)).toString(16); // the RFC 4122 variant
     const t = ms.toString(16).padStart(12, '0');
-    return `${t.slice(0, 8)}-${t.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${hex(0, 2)}-${hex(2, 8)}`;
+    return `${t.slice(0, 8)}-${t.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${variant}${hex(at + 1, at + 2)}-${hex(at + 2, at + 8)}`;
   };
 }
 
