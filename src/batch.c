@@ -380,27 +380,14 @@ static int next_chunk(rebatch_engine *e, const char *batch_id, rb_doc *chunk) {
   return rc;
 }
 
-/* Whether a chunk follows `chunk`; if so, the next seed job for it. */
-static int seed_after(rebatch_engine *e, const cJSON *batch, const rb_doc *chunk, int *more) {
-  rb_docs docs = {0};
-  int rc = rb_find_page(e, CHUNK, "batchId", rb_str(batch, "id"), chunk->id, 1, &docs);
-  *more = rc == REBATCH_OK && docs.count == 1;
-  if (*more)
-    rc = batch_job(e, batch, "seedJobDefinitionId", SEED_JOB, rb_str(docs.items[0].json, "deploymentId"), RB_NO_DATE, NULL);
-  rb_docs_clear(&docs);
-  return rc;
-}
-
-/* One seed run: another seed job if chunks remain, then the next chunk's
- * execution jobs of invocationsPerBatchJob ids each; the monitor job after
- * the last chunk. The next seed comes first so that its id sorts before
- * these execution jobs: the executor, which takes due jobs in id order,
- * runs it along with them rather than alone after them. */
+/* One seed run: the next chunk becomes execution jobs of
+ * invocationsPerBatchJob ids each; then another seed job if chunks remain,
+ * else the monitor job. */
 static int run_seed(rebatch_engine *e, rb_doc *batch) {
   const rb_batch_type *type = type_named(rb_str(batch->json, "type"));
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(batch->json, "params");
   long long per_job = 1, jobs_created = 0;
-  int created = 0, more = 0, rc;
+  int created = 0, rc;
   const char *deployment;
   char carried[REBATCH_ID_MAX + 1];
   cJSON *ids;
@@ -408,10 +395,6 @@ static int run_seed(rebatch_engine *e, rb_doc *batch) {
   /* The batch's own invocationsPerBatchJob, as upstream's seed job reads it. */
   if (rb_int(batch->json, "invocationsPerBatchJob", &per_job) != 1 || per_job <= 0) per_job = 1;
   if ((rc = next_chunk(e, batch->id, &chunk)) != REBATCH_OK) return rc;
-  if (chunk.json && (rc = seed_after(e, batch->json, &chunk, &more)) != REBATCH_OK) {
-    rb_doc_clear(&chunk);
-    return rc;
-  }
   ids = chunk.json ? cJSON_GetObjectItemCaseSensitive(chunk.json, "ids") : NULL;
   deployment = rb_str(chunk.json, "deploymentId");
   if (rc == REBATCH_OK && chunk.json && type && type->job_deployment) {
@@ -432,7 +415,13 @@ static int run_seed(rebatch_engine *e, rb_doc *batch) {
   rb_int(batch->json, "jobsCreated", &jobs_created);
   if (rc == REBATCH_OK && !rb_set_num(batch->json, "jobsCreated", (double)(jobs_created + created))) rc = REBATCH_NOMEM;
   if (rc == REBATCH_OK) rc = save_batch(e, batch);
-  if (rc != REBATCH_OK || more) return rc;
+  if (rc == REBATCH_OK) rc = next_chunk(e, batch->id, &chunk);
+  if (rc != REBATCH_OK) return rc;
+  if (chunk.json) {
+    rc = batch_job(e, batch->json, "seedJobDefinitionId", SEED_JOB, rb_str(chunk.json, "deploymentId"), RB_NO_DATE, NULL);
+    rb_doc_clear(&chunk);
+    return rc;
+  }
   /* No due date: simple batches complete as soon as the executor looks. */
   return batch_job(e, batch->json, "monitorJobDefinitionId", MONITOR_JOB, NULL, RB_NO_DATE, NULL);
 }

@@ -80,11 +80,9 @@ test('SIGKILL inside a group commit: the group is lost whole and runs again; eve
   const killed = stateOf(file);
   const done = [...killed.tasks.values()].filter((t) => t.retries === RETRIES).length;
   // Savepoint 1 is the seed job's (a step with one due job); the next step
-  // runs the next seed job (created before the execution jobs, so first)
-  // and execution jobs in groups of ten (savepoints 2-11: the seed and 9
-  // items, 12-21: 10 items): two groups committed, the third, killed at
-  // its fourth job, is not on disk.
-  assert.equal(done, 19);
+  // runs execution jobs in groups of ten (savepoints 2-11, 12-21): two
+  // groups committed, the third, killed at its fourth job, is not on disk.
+  assert.equal(done, 20);
   assert.equal(done + killed.pendingItems, N, 'every item either applied or still pending, never both');
   for (const [id, t] of killed.tasks) assert.equal(t.rev, before.tasks.get(id).rev + (t.retries === RETRIES ? 1 : 0));
 
