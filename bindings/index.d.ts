@@ -60,6 +60,8 @@ export interface Store {
   remove(coll: string, id: string, expectedRev: number): boolean;
   find(coll: string, field: string, value: string, afterId: string | null, limit: number): StoredPageRow[];
   scan(coll: string, afterId: string | null, limit: number): StoredPageRow[];
+  /** Optional (store version 3): records with a value for the indexed field, in (value, id) order after (afterValue, afterId). */
+  findOrdered?(coll: string, field: string, afterValue: string | null, afterId: string | null, limit: number): StoredPageRow[];
 }
 
 /** The pure-JS in-memory store (the reference implementation of Store). */
@@ -96,6 +98,8 @@ export interface ManualClock {
 }
 export declare function manualClock(startMs?: number): ManualClock;
 export declare function sequentialIds(prefix?: string): () => string;
+/** UUIDs (version 7 layout) that sort by creation time; the default ids. */
+export declare function timeOrderedIds(now?: () => number): () => string;
 
 /** The argument shape of each operation: the request fields its method takes, in order. */
 export declare const OPERATIONS: Readonly<Record<string, readonly ('id' | 'key' | 'query' | 'body')[]>>;
@@ -163,7 +167,7 @@ export interface EngineOptions {
   store?: MemoryStore | Store;
   /** Milliseconds since the epoch (default Date.now). */
   clock?: () => number;
-  /** Fresh unique ids of at most 63 UTF-8 bytes (default crypto.randomUUID). */
+  /** Fresh unique ids of at most 63 UTF-8 bytes (default timeOrderedIds(): UUIDs that sort by creation time). */
   ids?: () => string;
   /** Runs a job's process code synchronously; throwing fails the job. Not with `handlers`. */
   jobHandler?: (job: HandlerJob) => unknown;

@@ -22,6 +22,11 @@
 //       Records whose indexed `field` equals `value`.
 //   scan(collection, afterId, limit) -> [{id, json, rev}]
 //       All records of the collection.
+//   findOrdered(collection, field, afterValue, afterId, limit)   (optional)
+//       Records that have a value for the indexed `field`, in (value, id)
+//       order, strictly after (afterValue, afterId) (null: from the start).
+//       With it the engine indexes jobs by due date and acquisition reads
+//       only due jobs (store version 3; sqlite-store.js has it).
 //   Listings are in ascending id order by UTF-8 bytes (code point order),
 //   strictly after `afterId` (null: from the start), at most `limit` rows.
 //   A conflict is reported by throwing StoreConflictError; any other throw

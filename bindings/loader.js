@@ -487,6 +487,24 @@ export class Runtime {
           ),
         ),
 
+      rebatch_js_find_ordered: (h, collPtr, fieldPtr, afterValuePtr, afterPtr, limit, rowsPtr) =>
+        storeCall(h, 'findOrdered', (s) =>
+          addRows(
+            rowsPtr,
+            noThenable(
+              s.findOrdered(
+                rt.readString(collPtr),
+                rt.readString(fieldPtr),
+                rt.readString(afterValuePtr),
+                rt.readString(afterPtr),
+                limit,
+              ),
+              'findOrdered',
+            ),
+            'findOrdered',
+          ),
+        ),
+
       rebatch_js_errmsg: (h) => {
         const entry = rt.hosts.get(h);
         if (!entry || entry.errText === null) return 0;

@@ -22,6 +22,7 @@ export declare class SqliteStore implements Store {
   remove(coll: string, id: string, expectedRev: number): boolean;
   find(coll: string, field: string, value: string, afterId: string | null, limit: number): StoredPageRow[];
   scan(coll: string, afterId: string | null, limit: number): StoredPageRow[];
+  findOrdered(coll: string, field: string, afterValue: string | null, afterId: string | null, limit: number): StoredPageRow[];
   dump(): string;
   /** Checkpoints the WAL and closes the file. */
   close(): void;

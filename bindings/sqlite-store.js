@@ -33,12 +33,18 @@ function loadDriver() {
   return Database;
 }
 
+// Schema 2. records.idx keeps the record's index values (JSON [[field,
+// value], ...]), so an update writes only the index rows whose values
+// changed and a removal deletes its rows by key, with no second index on
+// record_index. Layout and page size chosen by tests/bench/sqlite-layout.bench.js
+// (figures in docs/sqlite-store.md).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
   coll TEXT NOT NULL,
   id   TEXT NOT NULL,
   json TEXT NOT NULL,
   rev  INTEGER NOT NULL,
+  idx  TEXT,
   PRIMARY KEY (coll, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS record_index (
@@ -48,10 +54,62 @@ CREATE TABLE IF NOT EXISTS record_index (
   id    TEXT NOT NULL,
   PRIMARY KEY (coll, field, value, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS record_index_by_record ON record_index (coll, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '2');
 `;
+
+const SCHEMA_VERSION = 2;
+const PAGE_SIZE = 4096;
+
+/**
+ * Brings a schema 1 file (rebatch before the index diff) to schema 2, in one
+ * transaction: records gain idx, filled from record_index; the index by
+ * record goes. Jobs' "acquirable" values become their due dates, as the
+ * engine writes them for a store with findOrdered (due_key in src/job.c:
+ * 16 digits of milliseconds, zero when there is none).
+ */
+function migrateFrom1(db) {
+  db.transaction(() => {
+    db.exec(`
+      ALTER TABLE records ADD COLUMN idx TEXT;
+      UPDATE record_index SET value = (
+        SELECT printf('%016d', max(0, min(9999999999999999, CAST(coalesce(json_extract(r.json, '$.dueDate'), 0) AS INTEGER))))
+        FROM records r WHERE r.coll = record_index.coll AND r.id = record_index.id)
+      WHERE coll = 'job' AND field = 'acquirable';
+      UPDATE records SET idx = (
+        SELECT json_group_array(json_array(i.field, i.value)) FROM record_index i
+        WHERE i.coll = records.coll AND i.id = records.id);
+      DROP INDEX IF EXISTS record_index_by_record;
+      UPDATE meta SET value = '2' WHERE key = 'schema';
+    `);
+  })();
+}
+
+/** The file's schema version (0: a new, empty file). */
+function schemaVersion(db) {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  if (!hasMeta) return 0;
+  return Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? 0);
+}
+
+/** The index entries with a value, as stored in records.idx. */
+function indexText(index) {
+  const present = [];
+  for (const { field, value } of index) if (value !== null && value !== undefined) present.push([field, value]);
+  return JSON.stringify(present);
+}
+
+const entryKey = (e) => `${e[0]}\u0000${e[1]}`;
+
+/** Creates the schema in a new file, migrates an older one, refuses a newer one. */
+function openSchema(db) {
+  const version = schemaVersion(db);
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`its schema version ${version} is newer than this rebatch's (${SCHEMA_VERSION})`);
+  }
+  if (version === 1) migrateFrom1(db);
+  db.exec(SCHEMA);
+}
 
 /** The SQLite store. Create with `sqliteStore(path)`. */
 export class SqliteStore {
@@ -80,11 +138,16 @@ export class SqliteStore {
       // lives in this process's memory). Two processes serving one file
       // would each run a job executor over the other's writes.
       db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma(`page_size = ${PAGE_SIZE}`); // a new file's; an existing file keeps its own
       db.pragma('journal_mode = WAL');
       db.exec('BEGIN EXCLUSIVE; COMMIT');
       db.pragma(`synchronous = ${synchronous}`);
       db.pragma('foreign_keys = OFF');
-      db.exec(SCHEMA);
+      // The executor's savepoints journal every page a job touches; on a
+      // temp file that was 26 write calls and 54 KB an item, in memory 4.6
+      // and 11 KB (tests/bench/sqlite.bench.js, written_kb_per_item).
+      db.pragma('temp_store = MEMORY');
+      openSchema(db);
     } catch (err) {
       db.close();
       if (err.code !== 'SQLITE_BUSY') throw cannotOpen(err);
@@ -94,27 +157,28 @@ export class SqliteStore {
       );
     }
     const p = (sql) => db.prepare(sql);
+    const listing = 'SELECT r.id, r.json, r.rev FROM record_index i JOIN records r ON r.coll = i.coll AND r.id = i.id';
     this.#s = {
-      begin: p('BEGIN IMMEDIATE'),
+      // Deferred: a read-only operation takes no write lock; SQLite takes it
+      // at the first write (one process per file, so none can come between).
+      begin: p('BEGIN'),
       commit: p('COMMIT'),
       rollback: p('ROLLBACK'),
       savepoint: p('SAVEPOINT job'),
       release: p('RELEASE job'),
       rollbackTo: p('ROLLBACK TO job'),
       get: p('SELECT json, rev FROM records WHERE coll = ? AND id = ?'),
-      rev: p('SELECT rev FROM records WHERE coll = ? AND id = ?').pluck(),
-      insert: p('INSERT INTO records (coll, id, json, rev) VALUES (?, ?, ?, 1)'),
-      update: p('UPDATE records SET json = ?, rev = rev + 1 WHERE coll = ? AND id = ? AND rev = ?'),
+      head: p('SELECT rev, idx FROM records WHERE coll = ? AND id = ?'),
+      insert: p('INSERT INTO records (coll, id, json, rev, idx) VALUES (?, ?, ?, 1, ?)'),
+      update: p('UPDATE records SET json = ?, rev = ?, idx = ? WHERE coll = ? AND id = ?'),
       delete: p('DELETE FROM records WHERE coll = ? AND id = ?'),
-      deleteIndex: p('DELETE FROM record_index WHERE coll = ? AND id = ?'),
       insertIndex: p('INSERT OR IGNORE INTO record_index (coll, field, value, id) VALUES (?, ?, ?, ?)'),
-      findFirst: p(
-        `SELECT r.id, r.json, r.rev FROM record_index i JOIN records r ON r.coll = i.coll AND r.id = i.id
-         WHERE i.coll = ? AND i.field = ? AND i.value = ? ORDER BY i.id LIMIT ?`,
-      ),
-      findAfter: p(
-        `SELECT r.id, r.json, r.rev FROM record_index i JOIN records r ON r.coll = i.coll AND r.id = i.id
-         WHERE i.coll = ? AND i.field = ? AND i.value = ? AND i.id > ? ORDER BY i.id LIMIT ?`,
+      deleteIndex: p('DELETE FROM record_index WHERE coll = ? AND field = ? AND value = ? AND id = ?'),
+      findFirst: p(`${listing} WHERE i.coll = ? AND i.field = ? AND i.value = ? ORDER BY i.id LIMIT ?`),
+      findAfter: p(`${listing} WHERE i.coll = ? AND i.field = ? AND i.value = ? AND i.id > ? ORDER BY i.id LIMIT ?`),
+      orderedFirst: p(`${listing} WHERE i.coll = ? AND i.field = ? ORDER BY i.value, i.id LIMIT ?`),
+      orderedAfter: p(
+        `${listing} WHERE i.coll = ? AND i.field = ? AND (i.value, i.id) > (?, ?) ORDER BY i.value, i.id LIMIT ?`,
       ),
       scanFirst: p('SELECT id, json, rev FROM records WHERE coll = ? ORDER BY id LIMIT ?'),
       scanAfter: p('SELECT id, json, rev FROM records WHERE coll = ? AND id > ? ORDER BY id LIMIT ?'),
@@ -176,40 +240,56 @@ export class SqliteStore {
   put(coll, id, json, expectedRev, index = []) {
     if (typeof json !== 'string') throw new TypeError('put: json must be a string');
     const s = this.#s;
-    let rev;
+    const idx = indexText(index);
     if (expectedRev === 0) {
-      if (s.rev.get(coll, id) !== undefined) throw new StoreConflictError(`${coll} ${id} already exists`);
-      s.insert.run(coll, id, json);
-      rev = 1;
-    } else {
-      const info = s.update.run(json, coll, id, expectedRev);
-      if (info.changes !== 1) {
-        const stored = s.rev.get(coll, id);
-        throw new StoreConflictError(
-          stored === undefined
-            ? `${coll} ${id} does not exist (expected revision ${expectedRev})`
-            : `${coll} ${id} has revision ${stored}, not the expected ${expectedRev}`,
-        );
+      try {
+        s.insert.run(coll, id, json, idx);
+      } catch (err) {
+        if (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new StoreConflictError(`${coll} ${id} already exists`);
+        throw err;
       }
-      rev = expectedRev + 1;
-      s.deleteIndex.run(coll, id);
+      for (const { field, value } of index) if (value !== null && value !== undefined) s.insertIndex.run(coll, field, value, id);
+      return 1;
     }
-    for (const { field, value } of index) {
-      if (value !== null && value !== undefined) s.insertIndex.run(coll, field, value, id);
+    const stored = s.head.get(coll, id);
+    if (stored?.rev !== expectedRev) {
+      throw new StoreConflictError(
+        stored === undefined
+          ? `${coll} ${id} does not exist (expected revision ${expectedRev})`
+          : `${coll} ${id} has revision ${stored.rev}, not the expected ${expectedRev}`,
+      );
     }
-    return rev;
+    s.update.run(json, expectedRev + 1, idx, coll, id);
+    this.#writeIndex(coll, id, stored.idx ?? '[]', idx);
+    return expectedRev + 1;
+  }
+
+  /** Deletes the index rows only in `before` and inserts those only in `after` (records.idx texts). */
+  #writeIndex(coll, id, before, after) {
+    if (before === after) return;
+    const old = JSON.parse(before);
+    const now = JSON.parse(after);
+    if (old.length === 0 || now.length === 0) { // an insert or a removal: no sets to compare
+      for (const e of old) this.#s.deleteIndex.run(coll, e[0], e[1], id);
+      for (const e of now) this.#s.insertIndex.run(coll, e[0], e[1], id);
+      return;
+    }
+    const kept = new Set(now.map(entryKey));
+    const had = new Set(old.map(entryKey));
+    for (const e of old) if (!kept.has(entryKey(e))) this.#s.deleteIndex.run(coll, e[0], e[1], id);
+    for (const e of now) if (!had.has(entryKey(e))) this.#s.insertIndex.run(coll, e[0], e[1], id);
   }
 
   /** @param {string} coll @param {string} id @param {number} expectedRev */
   remove(coll, id, expectedRev) {
     const s = this.#s;
-    const stored = s.rev.get(coll, id);
+    const stored = s.head.get(coll, id);
     if (stored === undefined) return false;
-    if (stored !== expectedRev) {
-      throw new StoreConflictError(`${coll} ${id} has revision ${stored}, not the expected ${expectedRev}`);
+    if (stored.rev !== expectedRev) {
+      throw new StoreConflictError(`${coll} ${id} has revision ${stored.rev}, not the expected ${expectedRev}`);
     }
     s.delete.run(coll, id);
-    s.deleteIndex.run(coll, id);
+    this.#writeIndex(coll, id, stored.idx ?? '[]', '[]');
     return true;
   }
 
@@ -222,6 +302,20 @@ export class SqliteStore {
     return afterId === null || afterId === undefined
       ? this.#s.findFirst.all(coll, field, value, n)
       : this.#s.findAfter.all(coll, field, value, afterId, n);
+  }
+
+  /**
+   * Records that have a value for the indexed `field`, in (value, id) order,
+   * after (afterValue, afterId) (both null: from the start). With it the
+   * engine indexes jobs by due date (store version 3).
+   * @param {string} coll @param {string} field @param {string | null} afterValue
+   * @param {string | null} afterId @param {number} limit
+   */
+  findOrdered(coll, field, afterValue, afterId, limit) {
+    const n = limit >= 0 ? limit : -1;
+    return afterValue === null || afterValue === undefined
+      ? this.#s.orderedFirst.all(coll, field, n)
+      : this.#s.orderedAfter.all(coll, field, afterValue, afterId ?? '', n);
   }
 
   /** @param {string} coll @param {string | null} afterId @param {number} limit */

@@ -118,6 +118,13 @@ typedef int (*rb_row_take)(rebatch_engine *e, char **id, char **json, int rev, v
 int rb_find_page_take(rebatch_engine *e, const char *coll, const char *field,
                       const char *value, const char *after_id, int limit,
                       rb_row_take visit, void *ctx, int *count);
+/* Whether the store walks an index in value order (find_ordered, version 3). */
+int rb_ordered_possible(const rebatch_engine *e);
+/* One page of find_ordered, each row handed to visit as rb_find_page_take
+ * does: rows with a value for `field`, after (after_value, after_id). */
+int rb_find_ordered_page_take(rebatch_engine *e, const char *coll, const char *field,
+                              const char *after_value, const char *after_id, int limit,
+                              rb_row_take visit, void *ctx, int *count);
 /* Every row whose indexed field equals value, the same way, a page at a
  * time; visit may write to the store (each page is a copy). */
 int rb_find_all_rows(rebatch_engine *e, const char *coll, const char *field,

@@ -5,6 +5,7 @@
  */
 #include "core.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,6 +128,15 @@ static int valid_host(const rebatch_host *h) {
   return h && h->version >= 1 && h->now_ms && h->next_id;
 }
 
+/* Copies the members the store's version declares (a host built against an
+ * older header passes a shorter struct); the engine's are zeroed. */
+static void copy_store(rebatch_store *to, const rebatch_store *from) {
+  size_t size = from->version >= 3   ? sizeof *from
+                : from->version == 2 ? offsetof(rebatch_store, find_ordered)
+                                     : offsetof(rebatch_store, savepoint);
+  memcpy(to, from, size);
+}
+
 int rebatch_open(const rebatch_store *store, const rebatch_host *host,
                  const char *config_json, rebatch_engine **out,
                  char **error_out) {
@@ -150,7 +160,7 @@ int rebatch_open(const rebatch_store *store, const rebatch_host *host,
     cJSON_Delete(cfg);
     return REBATCH_NOMEM;
   }
-  e->store = *store;
+  copy_store(&e->store, store);
   e->host = *host;
   if (!read_config(&e->config, cfg, error_out)) {
     cJSON_Delete(cfg);

@@ -52,6 +52,10 @@ int rebatch_js_find(int h, const char *collection, const char *field,
 RB_IMPORT(rebatch_js_scan)
 int rebatch_js_scan(int h, const char *collection, const char *after_id,
                     int limit, rebatch_rows *out);
+RB_IMPORT(rebatch_js_find_ordered)
+int rebatch_js_find_ordered(int h, const char *collection, const char *field,
+                            const char *after_value, const char *after_id,
+                            int limit, rebatch_rows *out);
 /* A string in WASM memory owned by the JS adapter (allocated with
  * rebatch_alloc, freed by it at its next callback or when the handle is
  * released), or 0. */
@@ -114,6 +118,14 @@ static int relay_scan(void *ctx, const char *collection, const char *after_id,
   return rebatch_js_scan(handle_of(ctx), collection, after_id, limit, out);
 }
 
+static int relay_find_ordered(void *ctx, const char *collection,
+                              const char *field, const char *after_value,
+                              const char *after_id, int limit,
+                              rebatch_rows *out) {
+  return rebatch_js_find_ordered(handle_of(ctx), collection, field,
+                                 after_value, after_id, limit, out);
+}
+
 static const char *relay_errmsg(void *ctx) {
   return rebatch_js_errmsg(handle_of(ctx));
 }
@@ -132,10 +144,12 @@ static int relay_execute_job(void *ctx, const char *job_json, char *error_buf,
 
 /* ---- exported constructors ---------------------------------------------- */
 
-rebatch_store *rebatch_js_store_new(int handle, int has_savepoints) {
+rebatch_store *rebatch_js_store_new(int handle, int has_savepoints,
+                                    int has_find_ordered) {
   rebatch_store *store = rb_calloc(1, sizeof *store);
   if (!store) return NULL;
-  store->version = has_savepoints ? 2 : 1;
+  store->version = has_find_ordered ? 3 : has_savepoints ? 2 : 1;
+  if (has_find_ordered) store->find_ordered = relay_find_ordered;
   if (has_savepoints) {
     store->savepoint = relay_savepoint;
     store->release = relay_release;

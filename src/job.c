@@ -24,16 +24,48 @@ static int is_true(const cJSON *obj, const char *key) {
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
-/* Jobs with retries left and not suspended are the executor's candidates;
- * indexing them keeps acquisition from scanning failed jobs. */
-static void job_index(const cJSON *job, rebatch_index_entry index[3]) {
+/* A due date as an index value that sorts as the date: 16 digits of
+ * milliseconds since the epoch (no due date and dates before 1970: zero). */
+#define DUE_KEY_SIZE 17
+
+static void due_key(double due, char key[DUE_KEY_SIZE]) {
+  double ms = due < 0 ? 0 : due > 9999999999999999.0 ? 9999999999999999.0 : floor(due);
+  snprintf(key, DUE_KEY_SIZE, "%016.0f", ms);
+}
+
+/* The "acquirable" index value of a job with retries left that is not
+ * suspended (the executor's candidates; failed jobs stay out of the walk).
+ * A store that walks an index in value order (version 3) gets the due date,
+ * so acquisition reads due jobs first; other stores get "1". */
+static const char *acquirable_value(const rebatch_engine *e, int acquirable, double due,
+                                    char key[DUE_KEY_SIZE]) {
+  if (!acquirable) return NULL;
+  if (!rb_ordered_possible(e)) return "1";
+  due_key(due, key);
+  return key;
+}
+
+/* rb_date(job, "dueDate") of a job's text, parsing it only when the quick
+ * walk cannot tell. */
+static int text_due(rebatch_engine *e, const char *text, double *due) {
+  cJSON *parsed;
+  int rc;
+  if (rb_text_date(text, "dueDate", due) >= 0) return REBATCH_OK;
+  if ((rc = rb_parse_record(e, text, &parsed)) != REBATCH_OK) return rc;
+  *due = rb_date(parsed, "dueDate");
+  cJSON_Delete(parsed);
+  return REBATCH_OK;
+}
+
+static void job_index(const rebatch_engine *e, const cJSON *job, rebatch_index_entry index[3],
+                      char key[DUE_KEY_SIZE]) {
   int acquirable = retries_of(job) > 0 && !is_true(job, "suspended");
   index[0].field = "processInstanceId";
   index[0].value = rb_str(job, "processInstanceId");
   index[1].field = "jobDefinitionId";
   index[1].value = rb_str(job, "jobDefinitionId");
   index[2].field = "acquirable";
-  index[2].value = acquirable ? "1" : NULL;
+  index[2].value = acquirable_value(e, acquirable, rb_date(job, "dueDate"), key);
 }
 
 int rb_jobs_set_suspended_for_instance(rebatch_engine *e, const char *instance_id, int suspended) {
@@ -47,7 +79,8 @@ int rb_jobs_set_suspended_for_instance(rebatch_engine *e, const char *instance_i
 
 int rb_job_save(rebatch_engine *e, rb_doc *job) {
   rebatch_index_entry index[3];
-  job_index(job->json, index);
+  char key[DUE_KEY_SIZE];
+  job_index(e, job->json, index, key);
   return rb_save(e, JOB, job, index, 3);
 }
 
@@ -95,7 +128,7 @@ static void nj_date(job_draft *t, const char *key, double value) {
 static int insert_job(rebatch_engine *e, const char *id, job_draft *t, const rb_job_spec *s) {
   rebatch_index_entry index[3];
   const cJSON *inst = s->instance;
-  char *text = rb_writer_close(&t->w);
+  char *text = rb_writer_close(&t->w), key[DUE_KEY_SIZE];
   int rev = 0, rc;
   if (!text) {
     rb_free(t->w.p);
@@ -107,7 +140,7 @@ static int insert_job(rebatch_engine *e, const char *id, job_draft *t, const rb_
   index[1].field = "jobDefinitionId";
   index[1].value = s->job_definition_id;
   index[2].field = "acquirable";
-  index[2].value = s->retries > 0 && !s->suspended ? "1" : NULL;
+  index[2].value = acquirable_value(e, s->retries > 0 && !s->suspended, s->due_date, key);
   rc = rb_save_text(e, JOB, id, text, &rev, index, 3);
   if (rc == REBATCH_OK) rc = rb_job_log_fields(e, text, t->f, t->count, RB_JOB_LOG_CREATION, s->retries);
   rb_free(text);
@@ -281,7 +314,8 @@ static int reads_apart(const rb_text_field *f, int count) {
 
 int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
                             const rb_member *extra, int extra_count, int *done) {
-  char *text, *patched = NULL, value[32];
+  char *text, *patched = NULL, value[32], key[DUE_KEY_SIZE];
+  double due = RB_NO_DATE;
   rb_member members[8];
   job_text t;
   int rev, rc = rb_load_text(e, JOB, id, &text, &rev), old, got = 0;
@@ -308,11 +342,12 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
   *done = 1;
   if (got < 0) return REBATCH_NOMEM;
   if (!old && retries > 0) rc = rb_incident_end(e, "failedJob", id, 1);
+  if (rc == REBATCH_OK && rb_ordered_possible(e)) rc = text_due(e, patched, &due);
   if (rc == REBATCH_OK) {
     rebatch_index_entry index[] = {
         {"processInstanceId", t.got_instance > 0 ? t.instance : NULL},
         {"jobDefinitionId", t.got_definition > 0 ? t.definition : NULL},
-        {"acquirable", retries > 0 && !t.suspended ? "1" : NULL},
+        {"acquirable", acquirable_value(e, retries > 0 && !t.suspended, due, key)},
     };
     rc = rb_save_text(e, JOB, id, patched, &rev, index, 3);
   }
@@ -811,6 +846,10 @@ typedef struct acquisition {
   size_t after_cap;
   int skipped; /* rows seen that were not due */
   double next_due; /* the earliest due date of those, RB_NO_DATE when none */
+  /* Walking in due order (rb_ordered_possible): the last row's due key is
+   * the cursor's other half, and the first row not due ends the walk. */
+  int ordered, ended, advanced;
+  char after_key[DUE_KEY_SIZE];
 } acquisition;
 
 /* Whether the host runs the job's code and its lock, which ends at *until,
@@ -821,6 +860,20 @@ static int locked(const char *json, double now, double *until) {
          *until > now;
 }
 
+/* In due order, whether the row (its due date's key, its id) comes after
+ * the cursor, which it then becomes. A row out of order (an index value
+ * that is not the row's due date) is passed over, so none is taken twice. */
+static int ordered_advance(acquisition *a, double due, const char *id) {
+  char key[DUE_KEY_SIZE];
+  int cmp;
+  due_key(due, key);
+  cmp = a->after ? strcmp(key, a->after_key) : 1;
+  if (cmp < 0 || (cmp == 0 && strcmp(id, a->after) <= 0)) return 0;
+  memcpy(a->after_key, key, sizeof key);
+  a->advanced++;
+  return 1;
+}
+
 /* Reads a row's due date from its text; a text the quick walk cannot judge
  * is parsed as rb_find_page would. */
 static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int rev,
@@ -829,6 +882,9 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
   const char *id = *row_id, *json = *row_json;
   double due, until;
   size_t len = strlen(id);
+  int rc;
+  if ((rc = text_due(e, json, &due)) != REBATCH_OK) return rc;
+  if (a->ordered && !ordered_advance(a, due, id)) return REBATCH_OK;
   if (len >= a->after_cap) {
     char *grown = rb_realloc(a->after, len + 1);
     if (!grown) return REBATCH_NOMEM;
@@ -836,19 +892,13 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
     a->after_cap = len + 1;
   }
   memcpy(a->after, id, len + 1);
-  if (rb_text_date(json, "dueDate", &due) < 0) {
-    cJSON *parsed;
-    int parsed_rc = rb_parse_record(e, json, &parsed);
-    if (parsed_rc != REBATCH_OK) return parsed_rc;
-    due = rb_date(parsed, "dueDate");
-    cJSON_Delete(parsed);
-  }
   if (locked(json, a->now, &until)) {
     a->skipped++;
     if (a->next_due == RB_NO_DATE || until < a->next_due) a->next_due = until;
     return REBATCH_OK;
   }
   if (!(due < 0 || due <= a->now)) {
+    a->ended = a->ordered;
     a->skipped++;
     if (a->next_due == RB_NO_DATE || due < a->next_due) a->next_due = due;
     return REBATCH_OK;
@@ -857,18 +907,23 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
   return acquired_push(a->due, row_id, row_json, rev);
 }
 
-/* Collects due, acquirable jobs in id order, at most max, and the earliest
- * due date among the acquirable jobs seen waiting (*next_due; RB_NO_DATE
- * when none). */
+/* Collects due, acquirable jobs in id order (due order with a version 3
+ * store), at most max, and the earliest due date among the acquirable jobs
+ * seen waiting (*next_due; RB_NO_DATE when none). */
 static int acquire(rebatch_engine *e, int max, acquired_list *due, double *next_due) {
-  acquisition a = {due, max, rb_now(e), NULL, 0, 0, RB_NO_DATE};
+  acquisition a = {due, max, rb_now(e), NULL, 0, 0, RB_NO_DATE, rb_ordered_possible(e), 0, 0, {0}};
   int rc = rb_tx_begin(e);
-  while (rc == REBATCH_OK && due->count < max) {
+  while (rc == REBATCH_OK && due->count < max && !a.ended) {
     /* A page no larger than what is still wanted (every row of a page is
-     * copied out of the store) until rows that are not due turn up. */
-    int count = 0, page = !a.skipped && max - due->count < 200 ? max - due->count : 200;
-    rc = rb_find_page_take(e, JOB, "acquirable", "1", a.after, page, acquire_row, &a, &count);
-    if (rc == REBATCH_OK && count < page) break;
+     * copied out of the store) until rows that are not due turn up; in due
+     * order one row more, whose due date is the next wake-up. */
+    int count = 0, wanted = max - due->count + a.ordered;
+    int page = !a.skipped && wanted < 200 ? wanted : 200;
+    a.advanced = 0;
+    rc = a.ordered ? rb_find_ordered_page_take(e, JOB, "acquirable", a.after ? a.after_key : NULL, a.after,
+                                               page, acquire_row, &a, &count)
+                   : rb_find_page_take(e, JOB, "acquirable", "1", a.after, page, acquire_row, &a, &count);
+    if (rc == REBATCH_OK && (count < page || (a.ordered && !a.advanced))) break;
   }
   rb_free(a.after);
   *next_due = a.next_due;

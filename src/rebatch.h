@@ -127,8 +127,17 @@ void rebatch_set_allocator(void *(*malloc_fn)(size_t),
  * only inside a transaction, never nested (at most one is open), and always
  * ended by release() or rollback_to() before the transaction's commit() or
  * rollback(). With a version 1 store the executor commits each job alone.
+ *
+ * Version 3 appends find_ordered, a walk over one indexed field in value
+ * order. With it the core writes the job executor's "acquirable" index value
+ * as the job's due date (a fixed-width key) and acquisition reads the due
+ * jobs first, stopping at the first that is not due: it costs what it
+ * acquires. Without it (NULL, or an older version) the value is "1" and
+ * acquisition walks every acquirable job. A version 3 store without
+ * savepoints leaves those three members NULL (the executor then commits each
+ * job alone).
  */
-#define REBATCH_STORE_VERSION 2
+#define REBATCH_STORE_VERSION 3
 
 typedef struct rebatch_rows rebatch_rows;
 
@@ -184,6 +193,15 @@ typedef struct rebatch_store {
   /* Undoes every write since the open savepoint and ends it; the
    * transaction stays open with the writes made before the savepoint. */
   int (*rollback_to)(void *ctx);
+
+  /* ---- version 3 ---- */
+
+  /* Rows that have a value for the indexed `field`, in ascending (value, id)
+   * byte order, strictly after the pair (after_value, after_id) (both NULL:
+   * from the start), at most `limit` rows (negative: no limit). */
+  int (*find_ordered)(void *ctx, const char *collection, const char *field,
+                      const char *after_value, const char *after_id, int limit,
+                      rebatch_rows *out);
 } rebatch_store;
 
 /*
@@ -319,13 +337,16 @@ void rebatch_inject_store_fault(rebatch_engine *engine, int nth_call);
 /*
  * A store and a host whose callbacks relay to the JS binding through static
  * imports (module "env", rebatch_js_*), keyed by `handle`, an integer the JS
- * side chooses; ctx is the handle. has_savepoints 0 makes a version 1 store
- * (the JS store has no savepoint methods). has_job_handler 0 leaves execute_job
+ * side chooses; ctx is the handle. has_find_ordered 1 makes a version 3
+ * store (the JS store has findOrdered), else has_savepoints 0 makes a version
+ * 1 store (the JS store has no savepoint methods); savepoints are relayed only
+ * when has_savepoints is 1. has_job_handler 0 leaves execute_job
  * NULL. Returns NULL when out of memory. The caller owns the struct and
  * frees it with the matching _free (NULL is a no-op); since rebatch_open()
  * copies both structs, the binding frees them right after opening.
  */
-rebatch_store *rebatch_js_store_new(int handle, int has_savepoints);
+rebatch_store *rebatch_js_store_new(int handle, int has_savepoints,
+                                    int has_find_ordered);
 void rebatch_js_store_free(rebatch_store *store);
 rebatch_host *rebatch_js_host_new(int handle, int has_job_handler);
 void rebatch_js_host_free(rebatch_host *host);

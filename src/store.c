@@ -310,6 +310,27 @@ int rb_find_page_take(rebatch_engine *e, const char *coll, const char *field,
   return rc;
 }
 
+int rb_ordered_possible(const rebatch_engine *e) {
+  return e->store.version >= 3 && e->store.find_ordered;
+}
+
+int rb_find_ordered_page_take(rebatch_engine *e, const char *coll, const char *field,
+                              const char *after_value, const char *after_id, int limit,
+                              rb_row_take visit, void *ctx, int *count) {
+  rebatch_rows rows = {0};
+  int rc;
+  *count = 0;
+  if (!rb_ordered_possible(e) || !field || !after_value != !after_id) return REBATCH_MISUSE;
+  if (fault_due(e)) return REBATCH_ERROR;
+  rc = note_failure(e, e->store.find_ordered(e->store.ctx, coll, field, after_value, after_id, limit, &rows));
+  if (rc == REBATCH_OK && rows.count > limit) rc = REBATCH_ERROR;
+  for (int i = 0; rc == REBATCH_OK && i < rows.count; i++)
+    rc = visit(e, &rows.items[i].id, &rows.items[i].json, rows.items[i].rev, ctx);
+  if (rc == REBATCH_OK) *count = rows.count;
+  rows_clear(&rows);
+  return rc;
+}
+
 /* Every row of a find (field set) or scan (field NULL), a page at a time. */
 static int each_row(rebatch_engine *e, const char *coll, const char *field,
                     const char *value, rb_row_visit visit, void *ctx) {
