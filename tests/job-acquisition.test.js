@@ -118,6 +118,9 @@ for (const [name, makeStore] of Object.entries(STORES)) {
         assert.deepEqual(node.getJobs({ processInstanceId: pi.id }).map((j) => j.lockOwner), ['node-a']);
       }
 
+      assert.throws(() => n.b.deleteJob(job.id), (err) => err.status === 500 && err.type === 'RestException' &&
+        err.code === null && err.message === 'Cannot delete job when the job is being executed. Try again later.');
+
       n.clock.advance(MIN - 1);
       const held = n.b.executeDueJobs({});
       assert.deepEqual([held.executed, held.failed, held.nextDueInMs], [0, 0, 1], 'skipped, not failed; due when the lock ends');
