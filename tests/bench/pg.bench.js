@@ -36,6 +36,10 @@ import { startPgCluster } from '../support/pg-cluster.js';
 
 const N = Number(process.env.BENCH_PG_N ?? 100_000);
 const NODES = Number(process.env.BENCH_PG_NODES ?? 3);
+// Jobs a node's step acquires: a seed job makes 100 execution jobs at a
+// time, and one node taking all of them leaves the others idle, so each
+// takes its share (Camunda's own default is 3 per acquisition).
+const NODE_MAX_JOBS = Number(process.env.BENCH_PG_NODE_MAX_JOBS ?? Math.ceil(101 / NODES));
 const T0 = Date.UTC(2024, 0, 1);
 const EXT = {
   key: 'ext',
@@ -117,23 +121,26 @@ async function runBatch(store) {
  * wait time as JSON, then ends.
  */
 const NODE = `
-const [url, index, pg] = process.argv.slice(1);
+const [url, index, pg, maxJobs] = process.argv.slice(1);
 (async () => {
   const { createEngine } = await import(index);
   const { postgresStore } = await import(pg);
   const store = postgresStore(url);
   const engine = await createEngine({ store, config: { batchPollTime: 1 } });
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  let executed = 0, conflicted = 0;
+  let executed = 0, conflicted = 0, idle = 0;
   while (engine.getBatchesCount().count > 0) {
-    const r = engine.executeDueJobs({ maxJobs: 101 });
+    const r = engine.executeDueJobs({ maxJobs: Number(maxJobs) });
     if (r.failed) throw new Error('batch jobs failed: ' + JSON.stringify(r.jobs.find((j) => j.failed)));
     executed += r.executed;
     conflicted += r.conflicted;
-    if (r.executed === 0) Atomics.wait(nap, 0, 0, 20);
+    if (r.executed === 0) {
+      idle++;
+      Atomics.wait(nap, 0, 0, 5);
+    }
   }
   engine.close();
-  process.stdout.write(JSON.stringify({ ...store.stats, executed, conflicted }));
+  process.stdout.write(JSON.stringify({ ...store.stats, executed, conflicted, idle }));
   store.close();
 })();
 `;
@@ -150,6 +157,7 @@ async function runNodes(url, nodes) {
     '-e', NODE, url,
     new URL('../../bindings/index.js', import.meta.url).href,
     new URL('../../bindings/postgres-store.js', import.meta.url).href,
+    String(NODE_MAX_JOBS),
   ];
   const stats = await Promise.all(Array.from({ length: nodes }, () => new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -206,7 +214,8 @@ try {
     `bench pg-set-external-task-retries nodes=${NODES} items=${N} seconds=${multi.seconds.toFixed(3)} ` +
       `items_per_s=${Math.round(N / multi.seconds)} round_trips_per_item=${(multiTrips / N).toFixed(2)} ` +
       `db_wait_share=${(multiWait / NODES / multi.seconds).toFixed(2)} ` +
-      `jobs_per_node=${multi.stats.map((x) => x.executed).join('/')} conflicted=${multi.stats.reduce((n, x) => n + x.conflicted, 0)} ` +
+      `max_jobs_per_step=${NODE_MAX_JOBS} jobs_per_node=${multi.stats.map((x) => x.executed).join('/')} ` +
+      `idle_steps=${multi.stats.map((x) => x.idle).join('/')} conflicted=${multi.stats.reduce((n, x) => n + x.conflicted, 0)} ` +
       `speedup_over_1_node=${(pgSeconds / multi.seconds).toFixed(2)}`,
   );
   console.log(
