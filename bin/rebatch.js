@@ -20,7 +20,9 @@ commands:
             --body-limit BYTES  largest request body (default 10485760)
             --config JSON       engine configuration, e.g. '{"batchPollTime":5}'; job executor
                                 settings under "jobExecutor": maxJobsPerStep (50), jobsPerTransaction (50), waitMs (5000,
-                                after a failed step), maxWaitMs (60000, the longest sleep)
+                                after a failed step), maxWaitMs (60000, the longest sleep), lockTimeInMillis
+                                (300000, how long an acquired job stays locked), lockOwner (this node's name
+                                on the jobs it holds; default rebatch-<pid>-<random>)
             --no-web            do not serve the simulation page (dist/web) at /
             --auth, --no-auth   HTTP Basic auth against the engine's users (default:
                                 on unless --host is loopback); see 'rebatch user'
@@ -143,6 +145,8 @@ async function serve(argv) {
       ...(store ? { store } : {}),
       ...(config ? { config } : {}),
       ...(loaded ? { handlers: loaded.handlers } : {}),
+      // one lock owner per node: its executor's and its handlers'
+      ...(jobExecutor?.lockOwner ? { lockOwner: jobExecutor.lockOwner } : {}),
     });
   } catch (err) {
     store?.close();

@@ -173,7 +173,7 @@ export interface EngineOptions {
   jobHandler?: (job: HandlerJob) => unknown;
   /** Job handlers matched by delegateExpression, class, expression or activity id. */
   handlers?: Handlers;
-  /** Lock owner of jobs whose handler runs asynchronously. */
+  /** The node's lock owner: of the jobs executeDueJobs acquires and of jobs whose handler runs asynchronously (default rebatch-<pid>-<random>). */
   lockOwner?: string;
   /** Engine configuration, e.g. {batchPollTime: 5, invocationsPerBatchJob: 1}. */
   config?: Record<string, Json> | string;
@@ -188,6 +188,8 @@ export declare class Engine {
   readonly operations: readonly string[];
   /** The job handlers given as `handlers`, or null. */
   readonly jobHandlers: JobHandlers | null;
+  /** The node's lock owner: executeDueJobs acquires under it unless its body names one. */
+  readonly lockOwner: string;
   /** Runs one operation; returns its response body, throws EngineError for a status >= 400. */
   call(operation: string, request?: EngineRequest, options?: { bodyText?: string }): any;
   /** As call(), returning the body as JSON text (undefined when there is none). */

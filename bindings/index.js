@@ -15,7 +15,7 @@
 
 import { EngineError, RC, StoreConflictError } from './errors.js';
 import { JsMemoryStore, compareIds, jsMemoryStore } from './js-memory-store.js';
-import { JobHandlers, handlerNameOf } from './job-handlers.js';
+import { JobHandlers, defaultLockOwner, handlerNameOf } from './job-handlers.js';
 import { loadRebatch } from './loader.js';
 import { OPERATIONS } from './operations.js';
 
@@ -466,6 +466,18 @@ for (const [name, fields] of Object.entries(OPERATIONS)) {
   });
 }
 
+// The job executor's step acquires under the engine's lock owner unless the
+// request names one: two engines on one store never share a lock owner by
+// accident.
+Object.defineProperty(Engine.prototype, 'executeDueJobs', {
+  configurable: true,
+  writable: true,
+  value: function executeDueJobs(body = {}) {
+    const object = body !== null && typeof body === 'object' && !Array.isArray(body);
+    return this.call('executeDueJobs', { body: object && body.lockOwner === undefined ? { ...body, lockOwner: this.lockOwner } : body });
+  },
+});
+
 /**
  * @typedef {object} EngineOptions
  * @property {MemoryStore | object} [store] a memoryStore() (C, inside WASM)
@@ -479,8 +491,9 @@ for (const [name, fields] of Object.entries(OPERATIONS)) {
  * @property {Record<string, unknown>} [handlers] the job handlers (a
  *   module's exports; see job-handlers.js), in place of jobHandler; then
  *   engine.jobHandlers
- * @property {string} [lockOwner] the lock owner of jobs whose handler runs
- *   asynchronously (default: rebatch-<pid>-<random>)
+ * @property {string} [lockOwner] the node's lock owner: of the jobs its
+ *   executor acquires (executeDueJobs without a lockOwner) and of jobs whose
+ *   handler runs asynchronously (default: rebatch-<pid>-<random>)
  * @property {object | string} [config] engine configuration (see
  *   rebatch_open in src/rebatch.h)
  */
@@ -508,7 +521,11 @@ export async function createEngine(options = {}) {
   if (jobHandler !== undefined && handlers !== undefined) {
     throw new TypeError('createEngine: give handlers or jobHandler, not both');
   }
-  const jobHandlers = handlers === undefined ? null : new JobHandlers(handlers, { lockOwner });
+  if (lockOwner !== undefined && (typeof lockOwner !== 'string' || lockOwner === '')) {
+    throw new TypeError('createEngine: lockOwner must be a non-empty string');
+  }
+  const nodeLockOwner = lockOwner ?? defaultLockOwner();
+  const jobHandlers = handlers === undefined ? null : new JobHandlers(handlers, { lockOwner: nodeLockOwner });
   if (jobHandlers) jobHandler = jobHandlers.jobHandler;
   const ownsStore = givenStore === undefined;
   const store = ownsStore ? new MemoryStore() : givenStore;
@@ -584,5 +601,7 @@ export async function createEngine(options = {}) {
   jobHandlers?.bind(engine);
   /** The job handlers given as `handlers` (null without). */
   Object.defineProperty(engine, 'jobHandlers', { value: jobHandlers, enumerable: true });
+  /** The node's lock owner (see EngineOptions.lockOwner). */
+  Object.defineProperty(engine, 'lockOwner', { value: nodeLockOwner, enumerable: true });
   return engine;
 }

@@ -19,9 +19,10 @@
 // rejecting) fails it with the error's message and stack, with Camunda's
 // failure handling (retries, failedJobRetryTimeCycle, an incident at 0).
 // A synchronous handler runs inside the executor's transaction: it must not
-// call the engine. A Promise leaves the job locked (lockOwner,
-// lockExpirationTime; 5 minutes) while it runs; it then completes or fails
-// in a transaction of its own.
+// call the engine. A Promise leaves the job locked (lockOwner: the engine's,
+// which the job executor acquires under too; lockExpirationTime: the
+// executor's lockTimeInMillis, 5 minutes by default) while it runs; it then
+// completes or fails in a transaction of its own.
 
 /**
  * The export a job's activity names, and what names it.
@@ -46,7 +47,8 @@ function unresolved(found) {
   return `Unknown property used in expression: ${found.source}. Cause: Cannot resolve identifier '${found.name}'`;
 }
 
-function defaultLockOwner() {
+/** A node's lock owner when none is given: its process id and a random part. */
+export function defaultLockOwner() {
   const pid = globalThis.process?.pid;
   return `rebatch-${pid ?? 'web'}-${globalThis.crypto.randomUUID().slice(0, 8)}`;
 }

@@ -9,6 +9,12 @@ export interface JobExecutorOptions {
   waitMs?: number;
   maxWaitMs?: number;
   waitIncreaseFactor?: number;
+  /** Jobs of a step that share one store transaction (stores with savepoints). */
+  jobsPerTransaction?: number;
+  /** How long an acquired job stays locked (default: the engine's lockTimeInMillis, 300000). */
+  lockTimeInMillis?: number;
+  /** The lock owner the executor acquires under (default: engine.lockOwner). */
+  lockOwner?: string;
   log?: (msg: string) => void;
 }
 
@@ -16,7 +22,9 @@ export interface JobExecutorOptions {
 export declare class JobExecutor {
   constructor(engine: Engine, options?: JobExecutorOptions);
   readonly running: boolean;
-  readonly stats: { steps: number; executed: number; failed: number; errors: number };
+  /** The lock owner of the jobs this executor acquires. */
+  readonly lockOwner: string;
+  readonly stats: { steps: number; executed: number; failed: number; conflicted: number; errors: number };
   start(): void;
   stop(): void;
   wake(): void;

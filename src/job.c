@@ -399,6 +399,7 @@ typedef struct rb_outcome {
   int failed;
   int by_engine; /* the engine threw (a ProcessEngineException), not the host's job code */
   int deferred;  /* the host runs the job's code on its own; message: the lock owner */
+  int conflicted; /* another writer changed a record the job wrote: rolled back, runs again */
   char message[512];
   char *trace; /* the host's stacktrace of a failure, or NULL (owned) */
 } rb_outcome;
@@ -481,18 +482,26 @@ static int ask_host(rebatch_engine *e, const cJSON *job, rb_outcome *out) {
   return REBATCH_OK;
 }
 
+/* Who runs a job and for how long it is locked: the executor's lock owner
+ * (NULL when a job is executed by request, unlocked) and lockTimeInMillis. */
+typedef struct rb_lock {
+  const char *owner;
+  double ms;
+} rb_lock;
+
 /* Locks a job whose code the host runs on its own: acquisition skips it
  * until the lock expires; the host ends it with completeLockedJob or
  * failLockedJob. */
-static int lock_job(rebatch_engine *e, rb_doc *job, const char *owner) {
+static int lock_job(rebatch_engine *e, rb_doc *job, const char *owner, double ms) {
   if (!rb_set_str(job->json, "lockOwner", owner) ||
-      !rb_set_num(job->json, "lockExpirationTime", rb_now(e) + REBATCH_JOB_LOCK_MS))
+      !rb_set_num(job->json, "lockExpirationTime", rb_now(e) + ms))
     return REBATCH_NOMEM;
   return rb_job_save(e, job);
 }
 
 /* Runs a batch's job (b->batch_id set) or a process job (parsed: job). */
-static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_outcome *out) {
+static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, const rb_lock *lock,
+                   rb_outcome *out) {
   rb_response res = {0, NULL};
   int rc = REBATCH_OK;
   if (b->batch_id) rc = rb_batch_job_execute(e, b, &res);
@@ -503,7 +512,7 @@ static int run_job(rebatch_engine *e, const rb_batch_job *b, rb_doc *job, rb_out
   }
   else {
     rc = ask_host(e, job->json, out);
-    if (rc == REBATCH_OK && out->deferred) rc = lock_job(e, job, out->message);
+    if (rc == REBATCH_OK && out->deferred) rc = lock_job(e, job, out->message, lock->ms);
     else if (rc == REBATCH_OK && !out->failed) rc = process_job_handler(e, job, &res);
   }
   if (rc == RB_REJECTED) {
@@ -574,8 +583,11 @@ static int record_failure(rebatch_engine *e, const char *job_id, const char *mes
  * again in any case: the host's code runs before anything is written). */
 typedef struct acquired {
   char *id;
-  char *text; /* taken by the execution */
-  int rev;
+  char *text; /* as locked; taken by the execution */
+  char *read; /* as read, kept while locking (to undo a group's locks) */
+  int rev, read_rev;
+  int group; /* the index of the first job of its process instance's group; its own when alone */
+  int dropped; /* another node locked it (or its group) first */
 } acquired;
 
 /* A batch's job (seed, monitor or execution) is run from its batch, type,
@@ -659,11 +671,28 @@ static int load_job(rebatch_engine *e, const char *id, acquired *hint, rb_doc *j
   return REBATCH_OK;
 }
 
+/* Whether the job (its text, or parsed when text is NULL) is locked by
+ * owner: a job whose lock expired and that another node acquired since is
+ * not run a second time. */
+static int held_by(rebatch_engine *e, const char *text, const cJSON *json, const char *owner) {
+  char buf[REBATCH_ID_MAX * 4 + 1];
+  cJSON *parsed = NULL;
+  int got, held;
+  if (!text) return rb_str_eq(rb_str(json, "lockOwner"), owner);
+  got = rb_text_str(text, "lockOwner", buf, sizeof buf);
+  if (got >= 0) return got > 0 && strcmp(buf, owner) == 0;
+  if (rb_parse_record(e, text, &parsed) != REBATCH_OK) return 0;
+  held = rb_str_eq(rb_str(parsed, "lockOwner"), owner);
+  cJSON_Delete(parsed);
+  return held;
+}
+
 /* Executes one job in its own transaction; a failure is then recorded in a
  * second one, as Camunda's failed job listener does. *exists is 0 when the
- * job is gone. hint: the job as acquisition read it, or NULL. */
-static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_outcome *out,
-                       int *exists) {
+ * job is gone (or, for the executor, no longer locked by lock->owner).
+ * hint: the job as acquisition read and locked it, or NULL. */
+static int run_in_tx(rebatch_engine *e, const char *id, acquired *hint, const rb_lock *lock,
+                     rb_outcome *out, int *exists) {
   rb_doc job = {NULL, NULL, 0};
   char *text = NULL;
   loaded_job l;
@@ -673,9 +702,15 @@ static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_out
   memset(out, 0, sizeof *out);
   *exists = 0;
   if (rc == REBATCH_OK) rc = load_job(e, id, hint, &job, &text, &l);
+  /* the executor's own lock is in the text acquisition handed over */
+  if (rc == REBATCH_OK && lock->owner && (l.log || job.json) && !(hint && l.log) &&
+      !held_by(e, l.log ? text : NULL, job.json, lock->owner)) {
+    l.log = NULL;
+    rb_doc_clear(&job);
+  }
   if (rc == REBATCH_OK && (l.log || job.json)) {
     *exists = 1;
-    rc = run_job(e, &l.batch, &job, out);
+    rc = run_job(e, &l.batch, &job, lock, out);
     if (rc == REBATCH_OK && !out->failed && !out->deferred)
       rc = l.log ? rb_job_log_fields(e, text, l.log, l.log_count, RB_JOB_LOG_SUCCESS, l.retries)
                  : rb_job_log(e, job.json, RB_JOB_LOG_SUCCESS, l.retries, NULL);
@@ -686,13 +721,46 @@ static int execute_job(rebatch_engine *e, const char *id, acquired *hint, rb_out
   rb_doc_clear(&job);
   if (rc == REBATCH_OK && !out->failed) return rb_tx_commit(e);
   rb_tx_rollback(e);
-  if (stale) return execute_job(e, id, NULL, out, exists);
+  if (stale) return run_in_tx(e, id, NULL, lock, out, exists);
   if (rc != REBATCH_OK) return rc;
   if ((rc = rb_tx_begin(e)) != REBATCH_OK) return rc;
   rc = record_failure(e, id, out->message, out->trace);
   if (rc == REBATCH_OK) return rb_tx_commit(e);
   rb_tx_rollback(e);
   return rc;
+}
+
+/* Gives up the executor's lock on a job it did not finish, so that any node
+ * acquires it again at once. A job changed meanwhile keeps what the other
+ * writer wrote (its lock, if still ours, then expires). */
+static int release_lock(rebatch_engine *e, const char *id, const char *owner) {
+  rb_doc job;
+  int rc = rb_tx_begin(e);
+  if (rc != REBATCH_OK) return rc;
+  rc = rb_load(e, JOB, id, &job);
+  if (rc == REBATCH_OK && job.json && rb_str_eq(rb_str(job.json, "lockOwner"), owner)) {
+    cJSON_DeleteItemFromObjectCaseSensitive(job.json, "lockOwner");
+    cJSON_DeleteItemFromObjectCaseSensitive(job.json, "lockExpirationTime");
+    rc = rb_job_save(e, &job);
+  }
+  rb_doc_clear(&job);
+  if (rc == REBATCH_OK) rc = rb_tx_commit(e);
+  else rb_tx_rollback(e);
+  return rc == REBATCH_CONFLICT || rc == REBATCH_NOTFOUND ? REBATCH_OK : rc;
+}
+
+/* As Camunda handles an OptimisticLockingException in the job executor: a
+ * job whose transaction met another writer is no failure. Nothing it did
+ * stays, no retry is taken, and its lock is released so it runs again. */
+static int execute_job(rebatch_engine *e, const char *id, acquired *hint, const rb_lock *lock,
+                       rb_outcome *out, int *exists) {
+  int rc = run_in_tx(e, id, hint, lock, out, exists);
+  if (rc != REBATCH_CONFLICT || !lock->owner) return rc;
+  out->failed = 0;
+  out->deferred = 0;
+  out->conflicted = 1;
+  *exists = 1;
+  return release_lock(e, id, lock->owner);
 }
 
 /* ---- jobs whose code the host ran on its own ------------------------------ */
@@ -780,7 +848,10 @@ int rb_op_executeJob(rebatch_engine *e, const cJSON *request, rb_response *res) 
    * exception (the host's job code) into a 500 RestException, both without
    * a code. */
   if (!id) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id 'null'");
-  rc = execute_job(e, id, NULL, &out, &exists);
+  {
+    rb_lock unlocked = {NULL, e->config.lock_time_ms};
+    rc = execute_job(e, id, NULL, &unlocked, &out, &exists);
+  }
   rb_free(out.trace);
   if (rc != REBATCH_OK) return rc;
   if (!exists) return rb_not_found(res, "InvalidRequestException", "ENGINE-14026 No job found with id '%s'", id);
@@ -811,17 +882,24 @@ typedef struct acquired_list {
   int count, cap;
 } acquired_list;
 
+static void acquired_free(acquired *a) {
+  rb_free(a->id);
+  rb_free(a->text);
+  rb_free(a->read);
+}
+
+static void acquired_truncate(acquired_list *l, int count) {
+  while (l->count > count) acquired_free(&l->items[--l->count]);
+}
+
 static void acquired_clear(acquired_list *l) {
-  for (int i = 0; i < l->count; i++) {
-    rb_free(l->items[i].id);
-    rb_free(l->items[i].text);
-  }
+  acquired_truncate(l, 0);
   rb_free(l->items);
   memset(l, 0, sizeof *l);
 }
 
 /* Takes the row's id and text (the page's copies) into the list. */
-static int acquired_push(acquired_list *l, char **id, char **text, int rev) {
+static int acquired_push(acquired_list *l, char **id, char **text, int rev, int group) {
   acquired *a;
   if (l->count == l->cap) {
     int cap = l->cap ? l->cap * 2 : 16;
@@ -831,11 +909,45 @@ static int acquired_push(acquired_list *l, char **id, char **text, int rev) {
     l->cap = cap;
   }
   a = &l->items[l->count++];
+  memset(a, 0, sizeof *a);
   a->id = *id;
-  a->text = *text;
-  a->rev = rev;
+  a->read = *text;
+  a->rev = a->read_rev = rev;
+  a->group = group;
   *id = *text = NULL;
   return REBATCH_OK;
+}
+
+/* The process instances an acquisition has decided on (their exclusive
+ * jobs acquired together, or skipped). */
+typedef struct seen_instances {
+  char **ids;
+  int count, cap;
+} seen_instances;
+
+static int seen_add(seen_instances *s, const char *id) {
+  if (s->count == s->cap) {
+    int cap = s->cap ? s->cap * 2 : 16;
+    char **ids = rb_realloc(s->ids, (size_t)cap * sizeof *ids);
+    if (!ids) return REBATCH_NOMEM;
+    s->ids = ids;
+    s->cap = cap;
+  }
+  if (!(s->ids[s->count] = rb_strdup(id))) return REBATCH_NOMEM;
+  s->count++;
+  return REBATCH_OK;
+}
+
+static int seen_has(const seen_instances *s, const char *id) {
+  for (int i = 0; i < s->count; i++)
+    if (strcmp(s->ids[i], id) == 0) return 1;
+  return 0;
+}
+
+static void seen_clear(seen_instances *s) {
+  for (int i = 0; i < s->count; i++) rb_free(s->ids[i]);
+  rb_free(s->ids);
+  memset(s, 0, sizeof *s);
 }
 
 typedef struct acquisition {
@@ -850,11 +962,12 @@ typedef struct acquisition {
    * the cursor's other half, and the first row not due ends the walk. */
   int ordered, ended, advanced;
   char after_key[DUE_KEY_SIZE];
+  seen_instances instances;
 } acquisition;
 
-/* Whether the host runs the job's code and its lock, which ends at *until,
- * has not expired (the key test first: most jobs are never locked). A locked
- * job's next chance is its lock's end, not its due date, which has passed. */
+/* Whether a job's lock, which ends at *until, has not expired (the key test
+ * first: most jobs are never locked). A locked job's next chance is its
+ * lock's end, not its due date, which has passed. */
 static int locked(const char *json, double now, double *until) {
   return strstr(json, "\"lockExpirationTime\"") && rb_text_date(json, "lockExpirationTime", until) > 0 &&
          *until > now;
@@ -874,13 +987,79 @@ static int ordered_advance(acquisition *a, double due, const char *id) {
   return 1;
 }
 
-/* Reads a row's due date from its text; a text the quick walk cannot judge
- * is parsed as rb_find_page would. */
+static void wait_until(acquisition *a, double when) {
+  a->skipped++;
+  if (a->next_due == RB_NO_DATE || when < a->next_due) a->next_due = when;
+}
+
+/* A job's due date, and whether it has retries left and is active, from its
+ * text (parsed when the quick walk cannot tell). */
+static int job_state(rebatch_engine *e, const char *json, double *due, int *acquirable) {
+  job_text t;
+  cJSON *parsed;
+  int rc;
+  if (rb_text_date(json, "dueDate", due) >= 0 && read_job_text(json, &t, NULL, 0)) {
+    *acquirable = t.retries > 0 && !t.suspended;
+    return REBATCH_OK;
+  }
+  if ((rc = rb_parse_record(e, json, &parsed)) != REBATCH_OK) return rc;
+  *due = rb_date(parsed, "dueDate");
+  *acquirable = retries_of(parsed) > 0 && !is_true(parsed, "suspended");
+  cJSON_Delete(parsed);
+  return REBATCH_OK;
+}
+
+typedef struct instance_scan {
+  acquisition *a;
+  int first; /* the group's first index in a->due */
+  int held;  /* a job of the instance is locked: the instance is skipped */
+  double until;
+} instance_scan;
+
+static int instance_row(rebatch_engine *e, const char *id, const char *json, int rev, void *ctx) {
+  instance_scan *s = ctx;
+  double due, until;
+  int acquirable, rc;
+  char *id_copy, *text_copy;
+  if (s->held) return REBATCH_OK;
+  if (locked(json, s->a->now, &until)) {
+    s->held = 1;
+    s->until = until;
+    return REBATCH_OK;
+  }
+  if ((rc = job_state(e, json, &due, &acquirable)) != REBATCH_OK) return rc;
+  if (!acquirable || !(due < 0 || due <= s->a->now)) return REBATCH_OK;
+  id_copy = rb_strdup(id);
+  text_copy = rb_strdup(json);
+  rc = id_copy && text_copy ? acquired_push(s->a->due, &id_copy, &text_copy, rev, s->first) : REBATCH_NOMEM;
+  rb_free(id_copy);
+  rb_free(text_copy);
+  return rc;
+}
+
+/* Camunda's exclusive jobs: the due jobs of one process instance are
+ * acquired together, by one node, or not at all while any job of the
+ * instance is locked (running on some node). Every process job is
+ * exclusive, as Camunda's default. */
+static int acquire_instance(rebatch_engine *e, acquisition *a, const char *instance) {
+  instance_scan s = {a, a->due->count, 0, 0};
+  int rc = seen_add(&a->instances, instance);
+  if (rc == REBATCH_OK) rc = rb_find_all_rows(e, JOB, "processInstanceId", instance, instance_row, &s);
+  if (rc != REBATCH_OK || !s.held) return rc;
+  acquired_truncate(a->due, s.first);
+  wait_until(a, s.until);
+  return REBATCH_OK;
+}
+
+/* Reads a row's due date and lock from its text; a text the quick walk
+ * cannot judge is parsed as rb_find_page would. */
 static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int rev,
                        void *ctx) {
   acquisition *a = ctx;
   const char *id = *row_id, *json = *row_json;
+  char instance[REBATCH_ID_MAX + 1];
   double due, until;
+  int got;
   size_t len = strlen(id);
   int rc;
   if ((rc = text_due(e, json, &due)) != REBATCH_OK) return rc;
@@ -893,26 +1072,133 @@ static int acquire_row(rebatch_engine *e, char **row_id, char **row_json, int re
   }
   memcpy(a->after, id, len + 1);
   if (locked(json, a->now, &until)) {
-    a->skipped++;
-    if (a->next_due == RB_NO_DATE || until < a->next_due) a->next_due = until;
+    wait_until(a, until);
     return REBATCH_OK;
   }
   if (!(due < 0 || due <= a->now)) {
     a->ended = a->ordered;
-    a->skipped++;
-    if (a->next_due == RB_NO_DATE || due < a->next_due) a->next_due = due;
+    wait_until(a, due);
     return REBATCH_OK;
   }
   if (a->due->count >= a->max) return REBATCH_OK;
-  return acquired_push(a->due, row_id, row_json, rev);
+  got = rb_text_str(json, "processInstanceId", instance, sizeof instance);
+  if (got < 0) { /* not the quick kind of text: parse it for the instance */
+    cJSON *parsed;
+    int rc = rb_parse_record(e, json, &parsed);
+    if (rc != REBATCH_OK) return rc;
+    got = rb_str(parsed, "processInstanceId") ? 1 : 0;
+    if (got) snprintf(instance, sizeof instance, "%s", rb_str(parsed, "processInstanceId"));
+    cJSON_Delete(parsed);
+  }
+  if (got > 0) return seen_has(&a->instances, instance) ? REBATCH_OK : acquire_instance(e, a, instance);
+  return acquired_push(a->due, row_id, row_json, rev, a->due->count);
 }
 
-/* Collects due, acquirable jobs in id order (due order with a version 3
- * store), at most max, and the earliest due date among the acquirable jobs
- * seen waiting (*next_due; RB_NO_DATE when none). */
-static int acquire(rebatch_engine *e, int max, acquired_list *due, double *next_due) {
-  acquisition a = {due, max, rb_now(e), NULL, 0, 0, RB_NO_DATE, rb_ordered_possible(e), 0, 0, {0}};
-  int rc = rb_tx_begin(e);
+/* Saves a job's text at *rev (then its new revision), with the index
+ * entries the text says (parsed when the quick walk cannot tell). */
+static int save_job_text(rebatch_engine *e, const char *id, const char *text, int *rev) {
+  job_text t;
+  rb_doc doc = {NULL, NULL, *rev};
+  int rc;
+  double due;
+  char key[DUE_KEY_SIZE];
+  if (read_job_text(text, &t, NULL, 0) && rb_text_date(text, "dueDate", &due) >= 0) {
+    rebatch_index_entry index[] = {
+        {"processInstanceId", t.got_instance > 0 ? t.instance : NULL},
+        {"jobDefinitionId", t.got_definition > 0 ? t.definition : NULL},
+        {"acquirable", acquirable_value(e, t.retries > 0 && !t.suspended, due, key)},
+    };
+    return rb_save_text(e, JOB, id, text, rev, index, 3);
+  }
+  if ((rc = rb_parse_record(e, text, &doc.json)) != REBATCH_OK) return rc;
+  if (!(doc.id = rb_strdup(id))) rc = REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_job_save(e, &doc);
+  *rev = doc.rev;
+  rb_doc_clear(&doc);
+  return rc;
+}
+
+/* The job's text with the lock (members) written into it. */
+static int locked_text(rebatch_engine *e, const char *text, const rb_member *lock, char **out) {
+  cJSON *parsed;
+  int rc, got = rb_text_patch(text, lock, 2, out);
+  if (got != 0) return got > 0 ? REBATCH_OK : REBATCH_NOMEM;
+  if ((rc = rb_parse_record(e, text, &parsed)) != REBATCH_OK) return rc;
+  if (!rb_take(parsed, lock[0].key, cJSON_Parse(lock[0].json)) ||
+      !rb_take(parsed, lock[1].key, cJSON_Parse(lock[1].json)) || !(*out = rb_print(parsed)))
+    rc = REBATCH_NOMEM;
+  cJSON_Delete(parsed);
+  return rc;
+}
+
+/* Locks every acquired job under the owner, each with the revision it was
+ * read at. A job another node changed first (locked it, most likely) is
+ * dropped with the rest of its group, whose locks are undone. */
+static int lock_all(rebatch_engine *e, acquired_list *due, const rb_member *lock) {
+  for (int i = 0; i < due->count; i++) {
+    acquired *a = &due->items[i];
+    int rc;
+    if (due->items[a->group].dropped) {
+      a->dropped = 1;
+      continue;
+    }
+    rb_free(a->text);
+    a->text = NULL;
+    a->rev = a->read_rev;
+    rc = locked_text(e, a->read, lock, &a->text);
+    if (rc == REBATCH_OK) rc = save_job_text(e, a->id, a->text, &a->rev);
+    if (rc != REBATCH_CONFLICT && rc != REBATCH_NOTFOUND) {
+      if (rc != REBATCH_OK) return rc;
+      continue;
+    }
+    for (int j = a->group; j < i; j++)
+      if ((rc = save_job_text(e, due->items[j].id, due->items[j].read, &due->items[j].rev)) != REBATCH_OK) return rc;
+    for (int j = a->group; j <= i; j++) due->items[j].dropped = 1;
+  }
+  return REBATCH_OK;
+}
+
+/* Keeps the jobs this node holds, in order, without their read texts. */
+static void keep_locked(acquired_list *due) {
+  int kept = 0;
+  for (int i = 0; i < due->count; i++) {
+    acquired *a = &due->items[i];
+    rb_free(a->read);
+    a->read = NULL;
+    if (a->dropped) acquired_free(a);
+    else due->items[kept++] = *a;
+  }
+  due->count = kept;
+}
+
+/* The lock's members: the owner as a JSON string, its expiration time. */
+static int lock_members(const rb_lock *lock, double now, rb_member m[2], char **owner_json, char until[32]) {
+  cJSON *owner = cJSON_CreateString(lock->owner);
+  *owner_json = owner ? cJSON_PrintUnformatted(owner) : NULL;
+  cJSON_Delete(owner);
+  if (!*owner_json) return REBATCH_NOMEM;
+  rb_format_number(now + lock->ms, until);
+  m[0].key = "lockOwner";
+  m[0].json = *owner_json;
+  m[1].key = "lockExpirationTime";
+  m[1].json = until;
+  return REBATCH_OK;
+}
+
+/* Camunda's AcquireJobsCmd: collects due, acquirable jobs that no node
+ * holds, in id order (due order with a version 3 store), at most max (a process instance's group may go
+ * beyond), and locks them under lock->owner for lock->ms in one short
+ * transaction. A store that checks revisions only at commit (PostgreSQL)
+ * reports another node's lock there: the locks are then written again one
+ * by one, each checked as it is written, and the jobs lost are dropped.
+ * *next_due: the earliest time a job seen waiting becomes due or unlocked
+ * (RB_NO_DATE when none). */
+static int acquire(rebatch_engine *e, int max, const rb_lock *lock, acquired_list *due, double *next_due) {
+  acquisition a = {due, max, rb_now(e), NULL, 0, 0, RB_NO_DATE, rb_ordered_possible(e), 0, 0, {0}, {NULL, 0, 0}};
+  rb_member members[2];
+  char *owner_json = NULL, until[32];
+  int rc = lock_members(lock, a.now, members, &owner_json, until);
+  if (rc == REBATCH_OK) rc = rb_tx_begin(e);
   while (rc == REBATCH_OK && due->count < max && !a.ended) {
     /* A page no larger than what is still wanted (every row of a page is
      * copied out of the store) until rows that are not due turn up; in due
@@ -926,33 +1212,69 @@ static int acquire(rebatch_engine *e, int max, acquired_list *due, double *next_
     if (rc == REBATCH_OK && (count < page || (a.ordered && !a.advanced))) break;
   }
   rb_free(a.after);
+  seen_clear(&a.instances);
   *next_due = a.next_due;
+  if (rc == REBATCH_OK && due->count > 0) rc = lock_all(e, due, members);
   if (rc == REBATCH_OK) rc = rb_tx_commit(e);
   else rb_tx_rollback(e);
+  if (rc == REBATCH_CONFLICT && (rc = rb_tx_begin(e)) == REBATCH_OK) {
+    for (int i = 0; i < due->count; i++) due->items[i].dropped = 0;
+    rc = lock_all(e, due, members);
+    if (rc == REBATCH_OK) rc = rb_tx_commit(e);
+    else rb_tx_rollback(e);
+  }
+  rb_free(owner_json);
   if (rc != REBATCH_OK) acquired_clear(due);
+  else keep_locked(due);
   return rc;
 }
 
-/* The job executor's step: acquires up to maxJobs due jobs at the host
- * clock's time and executes each in its own transaction. nextDueInMs tells
- * the host how long it may sleep: the time from the step's start to the
- * earliest due date among the acquirable jobs the acquisition saw waiting
- * (null when none; when the step executed jobs, they may have made new
- * ones, so the host steps again rather than trust it). */
+/* Releases, best effort, the locks of jobs a failed step did not finish
+ * (the step's own error is what the caller reports). */
+static void release_unfinished(rebatch_engine *e, const acquired_list *due, int from, const char *owner) {
+  char error[sizeof e->store_error];
+  memcpy(error, e->store_error, sizeof error);
+  for (int i = from; i < due->count; i++) release_lock(e, due->items[i].id, owner);
+  memcpy(e->store_error, error, sizeof error);
+}
+
+/* The executeDueJobs body's lockOwner and lockTimeInMillis. */
+static int read_lock(rebatch_engine *e, const cJSON *body, rb_lock *lock, rb_response *res) {
+  const cJSON *owner = cJSON_GetObjectItemCaseSensitive(body, "lockOwner");
+  long long ms = (long long)e->config.lock_time_ms;
+  if (owner && !cJSON_IsNull(owner) && (!cJSON_IsString(owner) || !*owner->valuestring))
+    return rb_invalid(res, 400, "lockOwner must be a non-empty string");
+  if (rb_int(body, "lockTimeInMillis", &ms) < 0 || ms < 0)
+    return rb_invalid(res, 400, "lockTimeInMillis must be a non-negative integer");
+  lock->owner = cJSON_IsString(owner) ? owner->valuestring : "rebatch";
+  lock->ms = (double)ms;
+  return REBATCH_OK;
+}
+
+/* The job executor's step: acquires (locks) up to maxJobs due jobs at the
+ * host clock's time under lockOwner and executes each in its own
+ * transaction. nextDueInMs tells the host how long it may sleep: the time
+ * from the step's start to the earliest due date or lock end among the
+ * acquirable jobs the acquisition saw waiting (null when none; when the
+ * step executed jobs, they may have made new ones, so the host steps again
+ * rather than trust it). conflicted counts jobs that met another writer and
+ * were released to run again. */
 int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const cJSON *body = cJSON_GetObjectItemCaseSensitive(request, "body");
   long long max = 100, per_tx = 1;
   acquired_list due = {0};
   rb_text_cache batch_cache = {0};
+  rb_lock lock;
   cJSON *summary, *list;
-  int succeeded = 0, failed = 0, rc;
+  int succeeded = 0, failed = 0, conflicted = 0, settled = 0, rc;
   double start = rb_now(e), next_due;
   if (rb_int(body, "maxJobs", &max) < 0 || max < 0)
     return rb_invalid(res, 400, "maxJobs must be a non-negative integer");
   if (rb_int(body, "jobsPerTransaction", &per_tx) < 0 || per_tx < 1)
     return rb_invalid(res, 400, "jobsPerTransaction must be a positive integer");
+  if ((rc = read_lock(e, body, &lock, res)) != REBATCH_OK) return rc;
   if (!rb_group_possible(e)) per_tx = 1;
-  if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &due, &next_due)) != REBATCH_OK) return rc;
+  if ((rc = acquire(e, (int)(max > 1000000 ? 1000000 : max), &lock, &due, &next_due)) != REBATCH_OK) return rc;
   e->batch_cache = &batch_cache;
   summary = cJSON_CreateObject();
   list = cJSON_CreateArray();
@@ -961,22 +1283,25 @@ int rb_op_executeDueJobs(rebatch_engine *e, const cJSON *request, rb_response *r
     int exists;
     /* Group commit: per_tx jobs share one transaction, each in a savepoint. */
     if (per_tx > 1 && i % per_tx == 0 && (rc = rb_group_begin(e)) != REBATCH_OK) break;
-    rc = execute_job(e, due.items[i].id, &due.items[i], &out, &exists);
+    rc = execute_job(e, due.items[i].id, &due.items[i], &lock, &out, &exists);
     rb_free(out.trace);
-    if (rc == REBATCH_OK && exists) {
+    if (rc == REBATCH_OK && exists && out.conflicted) conflicted++;
+    else if (rc == REBATCH_OK && exists) {
       out.failed ? failed++ : succeeded++;
       if (!add_result(list, due.items[i].id, &out)) rc = REBATCH_NOMEM;
     }
     if (rc == REBATCH_OK && per_tx > 1 && (i % per_tx == per_tx - 1 || i == due.count - 1))
       rc = rb_group_commit(e);
+    if (rc == REBATCH_OK && (per_tx == 1 || i % per_tx == per_tx - 1 || i == due.count - 1)) settled = i + 1;
   }
   rb_group_rollback(e);
-  acquired_clear(&due);
   e->batch_cache = NULL;
   rb_text_cache_clear(&batch_cache);
+  if (rc != REBATCH_OK) release_unfinished(e, &due, settled, lock.owner);
+  acquired_clear(&due);
   if (rc == REBATCH_OK && summary && list && rb_put_num(summary, "executed", succeeded + failed) &&
       rb_put_num(summary, "succeeded", succeeded) && rb_put_num(summary, "failed", failed) &&
-      cJSON_AddItemToObject(summary, "jobs", list) &&
+      rb_put_num(summary, "conflicted", conflicted) && cJSON_AddItemToObject(summary, "jobs", list) &&
       (next_due == RB_NO_DATE ? rb_put_str(summary, "nextDueInMs", NULL)
                               : rb_put_num(summary, "nextDueInMs", next_due > start ? next_due - start : 0)))
     return rb_ok(res, 200, summary);

@@ -16,7 +16,9 @@
 /* ---- DELETE /job/{id} --------------------------------------------------------- */
 
 /* As DeleteJobCmd and JobEntity.delete: the job's incident goes (deleted
- * in history) and the job log records a deletion. */
+ * in history) and the job log records a deletion. A job some node has
+ * acquired (locked, expired or not) is refused, and JobResourceImpl rethrows
+ * that as a RestException without a cause (code null). */
 int rb_op_deleteJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
   const char *id = rb_str(request, "id");
   long long retries = 0;
@@ -24,6 +26,8 @@ int rb_op_deleteJob(rebatch_engine *e, const cJSON *request, rb_response *res) {
   int rc = rb_load(e, JOB, id, &job);
   if (rc == REBATCH_OK && !job.json)
     rc = rb_not_found(res, "InvalidRequestException", "No job found with id '%s': job is null", id ? id : "null");
+  if (rc == REBATCH_OK && (rb_str(job.json, "lockOwner") || rb_date(job.json, "lockExpirationTime") != RB_NO_DATE))
+    rc = rb_error(res, 500, "RestException", RB_CODE_NULL, "Cannot delete job when the job is being executed. Try again later.");
   if (rc == REBATCH_OK) {
     rb_int(job.json, "retries", &retries);
     rc = rb_incident_end(e, "failedJob", id, 0);

@@ -240,10 +240,6 @@ char *rebatch_memory_store_dump(const rebatch_store *store);
  */
 #define REBATCH_HOST_VERSION 1
 
-/* How long a job whose code the host runs on its own stays locked (Camunda's
- * default lockTimeInMillis, 5 minutes). */
-#define REBATCH_JOB_LOCK_MS 300000
-
 /* Longest id (without the terminating NUL) next_id may write. */
 #define REBATCH_ID_MAX 63
 
@@ -266,8 +262,8 @@ typedef struct rebatch_host {
    * the timer's) and, when the model has them, `delegateExpression`,
    * `class` and `expression`. Return REBATCH_OK for success; REBATCH_DEFERRED
    * when the host runs the code on its own: the job is then locked for the
-   * lock owner written into error_buf (NUL-terminated) for
-   * REBATCH_JOB_LOCK_MS, not acquired again until the lock expires, and the
+   * lock owner written into error_buf (NUL-terminated) for the executor's
+   * lockTimeInMillis, not acquired again until the lock expires, and the
    * host ends it with the completeLockedJob or failLockedJob operation.
    * Anything else makes the job fail with the message written into
    * error_buf (NUL-terminated, at most error_cap bytes including the NUL),

@@ -37,7 +37,8 @@ store.savepoint = () => {
   savepoint();
 };
 const engine = await createEngine({ store });
-new JobExecutor(engine, { maxJobsPerStep: 100, jobsPerTransaction: 10 }).start();
+// the jobs it acquired stay locked for a second after it died
+new JobExecutor(engine, { maxJobsPerStep: 100, jobsPerTransaction: 10, lockTimeInMillis: 1000 }).start();
 `;
 
 function stateOf(file) {

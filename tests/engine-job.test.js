@@ -49,6 +49,7 @@ test('a failing asyncBefore job counts retries 3 -> 2 -> 1 -> 0, then a failedJo
         executed: 1,
         succeeded: 0,
         failed: 1,
+        conflicted: 0,
         jobs: [{ id: job.id, failed: true, exceptionMessage: 'database down' }],
         nextDueInMs: null,
       });
@@ -61,7 +62,7 @@ test('a failing asyncBefore job counts retries 3 -> 2 -> 1 -> 0, then a failedJo
     }
     assert.deepEqual(executed, ['svc', 'svc', 'svc']);
     // at 0 retries the executor leaves the job alone, and waits for nothing
-    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, jobs: [], nextDueInMs: null });
+    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, conflicted: 0, jobs: [], nextDueInMs: null });
     assert.equal(executed.length, 3);
     assert.equal(engine.getJobsCount({ noRetriesLeft: true }).count, 1);
     assert.equal(engine.getJobsCount({ withRetriesLeft: true }).count, 0);
@@ -104,6 +105,7 @@ test('a failing asyncBefore job counts retries 3 -> 2 -> 1 -> 0, then a failedJo
       executed: 1,
       succeeded: 1,
       failed: 0,
+      conflicted: 0,
       jobs: [{ id: job.id, failed: false, exceptionMessage: null }],
       nextDueInMs: null,
     });
@@ -159,7 +161,7 @@ test('failedJobRetryTimeCycle R3/PT5M: each failure moves the due date 5 minutes
 
     // not due yet: the executor does not touch it, and says how long it may sleep
     clock.advance(5 * MIN - 1);
-    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, jobs: [], nextDueInMs: 1 });
+    assert.deepEqual(engine.executeDueJobs({}), { executed: 0, succeeded: 0, failed: 0, conflicted: 0, jobs: [], nextDueInMs: 1 });
     clock.advance(-1000);
     assert.equal(engine.executeDueJobs({}).nextDueInMs, 1001);
     clock.advance(1000);

@@ -26,7 +26,34 @@ test('an unknown configuration key is an error, for the engine and for the execu
     assert.throws(() => new JobExecutor(engine, { waitMS: 10 }), /unknown job executor setting 'waitMS'/);
     assert.throws(() => new JobExecutor(engine, { maxJobsPerStep: 0 }), /'maxJobsPerStep' must be a positive integer/);
     assert.throws(() => new JobExecutor(engine, { maxWaitMs: '5' }), /'maxWaitMs' must be a positive integer/);
+    assert.throws(() => new JobExecutor(engine, { lockTimeInMillis: 0 }), /'lockTimeInMillis' must be a positive integer/);
+    assert.throws(() => new JobExecutor(engine, { lockOwner: '' }), /'lockOwner' must be a non-empty string/);
   } finally {
+    engine.close();
+  }
+});
+
+test('the executor acquires under the engine\'s lock owner, or its own lockOwner, for lockTimeInMillis', async () => {
+  const seen = [];
+  const engine = await createEngine({ store: memoryStore(), lockOwner: 'node-7', jobHandler: (job) => void seen.push(job) });
+  const executors = [new JobExecutor(engine), new JobExecutor(engine, { lockOwner: 'other', lockTimeInMillis: 1000 })];
+  try {
+    deploy(engine, linear('async', [{ id: 'svc', type: 'serviceTask', asyncBefore: true }]));
+    assert.deepEqual(executors.map((x) => x.lockOwner), ['node-7', 'other']);
+    for (const executor of executors) {
+      const before = Date.now();
+      engine.startProcessInstanceByKey('async', {});
+      executor.start();
+      await until(() => seen.length === executors.indexOf(executor) + 1, 5000, 'the job');
+      executor.stop();
+      const job = seen.at(-1);
+      assert.equal(job.lockOwner, executor.lockOwner);
+      const expires = Date.parse(job.lockExpirationTime.replace('+0000', 'Z'));
+      const lockMs = executor === executors[0] ? 300000 : 1000;
+      assert.ok(expires >= before + lockMs && expires <= Date.now() + lockMs, `locked for ${lockMs} ms`);
+    }
+  } finally {
+    for (const executor of executors) executor.stop();
     engine.close();
   }
 });

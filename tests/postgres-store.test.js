@@ -196,6 +196,91 @@ test('two engines on one database: the slower writer gets Camunda\'s OptimisticL
   }
 });
 
+/** Two async service tasks in parallel branches: two exclusive jobs per instance. */
+const TWO_JOBS = {
+  key: 'two',
+  activities: [
+    { id: 'start', type: 'startEvent' }, { id: 'fork', type: 'parallelGateway' },
+    { id: 'x', type: 'serviceTask', asyncBefore: true }, { id: 'y', type: 'serviceTask', asyncBefore: true },
+    { id: 'join', type: 'parallelGateway' }, { id: 'end', type: 'endEvent' },
+  ],
+  flows: [
+    { id: 'f1', source: 'start', target: 'fork' }, { id: 'f2', source: 'fork', target: 'x' },
+    { id: 'f3', source: 'fork', target: 'y' }, { id: 'f4', source: 'x', target: 'join' },
+    { id: 'f5', source: 'y', target: 'join' }, { id: 'f6', source: 'join', target: 'end' },
+  ],
+};
+
+test('two nodes acquire at the same moment: each job runs on one node once, a process instance\'s jobs on the same node', async () => {
+  const url = cluster.createDatabase('acquire_race');
+  const storeA = postgresStore(url);
+  const storeB = postgresStore(url);
+  const ran = [];
+  const handler = (node) => (job) => void ran.push({ node, instance: job.processInstanceId, id: job.id, owner: job.lockOwner });
+  const a = await createEngine({ store: storeA, lockOwner: 'node-a', jobHandler: handler('node-a') });
+  const b = await createEngine({ store: storeB, lockOwner: 'node-b', jobHandler: handler('node-b') });
+  try {
+    a.createDeployment({ name: 'two', processes: [TWO_JOBS] });
+    for (let i = 0; i < 3; i++) a.startProcessInstanceByKey('two', {});
+    assert.equal(a.getJobsCount({}).count, 6);
+    // Node A's acquisition has read the six jobs and written its locks,
+    // which PostgreSQL has not seen yet; node B runs a whole step first.
+    const commit = storeA.commit.bind(storeA);
+    let stepB = null;
+    storeA.commit = () => {
+      stepB ??= b.executeDueJobs({ maxJobs: 3 });
+      commit();
+    };
+    const stepA = a.executeDueJobs({ maxJobs: 10 });
+    storeA.commit = commit;
+    assert.equal(stepB.executed, 4, 'node B took two instances (maxJobs 3, whole groups)');
+    assert.equal(stepA.executed, 2, 'node A lost those at its commit and kept the third instance');
+    assert.equal(ran.length, 6);
+    assert.equal(new Set(ran.map((r) => r.id)).size, 6, 'no job ran twice');
+    for (const r of ran) assert.equal(r.owner, r.node, 'each ran under its node\'s lock');
+    const nodeOf = new Map();
+    for (const r of ran) {
+      assert.equal(nodeOf.get(r.instance) ?? r.node, r.node, 'an instance\'s jobs ran on one node');
+      nodeOf.set(r.instance, r.node);
+    }
+    assert.equal(a.getJobsCount({}).count, 0);
+    assert.equal(a.getHistoricProcessInstancesCount({ finished: true }).count, 3);
+  } finally {
+    a.close();
+    b.close();
+    storeA.close();
+    storeB.close();
+  }
+});
+
+test('two nodes on PostgreSQL: a job one node holds is not run by the other until its lock expires', async () => {
+  const url = cluster.createDatabase('acquire_held');
+  const stores = [postgresStore(url), postgresStore(url)];
+  const clock = manualClock(Date.UTC(2024, 0, 1));
+  let finish;
+  const a = await createEngine({ store: stores[0], clock, lockOwner: 'node-a', handlers: { x: () => new Promise((resolve) => (finish = resolve)), y: () => {} } });
+  const ran = [];
+  const b = await createEngine({ store: stores[1], clock, lockOwner: 'node-b', handlers: { x: (job) => void ran.push(job.id), y: () => {} } });
+  try {
+    a.createDeployment({ name: 'two', processes: [TWO_JOBS] });
+    const pi = a.startProcessInstanceByKey('two', {});
+    assert.equal(a.executeDueJobs({ lockTimeInMillis: 1000 }).executed, 2);
+    const [held] = b.getJobs({ processInstanceId: pi.id });
+    assert.equal(held.lockOwner, 'node-a');
+    assert.equal(b.executeDueJobs({}).executed, 0, 'held by node A');
+    clock.advance(1000);
+    assert.equal(b.executeDueJobs({}).executed, 1, 'node A\'s lock expired');
+    assert.deepEqual(ran, [held.id]);
+    finish();
+    await a.jobHandlers.idle();
+    assert.equal(b.getHistoricProcessInstancesCount({ finished: true }).count, 1);
+  } finally {
+    a.close();
+    b.close();
+    for (const s of stores) s.close();
+  }
+});
+
 test('postgres store: a bad URL is a clear error', () => {
   assert.throws(() => postgresStore(`postgres://rebatch@127.0.0.1:${cluster.port}/missing_db`), /cannot connect to PostgreSQL at postgres:\/\/rebatch@127\.0\.0\.1:\d+\/missing_db: .*missing_db/);
   assert.throws(() => postgresStore(''), TypeError);

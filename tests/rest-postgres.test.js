@@ -176,7 +176,8 @@ test('three rebatch serve processes on one database run one retries batch, one k
   const before = revs();
   assert.equal(before.size, N);
 
-  const args = ['--db', url, '--config', '{"batchPollTime":0}'];
+  // The killed node's jobs stay locked for lockTimeInMillis: 5 s here.
+  const args = ['--db', url, '--config', '{"batchPollTime":0,"jobExecutor":{"lockTimeInMillis":5000}}'];
   const nodes = [];
   try {
     for (let i = 0; i < 3; i++) nodes.push(await spawnServer(args));

@@ -17,8 +17,8 @@ import { BIN, client, deploy, until } from './support/rest-helpers.js';
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
 
 /** `rebatch serve --memory --handlers examples/handlers.mjs` with env; resolves once it listens. */
-function serveWithHandlers(env) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--memory', '--handlers', join(EXAMPLES, 'handlers.mjs')], {
+function serveWithHandlers(env, args = []) {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--memory', '--handlers', join(EXAMPLES, 'handlers.mjs'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -39,7 +39,9 @@ test('serve --handlers: a failing handler uses retries, the retry cycle and ends
   const dir = mkdtempSync(join(tmpdir(), 'rebatch-handlers-'));
   const flag = join(dir, 'payment-down');
   writeFileSync(flag, '');
-  const { child, base, facts } = await serveWithHandlers({ PAYMENT_DOWN_FILE: flag, PAYMENT_DELAY_MS: '700' });
+  // the node's lock owner and lock time: the executor's and the handlers' alike
+  const config = JSON.stringify({ jobExecutor: { lockOwner: 'node-1', lockTimeInMillis: 120000 } });
+  const { child, base, facts } = await serveWithHandlers({ PAYMENT_DOWN_FILE: flag, PAYMENT_DELAY_MS: '700' }, ['--config', config]);
   const api = client(base);
   const raw = (method, path, body) => api(method, path, body, { validate: false });
   try {
@@ -52,8 +54,9 @@ test('serve --handlers: a failing handler uses retries, the retry cycle and ends
 
     // While the async handler runs its job is locked, and GET /job says by whom and until when.
     const locked = await until(async () => (await raw('GET', '/job')).body.find((j) => j.lockOwner), { what: 'a locked job' });
-    assert.match(locked.lockOwner, /^rebatch-\d+-/);
-    assert.ok(Date.parse(locked.lockExpirationTime.replace(/\+0000$/, 'Z')) > Date.now() + 60000);
+    assert.equal(locked.lockOwner, 'node-1');
+    const expires = Date.parse(locked.lockExpirationTime.replace(/\+0000$/, 'Z'));
+    assert.ok(expires > Date.now() + 60000 && expires <= Date.now() + 120000, 'locked for lockTimeInMillis');
 
     // The first failure: the retry cycle's 3 retries, less one; the message and the handler's stack.
     const failed = await until(async () => (await api('GET', `/job/${locked.id}`)).body.exceptionMessage && (await api('GET', `/job/${locked.id}`)).body, { what: 'the first failure' });

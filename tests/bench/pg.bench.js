@@ -15,7 +15,10 @@
 // index entries the core declared) are then loaded into each store.
 // Timed: the batch's whole life, the creating call and then the job
 // executor (executeDueJobs) running seed, execution and monitor jobs until
-// no batch is left, by one engine (nodes=1).
+// no batch is left, by one engine (nodes=1), then by three engines on one
+// database, each in a process of its own (the libpq addon does not load
+// in worker threads) with its own connection and lock owner (nodes=3): every step acquires (locks) its jobs first, so the
+// three never run the same job.
 //
 // Where the time goes: round_trips_per_item counts the store's round trips
 // to the server, db_wait_share is the part of the time spent waiting on
@@ -24,6 +27,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 
 import { createEngine, jsMemoryStore, manualClock, sequentialIds } from '../../bindings/index.js';
 import { postgresStore } from '../../bindings/postgres-store.js';
@@ -31,6 +35,11 @@ import { sqliteStore } from '../../bindings/sqlite-store.js';
 import { startPgCluster } from '../support/pg-cluster.js';
 
 const N = Number(process.env.BENCH_PG_N ?? 100_000);
+const NODES = Number(process.env.BENCH_PG_NODES ?? 3);
+// Jobs a node's step acquires: a seed job makes 100 execution jobs at a
+// time, and one node taking all of them leaves the others idle, so each
+// takes its share (Camunda's own default is 3 per acquisition).
+const NODE_MAX_JOBS = Number(process.env.BENCH_PG_NODE_MAX_JOBS ?? Math.ceil(101 / NODES));
 const T0 = Date.UTC(2024, 0, 1);
 const EXT = {
   key: 'ext',
@@ -106,6 +115,64 @@ async function runBatch(store) {
   }
 }
 
+/**
+ * One node of the multi-node run: a process with its own engine and
+ * connection, stepping until no batch is left. Prints its round trips and
+ * wait time as JSON, then ends.
+ */
+const NODE = `
+const [url, index, pg, maxJobs] = process.argv.slice(1);
+(async () => {
+  const { createEngine } = await import(index);
+  const { postgresStore } = await import(pg);
+  const store = postgresStore(url);
+  const engine = await createEngine({ store, config: { batchPollTime: 1 } });
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let executed = 0, conflicted = 0, idle = 0;
+  while (engine.getBatchesCount().count > 0) {
+    const r = engine.executeDueJobs({ maxJobs: Number(maxJobs) });
+    if (r.failed) throw new Error('batch jobs failed: ' + JSON.stringify(r.jobs.find((j) => j.failed)));
+    executed += r.executed;
+    conflicted += r.conflicted;
+    if (r.executed === 0) {
+      idle++;
+      Atomics.wait(nap, 0, 0, 5);
+    }
+  }
+  engine.close();
+  process.stdout.write(JSON.stringify({ ...store.stats, executed, conflicted, idle }));
+  store.close();
+})();
+`;
+
+/** Runs the batch to its end with `nodes` worker-thread engines on `url`; returns seconds and the nodes' stats. */
+async function runNodes(url, nodes) {
+  const store = postgresStore(url);
+  const engine = await createEngine({ store });
+  const t = performance.now();
+  engine.setExternalTaskRetriesAsync({ retries: 5, externalTaskQuery: { topicName: 'work' } });
+  engine.close();
+  store.close();
+  const argv = [
+    '-e', NODE, url,
+    new URL('../../bindings/index.js', import.meta.url).href,
+    new URL('../../bindings/postgres-store.js', import.meta.url).href,
+    String(NODE_MAX_JOBS),
+  ];
+  const stats = await Promise.all(Array.from({ length: nodes }, () => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`node exited with ${code}`))));
+  })));
+  const s = seconds(t);
+  const check = postgresStore(url);
+  const done = (await createEngine({ store: check })).getExternalTasksCount({ withRetriesLeft: true }).count;
+  check.close();
+  if (done !== N) throw new Error(`external task batch incomplete: ${done} of ${N}`);
+  return { seconds: s, stats };
+}
+
 let t = performance.now();
 const records = await fixture();
 log(`fixture: ${N} instances, ${records.length} records in ${seconds(t).toFixed(1)} s`);
@@ -123,6 +190,14 @@ try {
   const wait = (pg.stats.waitMs - before.waitMs) / 1000;
   pg.close();
 
+  const url = cluster.createDatabase('nodes');
+  const pgNodes = postgresStore(url);
+  load(pgNodes, records);
+  pgNodes.close();
+  const multi = await runNodes(url, NODES);
+  const multiTrips = multi.stats.reduce((n, x) => n + x.roundTrips, 0);
+  const multiWait = multi.stats.reduce((n, x) => n + x.waitMs, 0) / 1000;
+
   const sqlite = sqliteStore(join(dir, 'bench.db'));
   t = performance.now();
   load(sqlite, records);
@@ -134,6 +209,14 @@ try {
     `bench pg-set-external-task-retries nodes=1 items=${N} seconds=${pgSeconds.toFixed(3)} ` +
       `items_per_s=${Math.round(N / pgSeconds)} round_trips_per_item=${(trips / N).toFixed(2)} ` +
       `db_wait_share=${(wait / pgSeconds).toFixed(2)}`,
+  );
+  console.log(
+    `bench pg-set-external-task-retries nodes=${NODES} items=${N} seconds=${multi.seconds.toFixed(3)} ` +
+      `items_per_s=${Math.round(N / multi.seconds)} round_trips_per_item=${(multiTrips / N).toFixed(2)} ` +
+      `db_wait_share=${(multiWait / NODES / multi.seconds).toFixed(2)} ` +
+      `max_jobs_per_step=${NODE_MAX_JOBS} jobs_per_node=${multi.stats.map((x) => x.executed).join('/')} ` +
+      `idle_steps=${multi.stats.map((x) => x.idle).join('/')} conflicted=${multi.stats.reduce((n, x) => n + x.conflicted, 0)} ` +
+      `speedup_over_1_node=${(pgSeconds / multi.seconds).toFixed(2)}`,
   );
   console.log(
     `bench sqlite-set-external-task-retries nodes=1 items=${N} seconds=${sqliteSeconds.toFixed(3)} ` +
