@@ -332,11 +332,9 @@ static int read_sorting(const rb_query *q, const cJSON *request, rb_sorting *s,
   if (by || order) {
     if (!by || !order)
       return rb_invalid(res, 400, "Only a single sorting parameter specified. sortBy and sortOrder required");
-    if (!cJSON_IsString(by) || !sort_field(q, by->valuestring, &s[0].field))
-      return rb_invalid(res, 400, "sortBy parameter has invalid value: %s", cJSON_IsString(by) ? by->valuestring : "?");
-    if (!cJSON_IsString(order) || !read_order(order->valuestring, &s[0].descending))
-      return rb_invalid(res, 400, "sortOrder parameter has invalid value: %s", cJSON_IsString(order) ? order->valuestring : "?");
-    *count = 1;
+    /* rb_query_check refused unknown values before. */
+    *count = cJSON_IsString(by) && sort_field(q, by->valuestring, &s[0].field) && cJSON_IsString(order) &&
+             read_order(order->valuestring, &s[0].descending);
     return REBATCH_OK;
   }
   if (cJSON_IsArray(list)) return read_sorting_list(q, list, s, count, res);

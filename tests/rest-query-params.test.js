@@ -226,3 +226,68 @@ test('a null entry in a JSON list the engine query takes as an array: the query\
   // inside a batch body the same, and no batch
   await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstanceQuery: { tenantIdIn: [null] } }, 500, nullValue('tenantIds'));
 });
+
+// Jackson reads a JSON body before any resource code runs: a member it
+// cannot convert (a Date, a Boolean, a sortBy the setter refuses) is
+// JsonMappingExceptionHandler's 400 with an empty message, code null.
+const mapping = invalid('');
+
+test('JSON bodies: a date or boolean Jackson cannot read is 400 with an empty message, over an empty store too', async () => {
+  const cases = [
+    ['/process-instance', { startedBefore: 'nope' }],
+    ['/process-instance/count', { suspended: 'maybe' }],
+    ['/process-instance', { variableValuesIgnoreCase: 'yes' }],
+    ['/history/process-instance', { startedBefore: 'nope' }],
+    ['/history/process-instance/count', { finishedAfter: '2024-13-45T00:00:00.000+0000' }],
+    ['/history/process-instance', { executedJobAfter: true }],
+    ['/history/process-instance', { finished: 'x' }],
+    ['/job', { noRetriesLeft: 'perhaps' }],
+    ['/job/count', { withException: [true] }],
+    ['/external-task', { lockExpirationAfter: { at: 1 } }],
+    ['/external-task/count', { locked: 'locked' }],
+  ];
+  for (const [path, body] of cases) await expectError('POST', path, body, 400, mapping);
+});
+
+test('JSON bodies: dates Jackson reads select as before; blank and "null" texts are no value', async () => {
+  const { running, ended } = await instances();
+  const ids = async (path, body) => {
+    const r = await srv.api('POST', path, body);
+    assert.equal(r.status, 200, r.text);
+    return r.body.map((x) => x.id);
+  };
+  assert.ok((await ids('/history/process-instance', { finishedAfter: ' 2000-01-01T00:00:00.000+0000 ' })).includes(ended.id));
+  assert.deepEqual(await ids('/history/process-instance', { processInstanceId: ended.id, finishedBefore: 946684800000 }), []);
+  assert.ok((await ids('/process-instance', { startedBefore: '', processInstanceId: running.id })).includes(running.id));
+  assert.ok((await ids('/process-instance', { startedBefore: 'null', suspended: 'False', processInstanceId: running.id })).includes(running.id));
+  assert.deepEqual(await ids('/process-instance', { suspended: 'TRUE', processInstanceId: running.id }), []);
+  assert.deepEqual(await ids('/process-instance', { suspended: 1, processInstanceId: running.id }), []);
+});
+
+test('JSON bodies: a top-level sortBy or sortOrder the DTO setter refuses is a mapping error; a lone one still needs the other', async () => {
+  for (const path of ['/process-instance', '/process-instance/count', '/history/process-instance', '/job', '/external-task/count', '/history/process-instance/count']) {
+    await expectError('POST', path, { sortBy: 'nope', sortOrder: 'asc' }, 400, mapping);
+  }
+  await expectError('POST', '/job', { sortBy: 'jobId', sortOrder: 'up' }, 400, mapping);
+  await expectError('POST', '/job', { sortBy: 'nope' }, 400, mapping);
+  await expectError('POST', '/job', { sortBy: 'jobId' }, 400,
+    invalid('Only a single sorting parameter specified. sortBy and sortOrder required'));
+  assert.equal((await srv.api('POST', '/job', { sortBy: 'jobId', sortOrder: 'desc' })).status, 200);
+});
+
+test('JSON bodies: a bad date in a batch body\'s query or its own dueDate / absoluteRemovalTime creates no batch', async () => {
+  const { running, ended } = await instances();
+  const task = (await srv.api('GET', `/external-task?processInstanceId=${running.id}`)).body[0];
+  const batches = async () => (await srv.api('GET', '/batch/count')).body.count;
+  const before = await batches();
+  await expectError('POST', '/external-task/retries-async', { retries: 1, externalTaskIds: [task.id], processInstanceQuery: { startedBefore: 'nope' } }, 400, mapping);
+  await expectError('POST', '/process-instance/job-retries-historic-query-based',
+    { retries: 1, historicProcessInstanceQuery: { finishedAfter: 'nope' } }, 400, mapping);
+  await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstances: [running.id], dueDate: 'tomorrow' }, 400, mapping);
+  await expectError('POST', '/job/retries', { retries: 1, jobIds: ['x'], dueDate: 'tomorrow' }, 400, mapping);
+  await expectError('POST', '/history/process-instance/set-removal-time',
+    { historicProcessInstanceIds: [ended.id], absoluteRemovalTime: 'later' }, 400, mapping);
+  await expectError('POST', '/process-instance/delete', { processInstanceIds: [running.id], skipCustomListeners: 'maybe' }, 400, mapping);
+  await expectError('POST', '/process-instance', { sortBy: 'nope', sortOrder: 'asc' }, 400, mapping);
+  assert.equal(await batches(), before);
+});

