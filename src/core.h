@@ -538,7 +538,10 @@ int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
  * activity id: target activity id}) names move to the target definition
  * (its ids, activity, job definition). Likewise external tasks and
  * incidents (open ones, and their history). */
-int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+/* updating: {source activity id: true} for the instructions with
+ * updateEventTrigger; their timer jobs get the target's due date. */
+int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping,
+                    const cJSON *updating);
 int rb_external_tasks_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
 int rb_incidents_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
 /* The same for one execution (NULL: every execution of the instance). */

@@ -156,12 +156,45 @@ static int check_instruction(const cJSON *plan, const cJSON *source_def, const c
   return rc;
 }
 
+/* VariableUtil.isJavaSerializationProhibited, with Camunda's default
+ * javaSerializationFormatEnabled false: a serialized Object value in the
+ * Java format. */
+static int java_serialized(const cJSON *var) {
+  const cJSON *info = cJSON_GetObjectItemCaseSensitive(var, "valueInfo");
+  return is(rb_str(var, "type"), "Object") &&
+         is(rb_str(info, "serializationDataFormat"), "application/x-java-serialized-object");
+}
+
+/* CreateMigrationPlanCmd.validateVariables: a MigrationVariableValidationReportDto
+ * (the value as a VariableValueDto, and failures) for each plan variable
+ * Java serialization is prohibited for, in the plan's order. */
+static int variable_reports(const cJSON *plan, cJSON *reports) {
+  const cJSON *var;
+  cJSON_ArrayForEach(var, cJSON_GetObjectItemCaseSensitive(plan, "variables")) {
+    char msg[512];
+    cJSON *entry, *failures;
+    if (!java_serialized(var)) continue;
+    snprintf(msg, sizeof msg, "Cannot set variable with name %s. Java serialization format is prohibited", var->string);
+    entry = rb_value_to_dto(var, 0);
+    if (!entry || !(failures = cJSON_AddArrayToObject(entry, "failures")) ||
+        !cJSON_AddItemToArray(failures, cJSON_CreateString(msg)) || !rb_take(reports, var->string, entry))
+      return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
+static int has_reports(const cJSON *report) {
+  return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "instructionReports")) > 0 ||
+         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "variableReports")) > 0;
+}
+
 /* MigrationPlanReportDto: instructionReports for the instructions that
- * fail, variableReports {} (rebatch has no Java serialized values). */
+ * fail, variableReports for the variables that do. */
 static int plan_report(const cJSON *plan, const cJSON *source_def, const cJSON *target_def, cJSON **out) {
   cJSON *report = cJSON_CreateObject(), *reports = report ? cJSON_AddArrayToObject(report, "instructionReports") : NULL;
+  cJSON *vars = reports ? cJSON_AddObjectToObject(report, "variableReports") : NULL;
   const cJSON *ins;
-  int rc = reports && cJSON_AddObjectToObject(report, "variableReports") ? REBATCH_OK : REBATCH_NOMEM;
+  int rc = vars ? variable_reports(plan, vars) : REBATCH_NOMEM;
   cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(plan, "instructions")) {
     cJSON *entry = cJSON_CreateObject(), *failures = cJSON_CreateArray();
     if (rc == REBATCH_OK && (!entry || !failures)) rc = REBATCH_NOMEM;
@@ -203,6 +236,14 @@ static int plan_invalid(const cJSON *plan, cJSON *report, rb_response *res) {
              cJSON_IsString(s) ? s->valuestring : "null", cJSON_IsString(t) ? t->valuestring : "null",
              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ins, "updateEventTrigger")) ? "true" : "false");
     snprintf(text + len, sizeof text - len, "\t Migration instruction %s is not valid:\n", one);
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "failures")) {
+      len = strlen(text);
+      snprintf(text + len, sizeof text - len, "\t\t%s\n", f->valuestring);
+    }
+  }
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(report, "variableReports")) {
+    size_t len = strlen(text);
+    snprintf(text + len, sizeof text - len, "\t Migration variable %s is not valid:\n", r->string);
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "failures")) {
       len = strlen(text);
       snprintf(text + len, sizeof text - len, "\t\t%s\n", f->valuestring);
@@ -318,7 +359,7 @@ static int build_plan(rebatch_engine *e, const cJSON *dto, int generating, int r
   if (rc == REBATCH_OK && generating) rc = generate(sdef.json, tdef.json, rb_flag(dto, "updateEventTriggers"), plan);
   if (rc == REBATCH_OK && !generating) rc = read_instructions(dto, cJSON_GetObjectItemCaseSensitive(plan, "instructions"), res);
   if (rc == REBATCH_OK) rc = plan_report(plan, sdef.json, tdef.json, &report);
-  if (rc == REBATCH_OK && !report_only && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "instructionReports")) > 0) {
+  if (rc == REBATCH_OK && !report_only && has_reports(report)) {
     rc = plan_invalid(plan, report, res);
     report = NULL;
   }
@@ -401,6 +442,19 @@ static cJSON *mapping_of(const cJSON *plan) {
       return NULL;
     }
   return m;
+}
+
+/* {source activity id: true} of the instructions that update the event
+ * trigger. */
+static cJSON *updating_of(const cJSON *plan) {
+  cJSON *u = cJSON_CreateObject();
+  const cJSON *ins;
+  cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(plan, "instructions"))
+    if (u && rb_flag(ins, "updateEventTrigger") && !rb_put_bool(u, rb_str(ins, "source"), 1)) {
+      cJSON_Delete(u);
+      return NULL;
+    }
+  return u;
 }
 
 static int is_transition(const cJSON *token) {
@@ -534,7 +588,7 @@ static int move_history(rebatch_engine *e, const char *id, const cJSON *target, 
 int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON *plan, rb_response *res) {
   const char *source_id = rb_str(plan, "sourceProcessDefinitionId");
   const cJSON *vars = cJSON_GetObjectItemCaseSensitive(plan, "variables");
-  cJSON *mapping = mapping_of(plan), *report = NULL;
+  cJSON *mapping = mapping_of(plan), *report = NULL, *updating = NULL;
   rb_doc inst, target;
   int rc = mapping ? rb_load(e, INSTANCE, instance_id, &inst) : REBATCH_NOMEM;
   memset(&target, 0, sizeof target);
@@ -551,11 +605,13 @@ int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON
   if (rc == REBATCH_OK && report) rc = instance_invalid(report, res);
   if (rc == REBATCH_OK) rc = move_instance(e, &inst, target.json, mapping);
   if (rc == REBATCH_OK) rc = move_history(e, instance_id, target.json, mapping);
-  if (rc == REBATCH_OK) rc = rb_jobs_migrate(e, instance_id, target.json, mapping);
+  if (rc == REBATCH_OK) rc = (updating = updating_of(plan)) ? REBATCH_OK : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = rb_jobs_migrate(e, instance_id, target.json, mapping, updating);
   if (rc == REBATCH_OK) rc = rb_external_tasks_migrate(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK) rc = rb_incidents_migrate(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK && vars && vars->child) rc = rb_instance_set_variables(e, instance_id, vars);
   cJSON_Delete(mapping);
+  cJSON_Delete(updating);
   rb_doc_clear(&inst);
   rb_doc_clear(&target);
   return rc;
