@@ -109,7 +109,7 @@ static int match_executions(rebatch_engine *e, rb_matches *m) {
 
 /* Upstream subscribes only the latest version of a key (per tenant) to its
  * message start events. */
-static int is_latest(const rb_docs *defs, const cJSON *def) {
+int rb_definition_is_latest(const rb_docs *defs, const cJSON *def) {
   double version = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(def, "version"));
   for (int i = 0; i < defs->count; i++) {
     const cJSON *other = defs->items[i].json;
@@ -130,7 +130,7 @@ static int match_start_events(rebatch_engine *e, rb_matches *m) {
     const cJSON *def = defs.items[i].json;
     const cJSON *start = rb_model_message_start(def, m->c->message_name);
     if (!start || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def, "suspended")) || !tenant_matches(m->c, def) ||
-        !is_latest(&defs, def)) continue;
+        !rb_definition_is_latest(&defs, def)) continue;
     rc = add_match(m->list, "processDefinitionId", rb_str(def, "id"), "activityId", rb_str(start, "id"));
   }
   rb_docs_clear(&defs);

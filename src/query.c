@@ -563,14 +563,14 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
   return rc;
 }
 
-int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                    rb_docs *out, rb_response *res) {
+static int select_docs(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                       const cJSON *request, rb_docs *out, rb_response *res) {
   rb_sorting sorting[4];
   rb_plan plan;
   int sort_count, rc = rb_query_check(q, request, res);
   if (rc == REBATCH_OK) rc = read_sorting(q, request, sorting, &sort_count, res);
   if (rc == REBATCH_OK) rc = reject_unsupported(q, request, res);
-  if (rc == REBATCH_OK) rc = load_candidates(e, q, request, out);
+  if (rc == REBATCH_OK) rc = load ? load(e, request, out) : load_candidates(e, q, request, out);
   if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
   if (rc == REBATCH_OK) {
     rc = keep_matching(e, &plan, out, res);
@@ -578,6 +578,11 @@ int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
   }
   if (rc == REBATCH_OK && sort_count) sort_docs(out, sorting, sort_count);
   return rc;
+}
+
+int rb_query_select(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                    rb_docs *out, rb_response *res) {
+  return select_docs(e, q, NULL, request, out, res);
 }
 
 static int paging(const cJSON *request, const char *name, long long dflt,
@@ -603,15 +608,15 @@ static int check_max_results(rebatch_engine *e, long long max, rb_response *res)
   return REBATCH_OK;
 }
 
-int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                  rb_response *res) {
+int rb_query_list_from(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                       const cJSON *request, rb_response *res) {
   rb_docs docs = {0};
   long long first, max;
   cJSON *list;
   int rc = paging(request, "firstResult", 0, &first, res);
   if (rc == REBATCH_OK) rc = paging(request, "maxResults", 0x7fffffff, &max, res);
   if (rc == REBATCH_OK) rc = check_max_results(e, max, res);
-  if (rc == REBATCH_OK) rc = rb_query_select(e, q, request, &docs, res);
+  if (rc == REBATCH_OK) rc = select_docs(e, q, load, request, &docs, res);
   if (rc != REBATCH_OK) {
     rb_docs_clear(&docs);
     return rc;
@@ -630,6 +635,11 @@ int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
   return rb_ok(res, 200, list);
 }
 
+int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                  rb_response *res) {
+  return rb_query_list_from(e, q, NULL, request, res);
+}
+
 int rb_get_by_id(rebatch_engine *e, const char *coll, const cJSON *request,
                  rb_to_dto to_dto, const char *missing, rb_response *res) {
   const char *id = rb_str(request, "id");
@@ -642,11 +652,11 @@ int rb_get_by_id(rebatch_engine *e, const char *coll, const cJSON *request,
   return rc == REBATCH_OK ? rb_ok(res, 200, dto) : rc;
 }
 
-int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                   rb_response *res) {
+int rb_query_count_from(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                        const cJSON *request, rb_response *res) {
   rb_docs docs = {0};
   cJSON *body;
-  int rc = rb_query_select(e, q, request, &docs, res);
+  int rc = select_docs(e, q, load, request, &docs, res);
   int count = docs.count;
   rb_docs_clear(&docs);
   if (rc != REBATCH_OK) return rc;
@@ -656,6 +666,11 @@ int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
     return REBATCH_NOMEM;
   }
   return rb_ok(res, 200, body);
+}
+
+int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
+                   rb_response *res) {
+  return rb_query_count_from(e, q, NULL, request, res);
 }
 
 /* ---- variable filters ----------------------------------------------------- */
