@@ -390,6 +390,10 @@ const cJSON *rb_model_message_start(const cJSON *definition, const char *message
 /* Whether def is the latest version of its key (per tenant) among defs:
  * the one upstream subscribes to its message start events. */
 int rb_definition_is_latest(const rb_docs *defs, const cJSON *def);
+/* The message a token at a message catch event or receive task waits
+ * for: its activity's, or the one a migration without updateEventTrigger
+ * kept on it; NULL at any other activity. */
+const char *rb_token_message_name(const cJSON *def, const cJSON *token);
 cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
 int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);

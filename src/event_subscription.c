@@ -60,7 +60,7 @@ static int add_waiting(rebatch_engine *e, const cJSON *inst, rb_docs *out) {
   int rc = rb_definition_load(e, rb_str(inst, "processDefinitionId"), &def);
   cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst, "tokens")) {
     const cJSON *activity = rb_model_activity(def.json, rb_str(token, "activityId"));
-    const char *name = rb_str(activity, "messageName"), *ai = rb_str(token, "activityInstanceId");
+    const char *name = rb_token_message_name(def.json, token), *ai = rb_str(token, "activityInstanceId");
     double since;
     if (rc != REBATCH_OK) break;
     if (!name || !ai || !rb_str_eq(rb_str(token, "state"), "wait") || rb_str_eq(rb_str(activity, "type"), "startEvent"))

@@ -46,10 +46,14 @@ static int instance_matches(const rb_correlation *c, const cJSON *inst) {
   return tenant_matches(c, inst) && keys_match(inst, c->correlation_keys);
 }
 
+const char *rb_token_message_name(const cJSON *def, const cJSON *token) {
+  const char *name = rb_str(rb_model_activity(def, rb_str(token, "activityId")), "messageName");
+  return name && rb_str(token, "messageName") ? rb_str(token, "messageName") : name;
+}
+
 /* A token that waits for the message: no name matches any message. */
 static int waits_for(const cJSON *def, const cJSON *token, const char *message_name) {
-  const cJSON *activity = rb_model_activity(def, rb_str(token, "activityId"));
-  const char *name = rb_str(activity, "messageName");
+  const char *name = rb_token_message_name(def, token);
   if (!rb_str_eq(rb_str(token, "state"), "wait") || !name) return 0;
   return !message_name || strcmp(name, message_name) == 0;
 }

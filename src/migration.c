@@ -548,12 +548,31 @@ static int set_definition(cJSON *record, const cJSON *target, int with_deploymen
          (!with_deployment || rb_set_str(record, "deploymentId", rb_str(target, "deploymentId")));
 }
 
+/* MigratingEventSubscriptionInstance: without updateEventTrigger a
+ * waiting token's message subscription keeps the source's message name
+ * (held on the token until it moves on); with it the target's counts. */
+static int keep_message_name(cJSON *token, const cJSON *source, const cJSON *to, const cJSON *updating) {
+  const char *from = rb_str(token, "activityId");
+  const char *kept = rb_str(token, "messageName") ? rb_str(token, "messageName") : rb_str(rb_model_activity(source, from), "messageName");
+  if (!kept || !rb_str_eq(rb_str(token, "state"), "wait")) return 1;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(updating, from)) ||
+      rb_str_eq(kept, rb_str(to, "messageName"))) {
+    cJSON_DeleteItemFromObjectCaseSensitive(token, "messageName");
+    return 1;
+  }
+  return rb_set_str(token, "messageName", kept);
+}
+
 /* The runtime record: its definition and each token's activity. */
-static int move_instance(rebatch_engine *e, rb_doc *inst, const cJSON *target, const cJSON *mapping) {
+static int move_instance(rebatch_engine *e, rb_doc *inst, const cJSON *source, const cJSON *target,
+                         const cJSON *mapping, const cJSON *updating) {
   cJSON *token;
   if (!set_definition(inst->json, target, 1)) return REBATCH_NOMEM;
-  cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst->json, "tokens"))
-    if (!rb_set_str(token, "activityId", rb_str(mapping, rb_str(token, "activityId")))) return REBATCH_NOMEM;
+  cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst->json, "tokens")) {
+    const char *to = rb_str(mapping, rb_str(token, "activityId"));
+    if (!keep_message_name(token, source, rb_model_activity(target, to), updating) || !rb_set_str(token, "activityId", to))
+      return REBATCH_NOMEM;
+  }
   return rb_instance_save(e, inst);
 }
 
@@ -589,8 +608,9 @@ int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON
   const char *source_id = rb_str(plan, "sourceProcessDefinitionId");
   const cJSON *vars = cJSON_GetObjectItemCaseSensitive(plan, "variables");
   cJSON *mapping = mapping_of(plan), *report = NULL, *updating = NULL;
-  rb_doc inst, target;
+  rb_doc inst, source, target;
   int rc = mapping ? rb_load(e, INSTANCE, instance_id, &inst) : REBATCH_NOMEM;
+  memset(&source, 0, sizeof source);
   memset(&target, 0, sizeof target);
   if (!mapping) memset(&inst, 0, sizeof inst);
   if (rc == REBATCH_OK && !inst.json)
@@ -603,9 +623,10 @@ int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON
   if (rc == REBATCH_OK) rc = load_definition(e, rb_str(plan, "targetProcessDefinitionId"), "Target", &target, res);
   if (rc == REBATCH_OK) rc = instance_report(inst.json, plan, mapping, target.json, &report);
   if (rc == REBATCH_OK && report) rc = instance_invalid(report, res);
-  if (rc == REBATCH_OK) rc = move_instance(e, &inst, target.json, mapping);
-  if (rc == REBATCH_OK) rc = move_history(e, instance_id, target.json, mapping);
+  if (rc == REBATCH_OK) rc = load_definition(e, source_id, "Source", &source, res);
   if (rc == REBATCH_OK) rc = (updating = updating_of(plan)) ? REBATCH_OK : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = move_instance(e, &inst, source.json, target.json, mapping, updating);
+  if (rc == REBATCH_OK) rc = move_history(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK) rc = rb_jobs_migrate(e, instance_id, target.json, mapping, updating);
   if (rc == REBATCH_OK) rc = rb_external_tasks_migrate(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK) rc = rb_incidents_migrate(e, instance_id, target.json, mapping);
@@ -613,6 +634,7 @@ int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON
   cJSON_Delete(mapping);
   cJSON_Delete(updating);
   rb_doc_clear(&inst);
+  rb_doc_clear(&source);
   rb_doc_clear(&target);
   return rc;
 }

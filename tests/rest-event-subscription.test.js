@@ -98,3 +98,17 @@ test('sorting, paging and the query checks', async () => {
     assert.deepEqual(r.body, { type: 'InvalidRequestException', message, code: null });
   }
 });
+
+test('migrated without updateEventTrigger, a waiting token keeps the source\'s message name until it moves on', async () => {
+  const [source] = Object.values((await deploy(srv.api, { 'subs.bpmn': xml('ping') })).body.deployedProcessDefinitions);
+  const [target] = Object.values((await deploy(srv.api, { 'subs.bpmn': xml('pong') })).body.deployedProcessDefinitions);
+  const pi = (await ok(`/process-definition/${source.id}/start`, 200, 'POST', {})).id;
+  const plan = await ok('/migration/generate', 200, 'POST', { sourceProcessDefinitionId: source.id, targetProcessDefinitionId: target.id });
+  assert.equal(plan.instructions.find((i) => i.sourceActivityIds[0] === 'wait').updateEventTrigger, false);
+  await ok('/migration/execute', 204, 'POST', { migrationPlan: plan, processInstanceIds: [pi] });
+  assert.deepEqual((await ok(`/event-subscription?processInstanceId=${pi}`)).map((s) => [s.activityId, s.eventName]), [['wait', 'ping']]);
+  const mismatch = await srv.api('POST', '/message', { messageName: 'pong', processInstanceId: pi });
+  assert.equal(mismatch.status, 400, mismatch.text);
+  await ok('/message', 204, 'POST', { messageName: 'ping', processInstanceId: pi });
+  assert.deepEqual((await ok(`/event-subscription?processInstanceId=${pi}`)).map((s) => [s.activityId, s.eventName]), [['recv', 'done']]);
+});
