@@ -177,8 +177,11 @@ static int variable_reports(const cJSON *plan, cJSON *reports) {
     snprintf(msg, sizeof msg, "Cannot set variable with name %s. Java serialization format is prohibited", var->string);
     entry = rb_value_to_dto(var, 0);
     if (!entry || !(failures = cJSON_AddArrayToObject(entry, "failures")) ||
-        !cJSON_AddItemToArray(failures, cJSON_CreateString(msg)) || !rb_take(reports, var->string, entry))
+        !cJSON_AddItemToArray(failures, cJSON_CreateString(msg))) {
+      cJSON_Delete(entry);
       return REBATCH_NOMEM;
+    }
+    if (!rb_take(reports, var->string, entry)) return REBATCH_NOMEM;
   }
   return REBATCH_OK;
 }

@@ -1315,6 +1315,26 @@ static void s_generate_plan(fx *f, char *request, size_t cap) {
   set_request(request, cap, "{'body':{'sourceProcessDefinitionId':'%s','targetProcessDefinitionId':'%s'}}", v1, v2);
 }
 
+/* Both kinds of subscription: two waiting tokens and the start event. */
+static void s_event_subscriptions(fx *f, char *request, size_t cap) {
+  deploy(f, MESSAGES);
+  start(f, "messages", "a", NULL, 0);
+  start(f, "messages", "b", NULL, 0);
+  set_request(request, cap, "{'query':{'sortBy':'created','sortOrder':'desc','eventType':'message'}}");
+}
+
+/* A plan whose variable report names a Java serialized value. */
+static void s_validate_plan_variables(fx *f, char *request, size_t cap) {
+  char v1[64], v2[64];
+  deploy(f, INVOICE);
+  deploy(f, INVOICE);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'1'}}", 0, "id", v1, sizeof v1);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'2'}}", 0, "id", v2, sizeof v2);
+  set_request(request, cap, "{'body':{'sourceProcessDefinitionId':'%s','targetProcessDefinitionId':'%s','instructions':[],"
+                            "'variables':{'s':{'type':'Object','value':'rO0','valueInfo':{'objectTypeName':'java.util.List',"
+                            "'serializationDataFormat':'application/x-java-serialized-object'}}}}}", v1, v2);
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1359,6 +1379,8 @@ static const scenario scenarios[] = {
     {"correlate-message runs", "executeDueJobs", s_correlate_runs, 1},
     {"migrate", "executeMigrationPlan", s_migrate, 0},
     {"generate a migration plan", "generateMigrationPlan", s_generate_plan, 0},
+    {"event subscriptions", "getEventSubscriptions", s_event_subscriptions, 0},
+    {"validate a plan's variables", "validateMigrationPlan", s_validate_plan_variables, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))
