@@ -258,14 +258,17 @@ static int plan_invalid(const cJSON *plan, cJSON *report, rb_response *res) {
 
 /* ---- reading a plan ------------------------------------------------------------ */
 
-/* CreateMigrationPlanCmd.getProcessDefinition: "Source" or "Target". */
+/* CreateMigrationPlanCmd.getProcessDefinition: "Source" or "Target". Its
+ * BadUserRequestException reaches the client wrapped by
+ * MigrationRestServiceImpl as its cause, so with the cause's code 0. */
 static int load_definition(rebatch_engine *e, const char *id, const char *which, rb_doc *def, rb_response *res) {
   int rc;
   memset(def, 0, sizeof *def);
-  if (!id) return rb_invalid(res, 400, "%s process definition id is null", which);
+  if (!id) return rb_error(res, 400, "InvalidRequestException", 0, "%s process definition id is null", which);
   rc = rb_definition_load(e, id, def);
   if (rc == REBATCH_OK && !def->json)
-    rc = rb_invalid(res, 400, "ENGINE-23008 %s process definition with id '%s' does not exist", which, id);
+    rc = rb_error(res, 400, "InvalidRequestException", 0, "ENGINE-23008 %s process definition with id '%s' does not exist",
+                  which, id);
   return rc;
 }
 

@@ -120,3 +120,17 @@ test('variableReports: a plan variable in Java serialization is reported (valida
   }
   assert.equal((await ok('GET', `/process-instance/${id}`)).definitionId, v1.id);
 });
+
+test('an unknown or missing definition: the engine\'s BadUserRequestException wrapped with its cause (code 0)', async () => {
+  const wrapped = (message) => ({ type: 'InvalidRequestException', message, code: 0 });
+  for (const path of ['/migration/generate', '/migration/validate']) {
+    const unknown = await srv.api('POST', path, { sourceProcessDefinitionId: v1.id, targetProcessDefinitionId: 'nope', instructions: [] });
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(unknown.body, wrapped("ENGINE-23008 Target process definition with id 'nope' does not exist"));
+    const missing = await srv.api('POST', path, { targetProcessDefinitionId: v2.id, instructions: [] });
+    assert.deepEqual(missing.body, wrapped('Source process definition id is null'));
+  }
+  const execute = await srv.api('POST', '/migration/execute', {
+    migrationPlan: { sourceProcessDefinitionId: 'nope', targetProcessDefinitionId: v2.id, instructions: [] }, processInstanceIds: ['x'] });
+  assert.deepEqual(execute.body, wrapped("ENGINE-23008 Source process definition with id 'nope' does not exist"));
+});
