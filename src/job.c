@@ -952,8 +952,8 @@ int rb_op_setJobRetries(rebatch_engine *e, const cJSON *request, rb_response *re
   int got = rb_int(body, "retries", &retries), due_given = rb_has(body, "dueDate");
   rb_doc job;
   int rc;
+  /* rb_request_coerce made retries an integer, or refused it */
   if (got == 0) return rb_invalid(res, 400, "retries is null");
-  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
   /* rb_request_coerce refused a dueDate that is not a date. */
   if (due_given) rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due);
   if (retries < 0)

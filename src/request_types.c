@@ -8,6 +8,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,11 @@ static const char *const boolean_fields[] = {
 };
 
 /* DTO members that are Java ints (Integer): out of range is a 400. */
-static const char *const int_fields[] = {"retries", "maxTasks", "firstResult", "maxResults"};
+static const char *const int_fields[] = {"retries", "maxTasks", "firstResult", "maxResults", "historyTimeToLive",
+                                         "updateChunkSize"};
+
+/* DTO members that are Java longs (Long). */
+static const char *const long_fields[] = {"lockDuration", "newDuration", "retryTimeout", "asyncResponseTimeout"};
 
 /* Members whose children are named by the user or hold any JSON (variable
  * maps, variable values), or are not read from a client's JSON (a
@@ -119,7 +124,7 @@ static int fits_int(const cJSON *item) {
   char *end;
   if (cJSON_IsNumber(item)) v = item->valuedouble;
   else if (cJSON_IsString(item)) {
-    /* Text beyond a long is the operation's "must be an integer" error. */
+    /* Text that is no integer is left to the paging check (URL parameters). */
     errno = 0;
     v = (double)strtoll(item->valuestring, &end, 10);
     if (end == item->valuestring || *end || errno == ERANGE) return 1;
@@ -201,15 +206,62 @@ static int as_boolean(cJSON *item, rb_response *res) {
   return 1;
 }
 
+static void set_number(cJSON *item, double value) {
+  if (cJSON_IsString(item)) rb_free(item->valuestring);
+  item->valuestring = NULL;
+  item->type = cJSON_Number;
+  cJSON_SetNumberValue(item, value);
+}
+
+/* An integer literal (an optional sign, digits) between min and max. */
+static int integer_text(const char *text, size_t len, double min, double max, double *out) {
+  char buf[32], *end;
+  double v;
+  if (len == 0 || len >= sizeof buf) return 0;
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  for (size_t i = buf[0] == '-' || buf[0] == '+'; i < len; i++)
+    if (buf[i] < '0' || buf[i] > '9') return 0;
+  errno = 0;
+  v = (double)strtoll(buf, &end, 10);
+  if (errno == ERANGE || *end || end == buf || v < min || v > max) return 0;
+  *out = v;
+  return 1;
+}
+
+/* An Integer or Long member of a body, as Jackson reads one: a number
+ * (a fraction truncated), integer text (made a number), blank text or
+ * "null" (no value), or null; anything else, or a value beyond the type,
+ * fails the request. */
+static int as_integer(cJSON *item, int is_long, rb_response *res) {
+  double min = is_long ? -9223372036854775808.0 : -2147483648.0, max = is_long ? 9223372036854775807.0 : 2147483647.0;
+  size_t start, len;
+  double v;
+  if (cJSON_IsNull(item)) return 1;
+  if (cJSON_IsNumber(item)) {
+    v = trunc(item->valuedouble);
+    if (v < min || v > max) return mapping_error(res);
+    set_number(item, v);
+    return 1;
+  }
+  if (!cJSON_IsString(item)) return mapping_error(res);
+  if (blank_or_null(item->valuestring, &start, &len)) set_null(item);
+  else if (integer_text(item->valuestring + start, len, min, max, &v)) set_number(item, v);
+  else return mapping_error(res);
+  return 1;
+}
+
 static int coerce(cJSON *item, int typed, int in_body, int depth, rb_response *res);
 
 static int coerce_member(cJSON *m, int in_body, int depth, rb_response *res) {
-  if (NAMED(m->string, string_fields) || NAMED(m->string, int_fields)) {
+  if (NAMED(m->string, string_fields) || (!in_body && NAMED(m->string, int_fields))) {
     if (cJSON_IsArray(m) || cJSON_IsObject(m)) return mapping_error(res);
     if (NAMED(m->string, int_fields)) return fits_int(m) ? 1 : mapping_error(res);
     return as_string(m) ? 1 : -1;
   }
   /* URL parameters are converted by the query DTO, with its own messages. */
+  if (in_body && NAMED(m->string, int_fields)) return as_integer(m, 0, res);
+  if (in_body && NAMED(m->string, long_fields)) return as_integer(m, 1, res);
   if (in_body && NAMED(m->string, date_fields)) return as_date(m, res);
   if (in_body && NAMED(m->string, boolean_fields)) return as_boolean(m, res);
   return coerce(m, !NAMED(m->string, opaque_fields), in_body || (depth == 0 && strcmp(m->string, "body") == 0),

@@ -291,3 +291,25 @@ test('JSON bodies: a bad date in a batch body\'s query or its own dueDate / abso
   await expectError('POST', '/process-instance', { sortBy: 'nope', sortOrder: 'asc' }, 400, mapping);
   assert.equal(await batches(), before);
 });
+
+test('JSON bodies: Integer and Long members as Jackson reads them: fractions truncated, integer text read, anything else a mapping error', async () => {
+  const { running } = await instances();
+  const task = (await srv.api('GET', `/external-task?processInstanceId=${running.id}`)).body[0];
+  for (const [method, path, body] of [
+    ['PUT', `/external-task/${task.id}/retries`, { retries: 'many' }],
+    ['PUT', `/external-task/${task.id}/retries`, { retries: true }],
+    ['PUT', `/external-task/${task.id}/retries`, { retries: '1.5' }],
+    ['PUT', `/external-task/${task.id}/retries`, { retries: 2147483648 }],
+    ['POST', `/external-task/${task.id}/lock`, { workerId: 'w', lockDuration: 'soon' }],
+    ['POST', '/external-task/fetchAndLock', { workerId: 'w', maxTasks: [1], topics: [] }],
+    ['POST', `/external-task/${task.id}/extendLock`, { workerId: 'w', newDuration: 'later' }],
+    ['POST', '/external-task/retries-async', { retries: 'x', externalTaskIds: [task.id] }],
+  ]) {
+    await expectError(method, path, body, 400, mapping);
+  }
+  assert.equal((await srv.api('PUT', `/external-task/${task.id}/retries`, { retries: 2.9 })).status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${task.id}`)).body.retries, 2);
+  assert.equal((await srv.api('PUT', `/external-task/${task.id}/retries`, { retries: ' 4 ' })).status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${task.id}`)).body.retries, 4);
+  await expectError('PUT', `/external-task/${task.id}/retries`, { retries: '' }, 400, invalid('The number of retries cannot be null.'));
+});

@@ -54,8 +54,8 @@ static cJSON *retries_params(long long retries, const cJSON *body) {
 
 static int read_retries(const cJSON *body, long long *retries, rb_response *res) {
   int got = rb_int(body, "retries", retries);
+  /* rb_request_coerce made retries an integer, or refused it */
   if (got == 0) return rb_invalid(res, 400, "retries is null");
-  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
   return REBATCH_OK;
 }
 
