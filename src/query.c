@@ -171,9 +171,14 @@ static int passes(rebatch_engine *e, const rb_filter *f, const cJSON *item,
   return 0;
 }
 
-/* Parameters that take effect: present, not null, and for flags true. */
+/* An empty JSON list: the query DTOs pass only non-empty lists on (the
+ * process instance ids, which they pass on, are refused before). */
+static int empty_list(const cJSON *item) { return cJSON_IsArray(item) && !item->child; }
+
+/* Parameters that take effect: present, not null, not an empty list, and
+ * for flags true. */
 static int active(const rb_filter *f, const cJSON *item) {
-  if (!item) return 0;
+  if (!item || empty_list(item)) return 0;
   if (f->kind == RB_F_FLAG) return cJSON_IsTrue(item) || (cJSON_IsString(item) && strcmp(item->valuestring, "true") == 0);
   return 1;
 }
@@ -252,7 +257,7 @@ static int load_candidates(rebatch_engine *e, const rb_query *q,
                            const cJSON *request, rb_docs *out) {
   for (const rb_filter *f = q->filters; f->param; f++) {
     const cJSON *item = rb_param(request, f->param);
-    if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
+    if (item && !empty_list(item) && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
         (cJSON_IsArray(item) || cJSON_IsString(item)))
       return load_by_ids(e, q->collection, item, out);
   }
@@ -543,7 +548,7 @@ int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
   rf.plan = &plan;
   for (const rb_filter *f = q->filters; f->param; f++) {
     const cJSON *item = rb_param(request, f->param);
-    if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
+    if (item && !empty_list(item) && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
         (cJSON_IsArray(item) || cJSON_IsString(item))) {
       rf.index = f;
       rf.decided = lookup_decides(&rf);

@@ -232,20 +232,23 @@ static int check_url(const rb_query *q, const cJSON *url, rb_response *res) {
 }
 
 /* Id sets the engine query refuses when empty (EnsureUtil.ensureNotEmpty:
- * a ProcessEngineException). Only a JSON array can be empty: the URL's
- * StringSetConverter makes "" a set of one empty id. */
+ * a ProcessEngineException), where the DTO passes an empty set on: the
+ * process instance DTOs do (`!= null`); the job and external task DTOs
+ * skip empty lists (and then select as if none were given, see query.c).
+ * Only a JSON array can be empty: the URL's StringSetConverter makes "" a
+ * set of one empty id. */
 static const struct {
+  const char *collection;
   const char *param;
   const char *what;
-} id_sets[] = {{"processInstanceIds", "Set of process instance ids"},
-               {"jobIds", "Set of job ids"},
-               {"externalTaskIdIn", "Set of external task ids"},
-               {NULL, NULL}};
+} id_sets[] = {{"processInstance", "processInstanceIds", "Set of process instance ids"},
+               {"historicProcessInstance", "processInstanceIds", "Set of process instance ids"},
+               {NULL, NULL, NULL}};
 
 static int check_id_sets(const rb_query *q, const cJSON *request, rb_response *res) {
   for (int i = 0; id_sets[i].param; i++) {
     const cJSON *item = rb_param(request, id_sets[i].param);
-    if (cJSON_IsArray(item) && !item->child && has_filter(q, id_sets[i].param))
+    if (cJSON_IsArray(item) && !item->child && strcmp(q->collection, id_sets[i].collection) == 0)
       return rb_error(res, 500, "ProcessEngineException", 0, "%s is empty", id_sets[i].what);
   }
   return REBATCH_OK;
