@@ -58,9 +58,12 @@ static int is_event(const cJSON *a) {
   return is(type, "intermediateCatchEvent") || is(type, "boundaryEvent") || is(type, "startEvent");
 }
 
-/* An event with a trigger upstream persists (timer, message). */
+/* UpdateEventTriggersValidator.definesPersistentEventTrigger: a timer or
+ * message subscription declared for the activity itself (catch events,
+ * receive tasks with a message). */
 static int persistent_trigger(const cJSON *a) {
-  return is(rb_str(a, "type"), "intermediateCatchEvent") || is(rb_str(a, "type"), "receiveTask");
+  return is(rb_str(a, "type"), "intermediateCatchEvent") ||
+         (is(rb_str(a, "type"), "receiveTask") && rb_str(a, "messageName"));
 }
 
 /* ---- instructions and their reports ----------------------------------------- */
@@ -302,7 +305,7 @@ static int generate(const cJSON *source_def, const cJSON *target_def, int update
     cJSON *ins, *failures;
     int rc;
     if (!rb_model_activity(target_def, id) || !supported(a)) continue;
-    ins = instruction(id, id, update && persistent_trigger(a) && is_event(a));
+    ins = instruction(id, id, update && persistent_trigger(a));
     failures = cJSON_CreateArray();
     rc = ins && failures ? check_instruction(plan, source_def, target_def, ins, failures) : REBATCH_NOMEM;
     if (rc == REBATCH_OK && cJSON_GetArraySize(failures) == 0 && cJSON_AddItemToArray(out, ins)) ins = NULL;

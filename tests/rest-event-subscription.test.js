@@ -77,6 +77,8 @@ test('a new version takes the start event subscription over; migrated tokens wai
   assert.equal(starts.length, 1);
   assert.ok(starts[0].id.startsWith(v2.id), starts[0].id);
   const plan = await ok('/migration/generate', 200, 'POST', { sourceProcessDefinitionId: v1.id, targetProcessDefinitionId: v2.id, updateEventTriggers: true });
+  // both the catch event and the receive task declare a message subscription of their own
+  assert.deepEqual(plan.instructions.map((i) => [i.sourceActivityIds[0], i.updateEventTrigger]), [['wait', true], ['recv', true]]);
   await ok('/migration/execute', 204, 'POST', { migrationPlan: plan, processInstanceIds: [pi] });
   assert.deepEqual((await ok(`/event-subscription?processInstanceId=${pi}`)).map((s) => s.eventName), ['go2']);
 });
