@@ -256,6 +256,8 @@ export declare class Engine {
   setExternalTaskRetries(id: string, body?: Json): any;
   getIncidents(query?: Query): any;
   getIncidentsCount(query?: Query): any;
+  getEventSubscriptions(query?: Query): any;
+  getEventSubscriptionsCount(query?: Query): any;
   getHistoricIncidents(query?: Query): any;
   setJobRetriesAsyncByProcess(body?: Json): any;
   setJobRetriesAsyncByHistoricQuery(body?: Json): any;

@@ -79,6 +79,8 @@ export const OPERATIONS = Object.freeze({
   // incidents
   getIncidents: ['query'],
   getIncidentsCount: ['query'],
+  getEventSubscriptions: ['query'],
+  getEventSubscriptionsCount: ['query'],
   getHistoricIncidents: ['query'],
   // batches: creation (the seed endpoints)
   setJobRetriesAsyncByProcess: ['body'],

@@ -155,6 +155,8 @@ export const ROUTES = Object.freeze([
   // incidents
   ['GET', '/incident', 'getIncidents'],
   ['GET', '/incident/count', 'getIncidentsCount'],
+  ['GET', '/event-subscription', 'getEventSubscriptions'],
+  ['GET', '/event-subscription/count', 'getEventSubscriptionsCount'],
   // batches
   ['GET', '/batch', 'getBatches'],
   ['GET', '/batch/count', 'getBatchesCount'],

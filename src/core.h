@@ -355,6 +355,14 @@ int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_response *res);
 int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
                    rb_response *res);
+/* The same over records a loader builds rather than a stored collection
+ * (q->collection only names them): it fills out with every candidate
+ * (a narrower set is fine when the request's filters allow it). */
+typedef int (*rb_query_loader)(rebatch_engine *e, const cJSON *request, rb_docs *out);
+int rb_query_list_from(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                       const cJSON *request, rb_response *res);
+int rb_query_count_from(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                        const cJSON *request, rb_response *res);
 /* Parameter lookup: the body wins over the URL parameters. */
 const cJSON *rb_param(const cJSON *request, const char *name);
 int rb_like(const char *value, const char *pattern);
@@ -391,6 +399,13 @@ const cJSON *rb_model_error_boundary(const cJSON *definition, const char *activi
 const char *rb_model_start_event(const cJSON *definition);
 /* The message start event of that message name, or NULL. */
 const cJSON *rb_model_message_start(const cJSON *definition, const char *message_name);
+/* Whether def is the latest version of its key (per tenant) among defs:
+ * the one upstream subscribes to its message start events. */
+int rb_definition_is_latest(const rb_docs *defs, const cJSON *def);
+/* The message a token at a message catch event or receive task waits
+ * for: its activity's, or the one a migration without updateEventTrigger
+ * kept on it; NULL at any other activity. */
+const char *rb_token_message_name(const cJSON *def, const cJSON *token);
 cJSON *rb_definition_to_dto(rebatch_engine *e, const cJSON *definition);
 /* Latest version of a key without tenant; doc->json NULL when none. */
 int rb_definition_latest_by_key(rebatch_engine *e, const char *key, rb_doc *out);
@@ -550,7 +565,10 @@ int rb_jobs_delete_for_instance(rebatch_engine *e, const char *instance_id);
  * activity id: target activity id}) names move to the target definition
  * (its ids, activity, job definition). Likewise external tasks and
  * incidents (open ones, and their history). */
-int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
+/* updating: {source activity id: true} for the instructions with
+ * updateEventTrigger; their timer jobs get the target's due date. */
+int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping,
+                    const cJSON *updating);
 int rb_external_tasks_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
 int rb_incidents_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping);
 /* The same for one execution (NULL: every execution of the instance). */
@@ -915,6 +933,8 @@ typedef int (*rb_handler)(rebatch_engine *e, const cJSON *request,
   X(getIncidentsCount, incident, 0)                           \
   X(getHistoricIncidents, incident, 0)                        \
   X(getHistoricIncidentsCount, incident, 0)                   \
+  X(getEventSubscriptions, event_subscription, 0)             \
+  X(getEventSubscriptionsCount, event_subscription, 0)        \
   X(getActivityInstanceTree, activity_tree, 0)                \
   X(getHistoricActivityInstancesCount, instance, 0)           \
   X(getHistoricActivityInstance, instance, 0)                 \

@@ -748,7 +748,7 @@ int rb_op_updateHistoryTimeToLive(rebatch_engine *e, const cJSON *request, rb_re
   long long days = 0;
   int got = rb_int(body, "historyTimeToLive", &days), rc;
   rb_doc def;
-  if (got < 0) return rb_invalid(res, 400, "historyTimeToLive must be an integer");
+  /* rb_request_coerce made historyTimeToLive an integer, or refused it */
   if (got > 0 && days < 0)
     return rb_error(res, 400, "BadUserRequestException", 0, "historyTimeToLive is not greater than or equal to 0");
   if ((rc = rb_definition_load(e, rb_str(request, "id"), &def)) != REBATCH_OK) return rc;

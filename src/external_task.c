@@ -518,7 +518,8 @@ int rb_op_fetchAndLock(rebatch_engine *e, const cJSON *request, rb_response *res
   int rc = REBATCH_OK;
   if (!body || cJSON_IsNull(body)) return rb_invalid(res, 400, "Request body is null");
   if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
-  if (rb_int(body, "maxTasks", &max) < 0 || max < 0)
+  rb_int(body, "maxTasks", &max);
+  if (max < 0)
     return rb_invalid(res, 400, "maxTasks is not greater than or equal to 0");
   if (!(out = cJSON_CreateArray())) return REBATCH_NOMEM;
   cJSON_ArrayForEach(topic, topics) {
@@ -604,8 +605,9 @@ int rb_op_handleExternalTaskFailure(rebatch_engine *e, const cJSON *request, rb_
   cJSON *variables = NULL;
   rb_doc task;
   int rc;
-  if (rb_int(body, "retries", &retries) < 0 || rb_int(body, "retryTimeout", &timeout) < 0)
-    return rb_invalid(res, 400, "retries and retryTimeout must be integers");
+  /* rb_request_coerce made both integers, or refused them */
+  rb_int(body, "retries", &retries);
+  rb_int(body, "retryTimeout", &timeout);
   memset(&task, 0, sizeof task);
   rc = body_variables(body, &variables, res);
   if (rc == REBATCH_OK) rc = load_task(e, request, &task, res);
@@ -679,9 +681,9 @@ int rb_op_lockExternalTask(rebatch_engine *e, const cJSON *request, rb_response 
   double now = rb_now(e);
   rb_doc task;
   int rc;
-  /* lockDuration is a primitive long in Camunda's DTO: absent reads as 0. */
-  if (rb_int(body, "lockDuration", &duration) < 0)
-    return rb_invalid(res, 400, "lockDuration must be an integer");
+  /* lockDuration is a primitive long in Camunda's DTO: absent reads as 0
+   * (rb_request_coerce made it an integer, or refused it). */
+  rb_int(body, "lockDuration", &duration);
   if (!worker) return rb_error(res, 500, "NullValueException", 0, "workerId is null");
   if (duration <= 0) return rb_error(res, 400, "RestException", 0, "lockDuration is not greater than 0");
   memset(&task, 0, sizeof task);
@@ -715,7 +717,8 @@ int rb_op_extendExternalTaskLock(rebatch_engine *e, const cJSON *request, rb_res
   double now = rb_now(e);
   rb_doc task;
   int rc;
-  if (rb_int(body, "newDuration", &duration) < 0 || duration <= 0)
+  rb_int(body, "newDuration", &duration);
+  if (duration <= 0)
     return rb_error(res, 400, "RestException", 0, "lockTime is not greater than 0");
   rc = load_task(e, request, &task, res);
   if (rc == REBATCH_OK)
@@ -736,8 +739,8 @@ int rb_op_setExternalTaskRetries(rebatch_engine *e, const cJSON *request, rb_res
   int got = rb_int(body, "retries", &retries);
   rb_doc task;
   int rc;
+  /* rb_request_coerce made retries an integer, or refused it */
   if (got == 0) return rb_invalid(res, 400, "The number of retries cannot be null.");
-  if (got < 0) return rb_invalid(res, 400, "The number of retries must be an integer.");
   /* SetExternalTaskRetriesCmd validates its input before it looks the task up. */
   if (retries < 0)
     return rb_error(res, 400, "BadUserRequestException", 0,

@@ -183,6 +183,8 @@ static void drop_token(rb_run *run, cJSON *token) {
 }
 
 static int move_token(cJSON *token, const char *activity_id, const char *state) {
+  /* a message name a migration kept belongs to the activity left */
+  cJSON_DeleteItemFromObjectCaseSensitive(token, "messageName");
   if (!rb_set_str(token, "activityId", activity_id)) return REBATCH_NOMEM;
   return set_state(token, state);
 }

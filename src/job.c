@@ -355,15 +355,29 @@ int rb_job_set_retries_text(rebatch_engine *e, const char *id, int retries,
   return rc;
 }
 
-int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping) {
+/* MigratingTimerJobInstance with updateEvent: the target's timer
+ * declaration sets the due date anew (TimerDeclarationImpl.updateJob: now
+ * plus the target's duration); the job, its retries and id stay. */
+static int update_timer(rebatch_engine *e, cJSON *job, const cJSON *activity) {
+  double ms;
+  if (!rb_duration_ms(rb_str(activity, "timerDuration"), &ms)) return REBATCH_OK;
+  return rb_set_num(job, "dueDate", rb_now(e) + ms) ? REBATCH_OK : REBATCH_NOMEM;
+}
+
+int rb_jobs_migrate(rebatch_engine *e, const char *instance_id, const cJSON *target, const cJSON *mapping,
+                    const cJSON *updating) {
   rb_docs jobs = {0};
   int rc = rb_find_all(e, JOB, "processInstanceId", instance_id, &jobs);
   for (int i = 0; rc == REBATCH_OK && i < jobs.count; i++) {
     cJSON *job = jobs.items[i].json;
-    const char *to = rb_str(mapping, rb_str(job, "activityId"));
-    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rb_model_activity(target, to), "jobDefinitionIds");
+    const char *from = rb_str(job, "activityId"), *to = rb_str(mapping, from);
+    const cJSON *activity = rb_model_activity(target, to);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(activity, "jobDefinitionIds");
     const char *slot = rb_str_eq(rb_str(job, "jobType"), "timer-intermediate-transition") ? "timer" : rb_str(job, "jobConfiguration");
     if (!to) continue;
+    if (rb_str_eq(slot, "timer") && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(updating, from)))
+      rc = update_timer(e, job, activity);
+    if (rc != REBATCH_OK) break;
     if (!rb_set_str(job, "processDefinitionId", rb_str(target, "id")) ||
         !rb_set_str(job, "processDefinitionKey", rb_str(target, "key")) ||
         !rb_set_str(job, "deploymentId", rb_str(target, "deploymentId")) || !rb_set_str(job, "activityId", to) ||
@@ -1320,10 +1334,10 @@ int rb_op_setJobRetries(rebatch_engine *e, const cJSON *request, rb_response *re
   int got = rb_int(body, "retries", &retries), due_given = rb_has(body, "dueDate");
   rb_doc job;
   int rc;
+  /* rb_request_coerce made retries an integer, or refused it */
   if (got == 0) return rb_invalid(res, 400, "retries is null");
-  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
-  if (due_given && rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due) < 0)
-    return rb_invalid(res, 400, "dueDate is not a valid date");
+  /* rb_request_coerce refused a dueDate that is not a date. */
+  if (due_given) rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due);
   if (retries < 0)
     return rb_error(res, 500, "InvalidRequestException", RB_CODE_NULL,
                     "ENGINE-13054 The number of job retries must be a non-negative Integer, but '%lld' has been provided.", retries);

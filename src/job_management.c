@@ -50,10 +50,10 @@ int rb_op_setJobDefinitionRetries(rebatch_engine *e, const cJSON *request, rb_re
   int got = rb_int(body, "retries", &retries), due_given = rb_has(body, "dueDate");
   rb_docs docs = {0};
   int rc;
+  /* rb_request_coerce made retries an integer, or refused it */
   if (got == 0) return rb_invalid(res, 400, "retries is null");
-  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
-  if (due_given && rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due) < 0)
-    return rb_invalid(res, 400, "dueDate is not a valid date");
+  /* rb_request_coerce refused a dueDate that is not a date. */
+  if (due_given) rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "dueDate"), &due);
   if (retries < 0)
     return rb_error(res, 500, "InvalidRequestException", 0,
                     "ENGINE-13054 The number of job retries must be a non-negative Integer, but '%lld' has been provided.", retries);

@@ -46,10 +46,14 @@ static int instance_matches(const rb_correlation *c, const cJSON *inst) {
   return tenant_matches(c, inst) && keys_match(inst, c->correlation_keys);
 }
 
+const char *rb_token_message_name(const cJSON *def, const cJSON *token) {
+  const char *name = rb_str(rb_model_activity(def, rb_str(token, "activityId")), "messageName");
+  return name && rb_str(token, "messageName") ? rb_str(token, "messageName") : name;
+}
+
 /* A token that waits for the message: no name matches any message. */
 static int waits_for(const cJSON *def, const cJSON *token, const char *message_name) {
-  const cJSON *activity = rb_model_activity(def, rb_str(token, "activityId"));
-  const char *name = rb_str(activity, "messageName");
+  const char *name = rb_token_message_name(def, token);
   if (!rb_str_eq(rb_str(token, "state"), "wait") || !name) return 0;
   return !message_name || strcmp(name, message_name) == 0;
 }
@@ -109,7 +113,7 @@ static int match_executions(rebatch_engine *e, rb_matches *m) {
 
 /* Upstream subscribes only the latest version of a key (per tenant) to its
  * message start events. */
-static int is_latest(const rb_docs *defs, const cJSON *def) {
+int rb_definition_is_latest(const rb_docs *defs, const cJSON *def) {
   double version = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(def, "version"));
   for (int i = 0; i < defs->count; i++) {
     const cJSON *other = defs->items[i].json;
@@ -130,7 +134,7 @@ static int match_start_events(rebatch_engine *e, rb_matches *m) {
     const cJSON *def = defs.items[i].json;
     const cJSON *start = rb_model_message_start(def, m->c->message_name);
     if (!start || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def, "suspended")) || !tenant_matches(m->c, def) ||
-        !is_latest(&defs, def)) continue;
+        !rb_definition_is_latest(&defs, def)) continue;
     rc = add_match(m->list, "processDefinitionId", rb_str(def, "id"), "activityId", rb_str(start, "id"));
   }
   rb_docs_clear(&defs);

@@ -58,9 +58,12 @@ static int is_event(const cJSON *a) {
   return is(type, "intermediateCatchEvent") || is(type, "boundaryEvent") || is(type, "startEvent");
 }
 
-/* An event with a trigger upstream persists (timer, message). */
+/* UpdateEventTriggersValidator.definesPersistentEventTrigger: a timer or
+ * message subscription declared for the activity itself (catch events,
+ * receive tasks with a message). */
 static int persistent_trigger(const cJSON *a) {
-  return is(rb_str(a, "type"), "intermediateCatchEvent") || is(rb_str(a, "type"), "receiveTask");
+  return is(rb_str(a, "type"), "intermediateCatchEvent") ||
+         (is(rb_str(a, "type"), "receiveTask") && rb_str(a, "messageName"));
 }
 
 /* ---- instructions and their reports ----------------------------------------- */
@@ -156,12 +159,48 @@ static int check_instruction(const cJSON *plan, const cJSON *source_def, const c
   return rc;
 }
 
+/* VariableUtil.isJavaSerializationProhibited, with Camunda's default
+ * javaSerializationFormatEnabled false: a serialized Object value in the
+ * Java format. */
+static int java_serialized(const cJSON *var) {
+  const cJSON *info = cJSON_GetObjectItemCaseSensitive(var, "valueInfo");
+  return is(rb_str(var, "type"), "Object") &&
+         is(rb_str(info, "serializationDataFormat"), "application/x-java-serialized-object");
+}
+
+/* CreateMigrationPlanCmd.validateVariables: a MigrationVariableValidationReportDto
+ * (the value as a VariableValueDto, and failures) for each plan variable
+ * Java serialization is prohibited for, in the plan's order. */
+static int variable_reports(const cJSON *plan, cJSON *reports) {
+  const cJSON *var;
+  cJSON_ArrayForEach(var, cJSON_GetObjectItemCaseSensitive(plan, "variables")) {
+    char msg[512];
+    cJSON *entry, *failures;
+    if (!java_serialized(var)) continue;
+    snprintf(msg, sizeof msg, "Cannot set variable with name %s. Java serialization format is prohibited", var->string);
+    entry = rb_value_to_dto(var, 0);
+    if (!entry || !(failures = cJSON_AddArrayToObject(entry, "failures")) ||
+        !cJSON_AddItemToArray(failures, cJSON_CreateString(msg))) {
+      cJSON_Delete(entry);
+      return REBATCH_NOMEM;
+    }
+    if (!rb_take(reports, var->string, entry)) return REBATCH_NOMEM;
+  }
+  return REBATCH_OK;
+}
+
+static int has_reports(const cJSON *report) {
+  return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "instructionReports")) > 0 ||
+         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "variableReports")) > 0;
+}
+
 /* MigrationPlanReportDto: instructionReports for the instructions that
- * fail, variableReports {} (rebatch has no Java serialized values). */
+ * fail, variableReports for the variables that do. */
 static int plan_report(const cJSON *plan, const cJSON *source_def, const cJSON *target_def, cJSON **out) {
   cJSON *report = cJSON_CreateObject(), *reports = report ? cJSON_AddArrayToObject(report, "instructionReports") : NULL;
+  cJSON *vars = reports ? cJSON_AddObjectToObject(report, "variableReports") : NULL;
   const cJSON *ins;
-  int rc = reports && cJSON_AddObjectToObject(report, "variableReports") ? REBATCH_OK : REBATCH_NOMEM;
+  int rc = vars ? variable_reports(plan, vars) : REBATCH_NOMEM;
   cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(plan, "instructions")) {
     cJSON *entry = cJSON_CreateObject(), *failures = cJSON_CreateArray();
     if (rc == REBATCH_OK && (!entry || !failures)) rc = REBATCH_NOMEM;
@@ -208,20 +247,31 @@ static int plan_invalid(const cJSON *plan, cJSON *report, rb_response *res) {
       snprintf(text + len, sizeof text - len, "\t\t%s\n", f->valuestring);
     }
   }
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(report, "variableReports")) {
+    size_t len = strlen(text);
+    snprintf(text + len, sizeof text - len, "\t Migration variable %s is not valid:\n", r->string);
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(r, "failures")) {
+      len = strlen(text);
+      snprintf(text + len, sizeof text - len, "\t\t%s\n", f->valuestring);
+    }
+  }
   rb_error(res, 400, "MigrationPlanValidationException", 0, "%s", text);
   return rb_take(res->body, "validationReport", report) ? RB_REJECTED : REBATCH_NOMEM;
 }
 
 /* ---- reading a plan ------------------------------------------------------------ */
 
-/* CreateMigrationPlanCmd.getProcessDefinition: "Source" or "Target". */
+/* CreateMigrationPlanCmd.getProcessDefinition: "Source" or "Target". Its
+ * BadUserRequestException reaches the client wrapped by
+ * MigrationRestServiceImpl as its cause, so with the cause's code 0. */
 static int load_definition(rebatch_engine *e, const char *id, const char *which, rb_doc *def, rb_response *res) {
   int rc;
   memset(def, 0, sizeof *def);
-  if (!id) return rb_invalid(res, 400, "%s process definition id is null", which);
+  if (!id) return rb_error(res, 400, "InvalidRequestException", 0, "%s process definition id is null", which);
   rc = rb_definition_load(e, id, def);
   if (rc == REBATCH_OK && !def->json)
-    rc = rb_invalid(res, 400, "ENGINE-23008 %s process definition with id '%s' does not exist", which, id);
+    rc = rb_error(res, 400, "InvalidRequestException", 0, "ENGINE-23008 %s process definition with id '%s' does not exist",
+                  which, id);
   return rc;
 }
 
@@ -255,7 +305,7 @@ static int generate(const cJSON *source_def, const cJSON *target_def, int update
     cJSON *ins, *failures;
     int rc;
     if (!rb_model_activity(target_def, id) || !supported(a)) continue;
-    ins = instruction(id, id, update && persistent_trigger(a) && is_event(a));
+    ins = instruction(id, id, update && persistent_trigger(a));
     failures = cJSON_CreateArray();
     rc = ins && failures ? check_instruction(plan, source_def, target_def, ins, failures) : REBATCH_NOMEM;
     if (rc == REBATCH_OK && cJSON_GetArraySize(failures) == 0 && cJSON_AddItemToArray(out, ins)) ins = NULL;
@@ -318,7 +368,7 @@ static int build_plan(rebatch_engine *e, const cJSON *dto, int generating, int r
   if (rc == REBATCH_OK && generating) rc = generate(sdef.json, tdef.json, rb_flag(dto, "updateEventTriggers"), plan);
   if (rc == REBATCH_OK && !generating) rc = read_instructions(dto, cJSON_GetObjectItemCaseSensitive(plan, "instructions"), res);
   if (rc == REBATCH_OK) rc = plan_report(plan, sdef.json, tdef.json, &report);
-  if (rc == REBATCH_OK && !report_only && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "instructionReports")) > 0) {
+  if (rc == REBATCH_OK && !report_only && has_reports(report)) {
     rc = plan_invalid(plan, report, res);
     report = NULL;
   }
@@ -401,6 +451,19 @@ static cJSON *mapping_of(const cJSON *plan) {
       return NULL;
     }
   return m;
+}
+
+/* {source activity id: true} of the instructions that update the event
+ * trigger. */
+static cJSON *updating_of(const cJSON *plan) {
+  cJSON *u = cJSON_CreateObject();
+  const cJSON *ins;
+  cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(plan, "instructions"))
+    if (u && rb_flag(ins, "updateEventTrigger") && !rb_put_bool(u, rb_str(ins, "source"), 1)) {
+      cJSON_Delete(u);
+      return NULL;
+    }
+  return u;
 }
 
 static int is_transition(const cJSON *token) {
@@ -494,12 +557,31 @@ static int set_definition(cJSON *record, const cJSON *target, int with_deploymen
          (!with_deployment || rb_set_str(record, "deploymentId", rb_str(target, "deploymentId")));
 }
 
+/* MigratingEventSubscriptionInstance: without updateEventTrigger a
+ * waiting token's message subscription keeps the source's message name
+ * (held on the token until it moves on); with it the target's counts. */
+static int keep_message_name(cJSON *token, const cJSON *source, const cJSON *to, const cJSON *updating) {
+  const char *from = rb_str(token, "activityId");
+  const char *kept = rb_str(token, "messageName") ? rb_str(token, "messageName") : rb_str(rb_model_activity(source, from), "messageName");
+  if (!kept || !rb_str_eq(rb_str(token, "state"), "wait")) return 1;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(updating, from)) ||
+      rb_str_eq(kept, rb_str(to, "messageName"))) {
+    cJSON_DeleteItemFromObjectCaseSensitive(token, "messageName");
+    return 1;
+  }
+  return rb_set_str(token, "messageName", kept);
+}
+
 /* The runtime record: its definition and each token's activity. */
-static int move_instance(rebatch_engine *e, rb_doc *inst, const cJSON *target, const cJSON *mapping) {
+static int move_instance(rebatch_engine *e, rb_doc *inst, const cJSON *source, const cJSON *target,
+                         const cJSON *mapping, const cJSON *updating) {
   cJSON *token;
   if (!set_definition(inst->json, target, 1)) return REBATCH_NOMEM;
-  cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst->json, "tokens"))
-    if (!rb_set_str(token, "activityId", rb_str(mapping, rb_str(token, "activityId")))) return REBATCH_NOMEM;
+  cJSON_ArrayForEach(token, cJSON_GetObjectItemCaseSensitive(inst->json, "tokens")) {
+    const char *to = rb_str(mapping, rb_str(token, "activityId"));
+    if (!keep_message_name(token, source, rb_model_activity(target, to), updating) || !rb_set_str(token, "activityId", to))
+      return REBATCH_NOMEM;
+  }
   return rb_instance_save(e, inst);
 }
 
@@ -534,9 +616,10 @@ static int move_history(rebatch_engine *e, const char *id, const cJSON *target, 
 int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON *plan, rb_response *res) {
   const char *source_id = rb_str(plan, "sourceProcessDefinitionId");
   const cJSON *vars = cJSON_GetObjectItemCaseSensitive(plan, "variables");
-  cJSON *mapping = mapping_of(plan), *report = NULL;
-  rb_doc inst, target;
+  cJSON *mapping = mapping_of(plan), *report = NULL, *updating = NULL;
+  rb_doc inst, source, target;
   int rc = mapping ? rb_load(e, INSTANCE, instance_id, &inst) : REBATCH_NOMEM;
+  memset(&source, 0, sizeof source);
   memset(&target, 0, sizeof target);
   if (!mapping) memset(&inst, 0, sizeof inst);
   if (rc == REBATCH_OK && !inst.json)
@@ -549,14 +632,18 @@ int rb_migration_migrate(rebatch_engine *e, const char *instance_id, const cJSON
   if (rc == REBATCH_OK) rc = load_definition(e, rb_str(plan, "targetProcessDefinitionId"), "Target", &target, res);
   if (rc == REBATCH_OK) rc = instance_report(inst.json, plan, mapping, target.json, &report);
   if (rc == REBATCH_OK && report) rc = instance_invalid(report, res);
-  if (rc == REBATCH_OK) rc = move_instance(e, &inst, target.json, mapping);
+  if (rc == REBATCH_OK) rc = load_definition(e, source_id, "Source", &source, res);
+  if (rc == REBATCH_OK) rc = (updating = updating_of(plan)) ? REBATCH_OK : REBATCH_NOMEM;
+  if (rc == REBATCH_OK) rc = move_instance(e, &inst, source.json, target.json, mapping, updating);
   if (rc == REBATCH_OK) rc = move_history(e, instance_id, target.json, mapping);
-  if (rc == REBATCH_OK) rc = rb_jobs_migrate(e, instance_id, target.json, mapping);
+  if (rc == REBATCH_OK) rc = rb_jobs_migrate(e, instance_id, target.json, mapping, updating);
   if (rc == REBATCH_OK) rc = rb_external_tasks_migrate(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK) rc = rb_incidents_migrate(e, instance_id, target.json, mapping);
   if (rc == REBATCH_OK && vars && vars->child) rc = rb_instance_set_variables(e, instance_id, vars);
   cJSON_Delete(mapping);
+  cJSON_Delete(updating);
   rb_doc_clear(&inst);
+  rb_doc_clear(&source);
   rb_doc_clear(&target);
   return rc;
 }

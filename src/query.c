@@ -171,9 +171,14 @@ static int passes(rebatch_engine *e, const rb_filter *f, const cJSON *item,
   return 0;
 }
 
-/* Parameters that take effect: present, not null, and for flags true. */
+/* An empty JSON list: the query DTOs pass only non-empty lists on (the
+ * process instance ids, which they pass on, are refused before). */
+static int empty_list(const cJSON *item) { return cJSON_IsArray(item) && !item->child; }
+
+/* Parameters that take effect: present, not null, not an empty list, and
+ * for flags true. */
 static int active(const rb_filter *f, const cJSON *item) {
-  if (!item) return 0;
+  if (!item || empty_list(item)) return 0;
   if (f->kind == RB_F_FLAG) return cJSON_IsTrue(item) || (cJSON_IsString(item) && strcmp(item->valuestring, "true") == 0);
   return 1;
 }
@@ -293,11 +298,9 @@ static int read_sorting(const rb_query *q, const cJSON *request, rb_sorting *s,
   if (by || order) {
     if (!by || !order)
       return rb_invalid(res, 400, "Only a single sorting parameter specified. sortBy and sortOrder required");
-    if (!cJSON_IsString(by) || !sort_field(q, by->valuestring, &s[0].field))
-      return rb_invalid(res, 400, "sortBy parameter has invalid value: %s", cJSON_IsString(by) ? by->valuestring : "?");
-    if (!cJSON_IsString(order) || !read_order(order->valuestring, &s[0].descending))
-      return rb_invalid(res, 400, "sortOrder parameter has invalid value: %s", cJSON_IsString(order) ? order->valuestring : "?");
-    *count = 1;
+    /* rb_query_check refused unknown values before. */
+    *count = cJSON_IsString(by) && sort_field(q, by->valuestring, &s[0].field) && cJSON_IsString(order) &&
+             read_order(order->valuestring, &s[0].descending);
     return REBATCH_OK;
   }
   if (cJSON_IsArray(list)) return read_sorting_list(q, list, s, count, res);
@@ -481,10 +484,31 @@ static int each_listed(rebatch_engine *e, const char *coll, const cJSON *list,
   return rc;
 }
 
+/* The records a loader built (they are not stored) through the same plan. */
+static int each_loaded(rebatch_engine *e, rb_query_loader load, const cJSON *request,
+                       rb_row_filter *rf) {
+  rb_docs docs = {0};
+  int rc = load(e, request, &docs);
+  for (int i = 0; rc == REBATCH_OK && i < docs.count; i++) {
+    rb_doc *d = &docs.items[i];
+    int ok = plan_matches(e, rf->plan, d->json, rf->res);
+    char *text;
+    if (ok == RB_REJECTED) rc = RB_REJECTED;
+    else if (ok && rf->parsed_visit) rc = rf->parsed_visit(e, d->id, NULL, &d->json, d->rev, rf->ctx);
+    else if (ok) {
+      text = rb_print(d->json);
+      rc = text ? rf->visit(e, d->id, text, d->rev, rf->ctx) : REBATCH_NOMEM;
+      rb_free(text);
+    }
+  }
+  rb_docs_clear(&docs);
+  return rc;
+}
+
 /* Streams the matching records a page of rows at a time, in id order, so a
  * selection over 100,000 records never holds them all. */
-static int query_rows(rebatch_engine *e, const rb_query *q, const cJSON *request,
-                      rb_row_filter rf) {
+static int query_rows(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                      const cJSON *request, rb_row_filter rf) {
   rb_sorting sorting[4];
   rb_plan plan;
   rb_response *res = rf.res;
@@ -495,9 +519,14 @@ static int query_rows(rebatch_engine *e, const rb_query *q, const cJSON *request
   if (rc == REBATCH_OK) rc = plan_init(q, request, &plan);
   if (rc != REBATCH_OK) return rc;
   rf.plan = &plan;
+  if (load) {
+    rc = each_loaded(e, load, request, &rf);
+    plan_clear(&plan);
+    return rc;
+  }
   for (const rb_filter *f = q->filters; f->param; f++) {
     const cJSON *item = rb_param(request, f->param);
-    if (item && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
+    if (item && !empty_list(item) && f->kind == RB_F_IN && f->field && strcmp(f->field, "id") == 0 &&
         (cJSON_IsArray(item) || cJSON_IsString(item))) {
       rf.index = f;
       rf.decided = lookup_decides(&rf);
@@ -520,7 +549,7 @@ static int query_rows(rebatch_engine *e, const rb_query *q, const cJSON *request
 int rb_query_each(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_row_visit visit, void *ctx, rb_response *res) {
   rb_row_filter rf = {NULL, NULL, NULL, 0, visit, NULL, ctx, res};
-  return query_rows(e, q, request, rf);
+  return query_rows(e, q, NULL, request, rf);
 }
 
 static int paging(const cJSON *request, const char *name, long long dflt,
@@ -662,6 +691,11 @@ static int sorted_page_list(rebatch_engine *e, rb_page *p) {
 
 int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
                   rb_response *res) {
+  return rb_query_list_from(e, q, NULL, request, res);
+}
+
+int rb_query_list_from(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                       const cJSON *request, rb_response *res) {
   rb_sorting sorting[4];
   rb_page p = {q, 0, 0, sorting, 0, {NULL, 0, 0}, NULL, 0};
   int rc = paging(request, "firstResult", 0, &p.first, res);
@@ -673,7 +707,7 @@ int rb_query_list(rebatch_engine *e, const rb_query *q, const cJSON *request,
   if (!(p.list = cJSON_CreateArray())) return REBATCH_NOMEM;
   /* Ascending by id alone is the order rows come in. */
   if (p.sort_count == 1 && strcmp(sorting[0].field, "id") == 0 && !sorting[0].descending) p.sort_count = 0;
-  rc = query_rows(e, q, request, (rb_row_filter){NULL, NULL, NULL, 0, NULL, p.sort_count ? page_sorted : page_in_order, &p, res});
+  rc = query_rows(e, q, load, request, (rb_row_filter){NULL, NULL, NULL, 0, NULL, p.sort_count ? page_sorted : page_in_order, &p, res});
   if (rc == RB_PAGE_FULL) rc = REBATCH_OK;
   if (rc == REBATCH_OK && p.sort_count) rc = sorted_page_list(e, &p);
   rb_docs_clear(&p.kept);
@@ -705,12 +739,17 @@ static int count_row(rebatch_engine *e, const char *id, const char *text, int re
   return REBATCH_OK;
 }
 
-/* Counts as the rows stream by: rows a lookup decides are never parsed. */
 int rb_query_count(rebatch_engine *e, const rb_query *q, const cJSON *request,
                    rb_response *res) {
+  return rb_query_count_from(e, q, NULL, request, res);
+}
+
+/* Counts as the rows stream by: rows a lookup decides are never parsed. */
+int rb_query_count_from(rebatch_engine *e, const rb_query *q, rb_query_loader load,
+                        const cJSON *request, rb_response *res) {
   long long count = 0;
   cJSON *body;
-  int rc = rb_query_each(e, q, request, count_row, &count, res);
+  int rc = query_rows(e, q, load, request, (rb_row_filter){NULL, NULL, NULL, 0, count_row, NULL, &count, res});
   if (rc != REBATCH_OK) return rc;
   body = cJSON_CreateObject();
   if (!body || !rb_put_num(body, "count", (double)count)) {

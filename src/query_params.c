@@ -191,21 +191,32 @@ static int valid_sort_by(const rb_query *q, const char *name) {
   return 0;
 }
 
-/* sortBy and sortOrder are set through setters that throw; the DTO
- * reports that without the setter's message. */
-static int check_sorting(const rb_query *q, const cJSON *url, rb_response *res) {
-  const cJSON *by = cJSON_GetObjectItemCaseSensitive(url, "sortBy");
-  const cJSON *order = cJSON_GetObjectItemCaseSensitive(url, "sortOrder");
+static int valid_sort_order(const char *order) {
+  return strcmp(order, "asc") == 0 || strcmp(order, "desc") == 0;
+}
+
+/* sortBy and sortOrder are set through setters that throw. From the URL
+ * the DTO reports that without the setter's message; from a JSON body
+ * Jackson wraps the setter's exception, which JsonMappingExceptionHandler
+ * answers with an empty message (code null). */
+static int check_sorting(const rb_query *q, const cJSON *url, const cJSON *body, rb_response *res) {
+  const cJSON *by = cJSON_GetObjectItemCaseSensitive(body, "sortBy");
+  const cJSON *order = cJSON_GetObjectItemCaseSensitive(body, "sortOrder");
+  if ((cJSON_IsString(by) && !valid_sort_by(q, by->valuestring)) ||
+      (cJSON_IsString(order) && !valid_sort_order(order->valuestring)))
+    return rb_invalid(res, 400, "%s", "");
+  by = cJSON_GetObjectItemCaseSensitive(url, "sortBy");
+  order = cJSON_GetObjectItemCaseSensitive(url, "sortOrder");
   if (cJSON_IsString(by) && !valid_sort_by(q, by->valuestring))
     return rb_invalid(res, 400, "Cannot set query parameter 'sortBy' to value '%s'", by->valuestring);
-  if (cJSON_IsString(order) && strcmp(order->valuestring, "asc") != 0 && strcmp(order->valuestring, "desc") != 0)
+  if (cJSON_IsString(order) && !valid_sort_order(order->valuestring))
     return rb_invalid(res, 400, "Cannot set query parameter 'sortOrder' to value '%s'", order->valuestring);
   return REBATCH_OK;
 }
 
 /* The URL parameters the query's DTO declares, converted by type. */
 static int check_url(const rb_query *q, const cJSON *url, rb_response *res) {
-  int rc = check_sorting(q, url, res), conditions = 0;
+  int rc = REBATCH_OK, conditions = 0;
   for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++)
     rc = check_value(res, f->param, cJSON_GetObjectItemCaseSensitive(url, f->param), type_of(f));
   for (int i = 0; rc == REBATCH_OK && unfiltered_types[i].param; i++)
@@ -221,20 +232,23 @@ static int check_url(const rb_query *q, const cJSON *url, rb_response *res) {
 }
 
 /* Id sets the engine query refuses when empty (EnsureUtil.ensureNotEmpty:
- * a ProcessEngineException). Only a JSON array can be empty: the URL's
- * StringSetConverter makes "" a set of one empty id. */
+ * a ProcessEngineException), where the DTO passes an empty set on: the
+ * process instance DTOs do (`!= null`); the job and external task DTOs
+ * skip empty lists (and then select as if none were given, see query.c).
+ * Only a JSON array can be empty: the URL's StringSetConverter makes "" a
+ * set of one empty id. */
 static const struct {
+  const char *collection;
   const char *param;
   const char *what;
-} id_sets[] = {{"processInstanceIds", "Set of process instance ids"},
-               {"jobIds", "Set of job ids"},
-               {"externalTaskIdIn", "Set of external task ids"},
-               {NULL, NULL}};
+} id_sets[] = {{"processInstance", "processInstanceIds", "Set of process instance ids"},
+               {"historicProcessInstance", "processInstanceIds", "Set of process instance ids"},
+               {NULL, NULL, NULL}};
 
 static int check_id_sets(const rb_query *q, const cJSON *request, rb_response *res) {
   for (int i = 0; id_sets[i].param; i++) {
     const cJSON *item = rb_param(request, id_sets[i].param);
-    if (cJSON_IsArray(item) && !item->child && has_filter(q, id_sets[i].param))
+    if (cJSON_IsArray(item) && !item->child && strcmp(q->collection, id_sets[i].collection) == 0)
       return rb_error(res, 500, "ProcessEngineException", 0, "%s is empty", id_sets[i].what);
   }
   return REBATCH_OK;
@@ -342,7 +356,8 @@ static int check_operators(const cJSON *conditions, int process_variables, rb_re
 
 int rb_query_check(const rb_query *q, const cJSON *request, rb_response *res) {
   const cJSON *url = cJSON_GetObjectItemCaseSensitive(request, "query");
-  int rc = check_url(q, url, res);
+  int rc = check_sorting(q, url, cJSON_GetObjectItemCaseSensitive(request, "body"), res);
+  if (rc == REBATCH_OK) rc = check_url(q, url, res);
   if (rc == REBATCH_OK) rc = check_id_sets(q, request, res);
   if (rc == REBATCH_OK) rc = check_null_free_lists(q, cJSON_GetObjectItemCaseSensitive(request, "body"), res);
   for (const rb_filter *f = q->filters; rc == REBATCH_OK && f->param; f++) {

@@ -72,7 +72,8 @@ test('lock rejections carry Camunda\'s status, type and message and write nothin
       [['nope', { workerId: 'a' }], 400, 'RestException', 'lockDuration is not greater than 0'],
       [[task.id, { workerId: 'a', lockDuration: 0 }], 400, 'RestException', 'lockDuration is not greater than 0'],
       [[task.id, { workerId: 'a', lockDuration: -5 }], 400, 'RestException', 'lockDuration is not greater than 0'],
-      [[task.id, { workerId: 'a', lockDuration: 'soon' }], 400, 'InvalidRequestException', 'lockDuration must be an integer'],
+      // Jackson cannot read a long from it: its mapping error, with an empty message
+      [[task.id, { workerId: 'a', lockDuration: 'soon' }], 400, 'InvalidRequestException', ''],
       [[task.id, { workerId: 'b', lockDuration: 1 }], 400, 'RestException',
         `External Task ${task.id} cannot be locked by worker 'b'. It is locked by worker 'a'.`],
     ];

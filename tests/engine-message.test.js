@@ -125,15 +125,18 @@ test('message-async: a correlate-message batch over ids and a query; each instan
       messageName: 'go', processInstanceIds: [ids[0], 'unknown'], processInstanceQuery: { businessKey: 'b' },
       variables: { v: { value: true } },
     });
-    assertNewBatch(batch, { type: 'correlate-message', totalJobs: 2, now: T0 + 1000 });
+    // the unknown id is an item too (the unknown deployment's group), whose job finds nothing
+    assertNewBatch(batch, { type: 'correlate-message', totalJobs: 3, now: T0 + 1000 });
     runBatches(engine, clock);
+    assert.equal(engine.getIncidentsCount().count, 0);
+    assert.equal(engine.getHistoricBatch(batch.id).endTime !== null, true);
     assert.deepEqual(at(engine, ids[0]), ['recv']);
     assert.deepEqual(at(engine, ids[1]), ['recv']);
     assert.deepEqual(at(engine, ids[2]), ['wait']);
     assert.equal(engine.getProcessInstanceVariable(ids[0], 'v').value, true);
     assertRejectedUnchanged(engine, () => engine.correlateMessageAsync({ messageName: 'go' }),
       { status: 400, type: 'InvalidRequestException', message: 'No process instances found.' });
-    assertRejectedUnchanged(engine, () => engine.correlateMessageAsync({ messageName: 'go', processInstanceIds: ['unknown'] }),
+    assertRejectedUnchanged(engine, () => engine.correlateMessageAsync({ messageName: 'go', processInstanceIds: [] }),
       { status: 400, type: 'BadUserRequestException', message: 'Process instance ids cannot be empty: process instance ids is empty' });
   } finally {
     engine.close();

@@ -138,15 +138,25 @@ test('variable conditions that are well formed still select: eq, neq and notLike
   assert.equal((await srv.api('POST', '/external-task', { topicName: key, processVariables: [{ name: 'note', operator: 'notLike', value: 'x%' }] })).body.length, 1);
 });
 
-test('an empty id set in a JSON query: 500 ProcessEngineException, as the engine query refuses it', async () => {
+test('an empty id set in a JSON query: 500 where the DTO passes it on (process instances), no filter where it skips it (jobs, external tasks)', async () => {
   const empty = (what) => ({ type: 'ProcessEngineException', message: `Set of ${what} ids is empty`, code: 0 });
   for (const path of ['/process-instance', '/process-instance/count', '/history/process-instance', '/history/process-instance/count']) {
     await expectError('POST', path, { processInstanceIds: [] }, 500, empty('process instance'));
   }
-  await expectError('POST', '/job', { jobIds: [] }, 500, empty('job'));
-  await expectError('POST', '/job/count', { processInstanceIds: [] }, 500, empty('process instance'));
-  await expectError('POST', '/external-task', { externalTaskIdIn: [] }, 500, empty('external task'));
-  await expectError('POST', '/external-task/count', { externalTaskIdIn: [] }, 500, empty('external task'));
+  await instances();
+  const count = async (path, body) => {
+    const r = await srv.api('POST', path, body);
+    assert.equal(r.status, 200, r.text);
+    return r.body.count;
+  };
+  const tasks = await count('/external-task/count', {});
+  assert.ok(tasks > 0);
+  assert.equal(await count('/external-task/count', { externalTaskIdIn: [] }), tasks);
+  assert.equal(await count('/external-task/count', { processInstanceIdIn: [], activityIdIn: [] }), tasks);
+  const jobs = await count('/job/count', {});
+  assert.equal(await count('/job/count', { jobIds: [] }), jobs);
+  assert.equal(await count('/job/count', { processInstanceIds: [] }), jobs);
+  assert.equal((await srv.api('POST', '/job', { jobIds: [] })).body.length, jobs);
   // a URL id list is never empty: "" is a set of one empty id
   assert.deepEqual((await srv.api('GET', '/process-instance?processInstanceIds=')).body, []);
 });
@@ -163,10 +173,6 @@ test('batch bodies: a query with an unknown comparator or an empty id set create
   await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstances: [running.id], processInstanceQuery: badQuery }, 400, comparator);
   await expectError('POST', '/process-instance/job-retries-historic-query-based',
     { retries: 1, processInstances: [running.id], historicProcessInstanceQuery: badQuery }, 400, comparator);
-  await expectError('POST', '/job/retries', { retries: 1, jobIds: ['x'], jobQuery: { jobIds: [] } }, 500,
-    { type: 'ProcessEngineException', message: 'Set of job ids is empty', code: 0 });
-  await expectError('POST', '/external-task/retries-async', { retries: 1, externalTaskIds: [task.id], externalTaskQuery: { externalTaskIdIn: [] } }, 500,
-    { type: 'ProcessEngineException', message: 'Set of external task ids is empty', code: 0 });
   await expectError('POST', `/process-definition/${ended.definitionId}/restart-async`, {
     processInstanceIds: [ended.id], instructions: [{ type: 'startBeforeActivity', activityId: 'work' }],
     historicProcessInstanceQuery: { variables: [{ name: 'amount', operator: 'bad', value: 5 }] },
@@ -178,8 +184,8 @@ test('batch bodies: a query with an unknown comparator or an empty id set create
 
 test('batch bodies: their queries are converted before anything else in the body is checked', async () => {
   const { ended } = await instances();
-  await expectError('POST', '/external-task/retries-async', { externalTaskQuery: { externalTaskIdIn: [] } }, 500,
-    { type: 'ProcessEngineException', message: 'Set of external task ids is empty', code: 0 });
+  await expectError('POST', '/external-task/retries-async', { externalTaskQuery: { tenantIdIn: [null] } }, 500,
+    { type: 'NullValueException', message: 'tenantIds contains null value', code: 0 });
   await expectError('PUT', '/external-task/retries', { processInstanceQuery: { variables: [{ name: 'a', operator: 'x', value: 1 }] } }, 400,
     invalid('Invalid variable comparator specified: x'));
   for (const kind of ['restart', 'restart-async']) {
@@ -225,4 +231,91 @@ test('a null entry in a JSON list the engine query takes as an array: the query\
   assert.equal((await srv.api('POST', '/process-instance', { tenantIdIn: [] })).status, 200);
   // inside a batch body the same, and no batch
   await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstanceQuery: { tenantIdIn: [null] } }, 500, nullValue('tenantIds'));
+});
+
+// Jackson reads a JSON body before any resource code runs: a member it
+// cannot convert (a Date, a Boolean, a sortBy the setter refuses) is
+// JsonMappingExceptionHandler's 400 with an empty message, code null.
+const mapping = invalid('');
+
+test('JSON bodies: a date or boolean Jackson cannot read is 400 with an empty message, over an empty store too', async () => {
+  const cases = [
+    ['/process-instance', { startedBefore: 'nope' }],
+    ['/process-instance/count', { suspended: 'maybe' }],
+    ['/process-instance', { variableValuesIgnoreCase: 'yes' }],
+    ['/history/process-instance', { startedBefore: 'nope' }],
+    ['/history/process-instance/count', { finishedAfter: '2024-13-45T00:00:00.000+0000' }],
+    ['/history/process-instance', { executedJobAfter: true }],
+    ['/history/process-instance', { finished: 'x' }],
+    ['/job', { noRetriesLeft: 'perhaps' }],
+    ['/job/count', { withException: [true] }],
+    ['/external-task', { lockExpirationAfter: { at: 1 } }],
+    ['/external-task/count', { locked: 'locked' }],
+  ];
+  for (const [path, body] of cases) await expectError('POST', path, body, 400, mapping);
+});
+
+test('JSON bodies: dates Jackson reads select as before; blank and "null" texts are no value', async () => {
+  const { running, ended } = await instances();
+  const ids = async (path, body) => {
+    const r = await srv.api('POST', path, body);
+    assert.equal(r.status, 200, r.text);
+    return r.body.map((x) => x.id);
+  };
+  assert.ok((await ids('/history/process-instance', { finishedAfter: ' 2000-01-01T00:00:00.000+0000 ' })).includes(ended.id));
+  assert.deepEqual(await ids('/history/process-instance', { processInstanceId: ended.id, finishedBefore: 946684800000 }), []);
+  assert.ok((await ids('/process-instance', { startedBefore: '', processInstanceId: running.id })).includes(running.id));
+  assert.ok((await ids('/process-instance', { startedBefore: 'null', suspended: 'False', processInstanceId: running.id })).includes(running.id));
+  assert.deepEqual(await ids('/process-instance', { suspended: 'TRUE', processInstanceId: running.id }), []);
+  assert.deepEqual(await ids('/process-instance', { suspended: 1, processInstanceId: running.id }), []);
+});
+
+test('JSON bodies: a top-level sortBy or sortOrder the DTO setter refuses is a mapping error; a lone one still needs the other', async () => {
+  for (const path of ['/process-instance', '/process-instance/count', '/history/process-instance', '/job', '/external-task/count', '/history/process-instance/count']) {
+    await expectError('POST', path, { sortBy: 'nope', sortOrder: 'asc' }, 400, mapping);
+  }
+  await expectError('POST', '/job', { sortBy: 'jobId', sortOrder: 'up' }, 400, mapping);
+  await expectError('POST', '/job', { sortBy: 'nope' }, 400, mapping);
+  await expectError('POST', '/job', { sortBy: 'jobId' }, 400,
+    invalid('Only a single sorting parameter specified. sortBy and sortOrder required'));
+  assert.equal((await srv.api('POST', '/job', { sortBy: 'jobId', sortOrder: 'desc' })).status, 200);
+});
+
+test('JSON bodies: a bad date in a batch body\'s query or its own dueDate / absoluteRemovalTime creates no batch', async () => {
+  const { running, ended } = await instances();
+  const task = (await srv.api('GET', `/external-task?processInstanceId=${running.id}`)).body[0];
+  const batches = async () => (await srv.api('GET', '/batch/count')).body.count;
+  const before = await batches();
+  await expectError('POST', '/external-task/retries-async', { retries: 1, externalTaskIds: [task.id], processInstanceQuery: { startedBefore: 'nope' } }, 400, mapping);
+  await expectError('POST', '/process-instance/job-retries-historic-query-based',
+    { retries: 1, historicProcessInstanceQuery: { finishedAfter: 'nope' } }, 400, mapping);
+  await expectError('POST', '/process-instance/job-retries', { retries: 1, processInstances: [running.id], dueDate: 'tomorrow' }, 400, mapping);
+  await expectError('POST', '/job/retries', { retries: 1, jobIds: ['x'], dueDate: 'tomorrow' }, 400, mapping);
+  await expectError('POST', '/history/process-instance/set-removal-time',
+    { historicProcessInstanceIds: [ended.id], absoluteRemovalTime: 'later' }, 400, mapping);
+  await expectError('POST', '/process-instance/delete', { processInstanceIds: [running.id], skipCustomListeners: 'maybe' }, 400, mapping);
+  await expectError('POST', '/process-instance', { sortBy: 'nope', sortOrder: 'asc' }, 400, mapping);
+  assert.equal(await batches(), before);
+});
+
+test('JSON bodies: Integer and Long members as Jackson reads them: fractions truncated, integer text read, anything else a mapping error', async () => {
+  const { running } = await instances();
+  const task = (await srv.api('GET', `/external-task?processInstanceId=${running.id}`)).body[0];
+  for (const [method, path, body] of [
+    ['PUT', `/external-task/${task.id}/retries`, { retries: 'many' }],
+    ['PUT', `/external-task/${task.id}/retries`, { retries: true }],
+    ['PUT', `/external-task/${task.id}/retries`, { retries: '1.5' }],
+    ['PUT', `/external-task/${task.id}/retries`, { retries: 2147483648 }],
+    ['POST', `/external-task/${task.id}/lock`, { workerId: 'w', lockDuration: 'soon' }],
+    ['POST', '/external-task/fetchAndLock', { workerId: 'w', maxTasks: [1], topics: [] }],
+    ['POST', `/external-task/${task.id}/extendLock`, { workerId: 'w', newDuration: 'later' }],
+    ['POST', '/external-task/retries-async', { retries: 'x', externalTaskIds: [task.id] }],
+  ]) {
+    await expectError(method, path, body, 400, mapping);
+  }
+  assert.equal((await srv.api('PUT', `/external-task/${task.id}/retries`, { retries: 2.9 })).status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${task.id}`)).body.retries, 2);
+  assert.equal((await srv.api('PUT', `/external-task/${task.id}/retries`, { retries: ' 4 ' })).status, 204);
+  assert.equal((await srv.api('GET', `/external-task/${task.id}`)).body.retries, 4);
+  await expectError('PUT', `/external-task/${task.id}/retries`, { retries: '' }, 400, invalid('The number of retries cannot be null.'));
 });

@@ -217,3 +217,19 @@ test('the forms of the issue-14 batch types create their batches in the simulati
     sim.close();
   }
 });
+
+test('every form of the page is one REST route: unique key, the route\'s method, path and operation', async () => {
+  const { FORMS } = await import('../web/src/requests.js');
+  const { ROUTES } = await import('../bindings/rest.js');
+  const keys = FORMS.map((f) => f.key);
+  assert.deepEqual(keys, [...new Set(keys)]);
+  for (const key of ['migration-generate', 'migration-validate', 'migration', 'modification', 'modification-sync', 'message', 'modify-instance']) {
+    assert.ok(keys.includes(key), key);
+  }
+  const routePath = (path) => path.replace(/\{id\}/g, ':id');
+  for (const form of FORMS) {
+    const route = ROUTES.find(([method, path, operation]) => method === form.method && operation === form.operation &&
+      path.replace(/:[A-Za-z]+/g, ':id') === routePath(form.path));
+    assert.ok(route, `${form.key}: ${form.method} ${form.path} ${form.operation}`);
+  }
+});

@@ -40,8 +40,8 @@ static int select_batches(rebatch_engine *e, int source, const cJSON *request, r
   if (rb_flag(body, "calculatedRemovalTime")) mode = "calculated";
   if (present(body, "absoluteRemovalTime")) {
     if (mode) return bad_user(res, "The removal time modes are mutually exclusive: mode is not null");
-    if (rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "absoluteRemovalTime"), &at) < 0)
-      return rb_invalid(res, 400, "Cannot parse absoluteRemovalTime");
+    /* rb_request_coerce refused one that is not a date. */
+    rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "absoluteRemovalTime"), &at);
     mode = "absolute";
   }
   if (rb_flag(body, "clearedRemovalTime")) {

@@ -96,9 +96,9 @@ static int collect(rebatch_engine *e, const cJSON *body, int grouped, long long 
   if (rc == REBATCH_OK && task_query) rc = rb_query_body_check(&rb_external_task_query, task_query, res);
   if (rc == REBATCH_OK && instance_query) rc = rb_select_instance_ids(e, &rb_instance_query, instance_query, instances, res);
   if (rc == REBATCH_OK && history_query) rc = rb_select_instance_ids(e, &rb_history_query, history_query, instances, res);
-  if (rc == REBATCH_OK && (got = rb_int(body, "retries", retries)) <= 0)
-    rc = got == 0 ? rb_invalid(res, 400, "The number of retries cannot be null.")
-                  : rb_invalid(res, 400, "retries must be an integer");
+  /* rb_request_coerce made retries an integer, or refused it */
+  if (rc == REBATCH_OK && (got = rb_int(body, "retries", retries)) == 0)
+    rc = rb_invalid(res, 400, "The number of retries cannot be null.");
   if (rc == REBATCH_OK && cJSON_GetArraySize(task_ids) > 0 && has_null(task_ids))
     rc = rb_invalid(res, 400, "External task id cannot be null: externalTaskIds contains null value");
   if (rc == REBATCH_OK && has_null(instance_ids))

@@ -38,20 +38,15 @@ static int add_jobs_of_row(rebatch_engine *e, const char *id, const char *json, 
 
 /* Operation parameters stored with the batch: retries, and the due date
  * only when the request named one (null clears due dates). */
-static cJSON *retries_params(long long retries, const cJSON *body, rb_response *res, int *rc) {
+static cJSON *retries_params(long long retries, const cJSON *body) {
   const cJSON *due = cJSON_GetObjectItemCaseSensitive(body, "dueDate");
   cJSON *params = cJSON_CreateObject();
   double ms = RB_NO_DATE;
-  *rc = REBATCH_OK;
-  if (due && rb_parse_date(due, &ms) < 0) {
-    cJSON_Delete(params);
-    *rc = rb_invalid(res, 400, "Cannot set dueDate to value '%s'", cJSON_IsString(due) ? due->valuestring : "?");
-    return NULL;
-  }
+  /* rb_request_coerce refused a dueDate that is not a date. */
+  if (due) rb_parse_date(due, &ms);
   if (!params || !rb_put_num(params, "retries", (double)retries) ||
       (due && (!rb_put_bool(params, "dueDateSet", 1) || !rb_set_num(params, "dueDate", ms)))) {
     cJSON_Delete(params);
-    *rc = REBATCH_NOMEM;
     return NULL;
   }
   return params;
@@ -59,8 +54,8 @@ static cJSON *retries_params(long long retries, const cJSON *body, rb_response *
 
 static int read_retries(const cJSON *body, long long *retries, rb_response *res) {
   int got = rb_int(body, "retries", retries);
+  /* rb_request_coerce made retries an integer, or refused it */
   if (got == 0) return rb_invalid(res, 400, "retries is null");
-  if (got < 0) return rb_invalid(res, 400, "retries must be an integer");
   return REBATCH_OK;
 }
 
@@ -69,7 +64,6 @@ static int read_retries(const cJSON *body, long long *retries, rb_response *res)
 static int create_retries_batch(cJSON *groups, long long retries, const cJSON *body,
                                 rb_batch_selection *sel, rb_response *res) {
   cJSON *params;
-  int rc;
   if (cJSON_GetArraySize(groups) == 0) {
     cJSON_Delete(groups);
     return rb_invalid(res, 400, "jobIds is empty");
@@ -78,9 +72,9 @@ static int create_retries_batch(cJSON *groups, long long retries, const cJSON *b
     cJSON_Delete(groups);
     return rb_error(res, 500, "ProcessEngineException", 0, "Retries count is not greater than or equal to 0");
   }
-  if (!(params = retries_params(retries, body, res, &rc))) {
+  if (!(params = retries_params(retries, body))) {
     cJSON_Delete(groups);
-    return rc;
+    return REBATCH_NOMEM;
   }
   sel->groups = groups;
   sel->params = params;

@@ -36,8 +36,10 @@ static int add_row(rebatch_engine *e, const char *id, const char *json, int rev,
   return rc;
 }
 
-/* Explicit ids count only where a running instance has them, as upstream
- * selects them with a process instance query. */
+/* Explicit ids of running instances go by their deployment, the others
+ * in the unknown deployment's group (CorrelateAllMessageBatchCmd hands its
+ * BatchElementConfiguration the id list next to the query's mappings);
+ * their execution then finds nothing to correlate to. */
 static int add_ids(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
   const cJSON *id;
   cJSON_ArrayForEach(id, ids) {
@@ -45,7 +47,7 @@ static int add_ids(rebatch_engine *e, const cJSON *ids, cJSON *groups) {
     int rev, rc;
     if (!cJSON_IsString(id)) continue;
     rc = rb_load_text(e, INSTANCE, id->valuestring, &text, &rev);
-    if (rc == REBATCH_OK && text) rc = add_row(e, id->valuestring, text, rev, groups);
+    if (rc == REBATCH_OK) rc = text ? add_row(e, id->valuestring, text, rev, groups) : rb_batch_add_item(groups, "", id->valuestring);
     rb_free(text);
     if (rc != REBATCH_OK) return rc;
   }

@@ -33,8 +33,8 @@ static int read_mode(const cJSON *body, const char **mode, double *at, rb_respon
   if (rb_flag(body, "calculatedRemovalTime")) *mode = "calculated";
   if (present(body, "absoluteRemovalTime")) {
     if (*mode) return bad_user(res, "The removal time modes are mutually exclusive: mode is not null");
-    if (rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "absoluteRemovalTime"), at) < 0)
-      return rb_invalid(res, 400, "Cannot parse absoluteRemovalTime");
+    /* rb_request_coerce refused one that is not a date. */
+    rb_parse_date(cJSON_GetObjectItemCaseSensitive(body, "absoluteRemovalTime"), at);
     *mode = "absolute";
   }
   if (rb_flag(body, "clearedRemovalTime")) {
@@ -55,8 +55,8 @@ static int select_instances(rebatch_engine *e, int source, const cJSON *request,
   if (!body || cJSON_IsNull(body))
     return rb_invalid(res, 400, "Request body is null: a removal time mode and historic process instances are required");
   if ((rc = read_mode(body, &mode, &at, res)) != REBATCH_OK) return rc;
+  /* rb_request_coerce made updateChunkSize an integer, or refused it */
   got = rb_int(body, "updateChunkSize", &chunk);
-  if (got < 0) return rb_invalid(res, 400, "updateChunkSize must be an integer");
   if (got > 0 && (chunk <= 0 || chunk > MAX_CHUNK_SIZE))
     return bad_user(res, "The value for chunk size should be between 1 and 500");
   if (!present(body, "historicProcessInstanceIds") && !present(body, "historicProcessInstanceQuery"))

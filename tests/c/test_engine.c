@@ -865,8 +865,8 @@ TEST(operation_validation_errors) {
                "External Task ", "{'id':'%s','body':{'workerId':'intruder'}}", task);
   EXPECT_ERROR(&f, "completeExternalTask", 500, "NullValueException",
                "workerId is null", "{'id':'%s','body':{}}", task);
-  EXPECT_ERROR(&f, "handleExternalTaskFailure", 400, "InvalidRequestException",
-               "retries and retryTimeout must be integers",
+  /* Jackson's mapping error: an empty message */
+  EXPECT_ERROR(&f, "handleExternalTaskFailure", 400, "InvalidRequestException", "",
                "{'id':'%s','body':{'workerId':'w','retries':'many'}}", task);
   EXPECT_ERROR(&f, "handleExternalTaskFailure", 500, "ProcessEngineException",
                "retries is not greater than or equal to 0",
@@ -889,15 +889,17 @@ TEST(operation_validation_errors) {
 
   EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "retries is null",
                "{'id':'%s','body':{}}", job);
-  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "retries must be an integer",
-               "{'id':'%s','body':{'retries':1.5}}", job);
-  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "retries must be an integer",
+  /* Jackson's mapping errors (empty messages): text that is no integer, beyond an int */
+  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "",
+               "{'id':'%s','body':{'retries':'1.5'}}", job);
+  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "",
                "{'id':'%s','body':{'retries':'99999999999999999999'}}", job);
   EXPECT_ERROR(&f, "setJobRetries", 500, "InvalidRequestException", "ENGINE-13054",
                "{'id':'%s','body':{'retries':-1}}", job);
   EXPECT_ERROR(&f, "setJobRetries", 500, "InvalidRequestException", "ENGINE-13053 No job found with id 'nope'",
                "{'id':'nope','body':{'retries':1}}");
-  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "dueDate is not a valid date",
+  /* Jackson's mapping error: an empty message. */
+  EXPECT_ERROR(&f, "setJobRetries", 400, "InvalidRequestException", "",
                "{'id':'%s','body':{'retries':1,'dueDate':'tomorrow'}}", job);
   EXPECT_ERROR(&f, "executeDueJobs", 400, "InvalidRequestException", "maxJobs must be a non-negative integer",
                "{'body':{'maxJobs':-1}}");
@@ -1395,6 +1397,26 @@ static void s_jobs_after_retries(fx *f, char *request, size_t cap) {
   set_request(request, cap, "{'query':{'sortBy':'jobId','sortOrder':'asc'}}");
 }
 
+/* Both kinds of subscription: two waiting tokens and the start event. */
+static void s_event_subscriptions(fx *f, char *request, size_t cap) {
+  deploy(f, MESSAGES);
+  start(f, "messages", "a", NULL, 0);
+  start(f, "messages", "b", NULL, 0);
+  set_request(request, cap, "{'query':{'sortBy':'created','sortOrder':'desc','eventType':'message'}}");
+}
+
+/* A plan whose variable report names a Java serialized value. */
+static void s_validate_plan_variables(fx *f, char *request, size_t cap) {
+  char v1[64], v2[64];
+  deploy(f, INVOICE);
+  deploy(f, INVOICE);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'1'}}", 0, "id", v1, sizeof v1);
+  list_str(f, "getProcessDefinitions", "{'query':{'version':'2'}}", 0, "id", v2, sizeof v2);
+  set_request(request, cap, "{'body':{'sourceProcessDefinitionId':'%s','targetProcessDefinitionId':'%s','instructions':[],"
+                            "'variables':{'s':{'type':'Object','value':'rO0','valueInfo':{'objectTypeName':'java.util.List',"
+                            "'serializationDataFormat':'application/x-java-serialized-object'}}}}}", v1, v2);
+}
+
 static const scenario scenarios[] = {
     {"createDeployment", "createDeployment", s_deploy, 0},
     {"start", "startProcessInstanceByKey", s_start, 0},
@@ -1444,6 +1466,8 @@ static const scenario scenarios[] = {
     {"count external tasks", "getExternalTasksCount", s_count_external_tasks, 0},
     {"job log", "getHistoricJobLogs", s_job_log_after_retries, 0},
     {"jobs", "getJobs", s_jobs_after_retries, 0},
+    {"event subscriptions", "getEventSubscriptions", s_event_subscriptions, 0},
+    {"validate a plan's variables", "validateMigrationPlan", s_validate_plan_variables, 0},
 };
 
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))

@@ -63,8 +63,12 @@ TEST(comparators_and_empty_id_sets) {
   CHECK_EQ_STR(checked(&rb_history_query, "{\"body\":{\"variables\":[{\"name\":\"a\",\"operator\":\"notLike\",\"value\":1}]}}", b, sizeof b),
                "Invalid variable comparator specified: notLike");
   CHECK_EQ_STR(checked(&rb_external_task_query, "{\"body\":{\"processVariables\":[{\"name\":\"a\",\"operator\":\"notLike\",\"value\":\"x\"}]}}", b, sizeof b), "");
-  CHECK_EQ_STR(checked(&rb_job_query, "{\"body\":{\"jobIds\":[]}}", b, sizeof b), "Set of job ids is empty");
-  CHECK_EQ_STR(checked(&rb_job_query, "{\"body\":{\"jobIds\":[\"x\"],\"processInstanceIds\":[]}}", b, sizeof b),
+  /* JobQueryDto and ExternalTaskQueryDto skip empty lists; the process
+   * instance DTOs pass them on to a query that refuses them */
+  CHECK_EQ_STR(checked(&rb_job_query, "{\"body\":{\"jobIds\":[],\"processInstanceIds\":[]}}", b, sizeof b), "");
+  CHECK_EQ_STR(checked(&rb_external_task_query, "{\"body\":{\"externalTaskIdIn\":[]}}", b, sizeof b), "");
+  CHECK_EQ_STR(checked(&rb_instance_query, "{\"body\":{\"processInstanceIds\":[]}}", b, sizeof b),
                "Set of process instance ids is empty");
-  CHECK_EQ_STR(checked(&rb_external_task_query, "{\"body\":{\"jobIds\":[]}}", b, sizeof b), "");
+  CHECK_EQ_STR(checked(&rb_history_query, "{\"body\":{\"processInstanceIds\":[]}}", b, sizeof b),
+               "Set of process instance ids is empty");
 }

@@ -6,13 +6,14 @@
 import { Simulation } from './sim.js';
 import { READ_PATHS, activityCounts, readBatches, readRuntime } from './snapshot.js';
 import {
-  getHttp, migrationExample, migrationPlanExample, modificationExample, restartExample, sendHttp,
+  getHttp, migrationExample, migrationOf, migrationPlanExample, modificationExample, restartExample, sendHttp,
 } from './requests.js';
 import { SAMPLES } from './samples.js';
 import { renderBatches } from './ui/batches.js';
 import { DiagramView } from './ui/diagram.js';
 import { byId, clockTime, h } from './ui/dom.js';
 import { OperationForms } from './ui/forms.js';
+import { MigrationPicker } from './ui/migration.js';
 import { renderTable, tableSection } from './ui/tables.js';
 import { renderTimeline } from './ui/timeline.js';
 
@@ -42,6 +43,8 @@ const ui = {
   diagram: /** @type {any} */ (null),
   /** @type {OperationForms} */
   forms: /** @type {any} */ (null),
+  /** @type {MigrationPicker} */
+  migration: /** @type {any} */ (null),
 };
 
 /** @param {string} text @param {'info' | 'error'} [kind] */
@@ -107,14 +110,24 @@ function refreshProcesses() {
   const firstTask = ui.sim.models.get(ui.shown)?.activities.find((a) => /Task$/.test(a.type));
   if (latest && firstTask) ui.forms.setExample('restart', restartExample(latest.id, firstTask.id));
   if (latest && firstTask) ui.forms.setExample('modification', modificationExample(latest.id, firstTask.id));
+  if (latest && firstTask) ui.forms.setExample('modification-sync', modificationExample(latest.id, firstTask.id));
+  ui.migration.list(ui.sim.engine.getProcessDefinitions(), ui.shown);
   // Two versions: the migration forms move the previous one's instances to the latest.
   const previous = latest && ui.sim.engine.getProcessDefinitions({ key: ui.shown, version: String(latest.version - 1) })[0];
   if (previous) {
     const plan = ui.sim.engine.generateMigrationPlan({ sourceProcessDefinitionId: previous.id, targetProcessDefinitionId: latest.id });
     const mapped = plan.instructions.map((i) => i.sourceActivityIds[0]);
+    ui.forms.setExample('migration-generate', { sourceProcessDefinitionId: previous.id, targetProcessDefinitionId: latest.id, updateEventTriggers: true });
     ui.forms.setExample('migration-validate', migrationPlanExample(previous.id, latest.id, mapped));
     ui.forms.setExample('migration', migrationExample(previous.id, latest.id, mapped));
   }
+}
+
+/** A plan the pickers validated: the migration forms take it, and the batch form shows. @param {any} plan */
+function usePlan(plan) {
+  ui.forms.setExample('migration-validate', plan);
+  ui.forms.setExample('migration', migrationOf(plan));
+  ui.forms.load('migration');
 }
 
 // ---- clock ------------------------------------------------------------------
@@ -213,6 +226,8 @@ async function renderRemote() {
   };
   try {
     renderBatches(byId('batches'), byId('history'), await readBatches(remote), pickBatch);
+    const definitions = await getHttp(base, '/process-definition', credentials());
+    if (definitions.status === 200) ui.migration.list(/** @type {any} */ (definitions.body));
     say(`Connected to ${base}.`);
   } catch (err) {
     say(`Cannot read batches from ${base}: ${err.message}`, 'error');
@@ -263,6 +278,7 @@ function setMode(mode) {
   document.body.classList.toggle('mode-remote', mode === 'remote');
   say(mode === 'sim' ? 'Simulation: the engine runs in this page.' : `Connected mode: requests go to ${baseUrl()}.`);
   ui.forms.clearResponse();
+  if (mode === 'sim' && ui.sim) ui.migration.list(ui.sim.engine.getProcessDefinitions(), ui.shown);
   byId('footer-engine').textContent =
     mode === 'sim'
       ? "The engine is rebatch's WebAssembly core, running in this page."
@@ -410,6 +426,7 @@ function wireDrop() {
 async function main() {
   ui.diagram = new DiagramView(byId('canvas'));
   ui.forms = new OperationForms(byId('forms'), send);
+  ui.migration = new MigrationPicker(send, usePlan);
   byId('sample').replaceChildren(...SAMPLES.map((s, i) => h('option', { value: i }, s.label)));
   const here = location.protocol.startsWith('http') ? `${location.origin}/engine-rest` : 'http://127.0.0.1:8080/engine-rest';
   /** @type {HTMLInputElement} */ (byId('base-url')).value = here;

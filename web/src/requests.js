@@ -83,6 +83,14 @@ export const FORMS = Object.freeze([
     example: modificationExample('invoice:1', 'charge'),
   },
   {
+    key: 'modification-sync',
+    title: 'Modify process instances (sync)',
+    operation: 'executeModification',
+    method: 'POST',
+    path: '/modification/execute',
+    example: modificationExample('invoice:1', 'charge'),
+  },
+  {
     key: 'modify-instance',
     title: 'Modify one process instance',
     operation: 'modifyProcessInstance',
@@ -111,6 +119,14 @@ export const FORMS = Object.freeze([
     example: { messageName: 'paymentReceived', processInstanceQuery: { active: true } },
   },
   {
+    key: 'migration-generate',
+    title: 'Generate a migration plan',
+    operation: 'generateMigrationPlan',
+    method: 'POST',
+    path: '/migration/generate',
+    example: { sourceProcessDefinitionId: 'invoice:1', targetProcessDefinitionId: 'invoice:2', updateEventTriggers: true },
+  },
+  {
     key: 'migration-validate',
     title: 'Validate a migration plan',
     operation: 'validateMigrationPlan',
@@ -125,6 +141,8 @@ export const FORMS = Object.freeze([
     method: 'POST',
     path: '/migration/executeAsync',
     example: migrationExample('invoice:1', 'invoice:2', ['charge']),
+  },
+  {
     key: 'instance-suspension',
     title: 'Suspend process instances',
     operation: 'setProcessInstancesSuspendedAsync',
@@ -255,9 +273,18 @@ export function migrationPlanExample(source, target, activityIds) {
  * @param {string} source @param {string} target @param {string[]} activityIds
  */
 export function migrationExample(source, target, activityIds) {
+  return migrationOf(migrationPlanExample(source, target, activityIds));
+}
+
+/**
+ * The migration form's body for a plan (e.g. the one /migration/generate
+ * answered): every running instance of its source version moves.
+ * @param {{sourceProcessDefinitionId: string}} plan
+ */
+export function migrationOf(plan) {
   return {
-    migrationPlan: migrationPlanExample(source, target, activityIds),
-    processInstanceQuery: { processDefinitionId: source },
+    migrationPlan: plan,
+    processInstanceQuery: { processDefinitionId: plan.sourceProcessDefinitionId },
     skipCustomListeners: true,
   };
 }

@@ -206,7 +206,7 @@ export class Simulation {
     const clean = {};
     for (const k of ['id', 'query', 'body']) if (request[k] !== undefined) clean[k] = request[k];
     const response = callAsRest(this.engine, operation, clean);
-    if (response.status < 400 && !operation.startsWith('get')) this.#log({ type: 'request', operation, request: clean });
+    if (response.status < 400 && !READS.test(operation)) this.#log({ type: 'request', operation, request: clean });
     return response;
   }
 
@@ -368,6 +368,9 @@ function countRetryingJobs(engine) {
 function countRetryingTasks(engine) {
   return engine.getExternalTasks({ withRetriesLeft: 'true' }).filter((t) => t.retries !== null && t.errorMessage).length;
 }
+
+/** Operations that change nothing: reads, and migration plans (generated or validated). */
+const READS = /^(get|generateMigrationPlan$|validateMigrationPlan$)/;
 
 /**
  * Runs one operation and answers as the REST shim does: 200 with a body,
