@@ -125,6 +125,8 @@ export const FORMS = Object.freeze([
     method: 'POST',
     path: '/migration/executeAsync',
     example: migrationExample('invoice:1', 'invoice:2', ['charge']),
+  },
+  {
     key: 'instance-suspension',
     title: 'Suspend process instances',
     operation: 'setProcessInstancesSuspendedAsync',
