@@ -716,6 +716,8 @@ export function createRestHandler(engine, options = {}) {
   /** Sends a route's answer: {status, text} as printed by the engine, or {status, body}. */
   function reply(res, facts, { status, body, text }) {
     if (res.headersSent || res.destroyed) return;
+    // A long poll answered by close(): the host's server.close() waits for this connection.
+    if (closing) res.setHeader('Connection', 'close');
     if (text !== undefined || (body === undefined && status < 400)) sendText(res, status, text);
     else sendJson(res, status, body, {}, facts.textPlain ? 'text/plain' : 'application/json');
   }

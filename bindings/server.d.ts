@@ -54,12 +54,14 @@ export interface RequestHandlerOptions {
  *     rest(request.raw, reply.raw);
  *   });
  * }, { prefix: '/camunda/engine-rest' });
+ * fastify.addHook('preClose', async () => rest.close());
  * ```
  */
 export interface RequestHandler {
   (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
   readonly executor: JobExecutor | null;
-  /** Stops the job executor and ends waiting long polls. The engine stays open. */
+  /** Stops the job executor and answers waiting long polls (call it before closing the server,
+   * which waits for them). The engine stays open. */
   close(): void;
 }
 

@@ -18,6 +18,7 @@
 //     api.addContentTypeParser('*', (request, payload, done) => done(null));
 //     api.all('/*', (request, reply) => { reply.hijack(); rest(request.raw, reply.raw); });
 //   }, { prefix: '/camunda/engine-rest' });
+//   fastify.addHook('preClose', async () => rest.close());  // long polls end before the server closes
 //
 // Either way a job executor runs the engine's due jobs until close().
 

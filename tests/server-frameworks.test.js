@@ -133,10 +133,12 @@ test('Express: the handler mounted at its base path, no body parser: the body is
   }
 });
 
-test('Fastify: a plugin under a prefix with a pass-through body parser and reply.hijack()', async () => {
+test('Fastify: a plugin under a prefix with a pass-through body parser and reply.hijack()', { timeout: 60000 }, async () => {
   const { engine, payment } = await invoiceEngine();
   const rest = createRequestHandler({ engine, basePath: '/camunda/engine-rest' });
   const app = Fastify();
+  let pollArrived;
+  const polling = new Promise((resolve) => (pollArrived = resolve));
   app.post('/echo', async (request) => ({ echoed: request.body }));
   // README's way: inside the plugin only, bodies are left unread for the handler.
   await app.register(
@@ -144,13 +146,14 @@ test('Fastify: a plugin under a prefix with a pass-through body parser and reply
       api.removeAllContentTypeParsers();
       api.addContentTypeParser('*', (request, payload, done) => done(null));
       api.all('/*', (request, reply) => {
+        if (request.url.endsWith('/fetchAndLock')) pollArrived();
         reply.hijack();
         rest(request.raw, reply.raw);
       });
     },
     { prefix: '/camunda/engine-rest' },
   );
-  app.addHook('onClose', async () => rest.close());
+  app.addHook('preClose', async () => rest.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const origin = `http://127.0.0.1:${app.server.address().port}`;
   try {
@@ -165,7 +168,15 @@ test('Fastify: a plugin under a prefix with a pass-through body parser and reply
     const noType = await fetch(`${origin}/camunda/engine-rest/process-instance/count`, { method: 'POST', body: '{}' });
     assert.equal(noType.status, 415);
   } finally {
+    // A worker's long poll (half an hour) is answered when the app closes, through the preClose hook.
+    const poll = fetch(`${origin}/camunda/engine-rest/external-task/fetchAndLock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workerId: 'w', maxTasks: 1, asyncResponseTimeout: 1800000, topics: [{ topicName: 'none', lockDuration: 1000 }] }),
+    });
+    await polling;
     await app.close();
+    assert.deepEqual(await (await poll).json(), []);
     engine.close();
   }
 });
