@@ -109,10 +109,16 @@ test('Express: app.use(mount, handler) after express.json(); the app keeps its o
   }
 });
 
-test('Express: the handler mounted at its base path, no body parser: the body is read by the handler', async () => {
+test('Express: the handler mounted at its base path, no body parser: the body is read by the handler', { timeout: 60000 }, async () => {
   const { engine, payment } = await invoiceEngine();
   const rest = createRequestHandler({ engine, basePath: '/api/engine-rest' });
   const app = express();
+  let pollArrived;
+  const polling = new Promise((resolve) => (pollArrived = resolve));
+  app.post('/api/engine-rest/external-task/fetchAndLock', (req, res, next) => {
+    pollArrived();
+    next();
+  });
   app.use('/api/engine-rest', rest);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -127,8 +133,17 @@ test('Express: the handler mounted at its base path, no body parser: the body is
     assert.equal(malformed.status, 400);
     assert.equal((await malformed.json()).type, 'InvalidRequestException');
   } finally {
+    // server.close() waits for a worker's half-hour long poll until rest.close() answers it.
+    const poll = fetch(`${origin}/api/engine-rest/external-task/fetchAndLock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workerId: 'w', maxTasks: 1, asyncResponseTimeout: 1800000, topics: [{ topicName: 'none', lockDuration: 1000 }] }),
+    });
+    await polling;
+    const closed = new Promise((resolve) => server.close(resolve));
     rest.close();
-    await new Promise((resolve) => server.close(resolve));
+    await closed;
+    assert.deepEqual(await (await poll).json(), []);
     engine.close();
   }
 });
