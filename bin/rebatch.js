@@ -15,6 +15,10 @@ commands:
             --port N            port (default 8080; 0 picks a free one)
             --host H            address to listen on (default 127.0.0.1)
             --db FILE           SQLite database file (default ./rebatch.db); one
+                                process at a time
+            --db postgres://user@host:port/db
+                                PostgreSQL database (schema created on first
+                                start); several processes may share it
             --memory            in-memory store instead (nothing kept)
             --no-job-executor   do not run due jobs; clients use POST /job/{id}/execute
             --body-limit BYTES  largest request body (default 10485760)

@@ -296,6 +296,28 @@ function errorResponse(err) {
 
 const EMPTY = Buffer.alloc(0);
 
+/** A mounted handler's request whose body a middleware in front read but kept nothing of. */
+const bodyTakenError = () =>
+  new HttpError(
+    500,
+    'RestException',
+    "The request body was read before the REST handler: mount it before body parsers other than express.json(), express.raw() and express.text()",
+  );
+
+/**
+ * The body of a request that a parser in front of a mounted handler already
+ * read (Express's express.json(), express.raw(), express.text() leave it in
+ * req.body and the stream ended): its bytes again. A parsed JSON body is
+ * printed back, so its numbers are as that parser read them.
+ */
+function bodyReadBefore(req) {
+  const { body } = req;
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body !== undefined && body !== null) return Buffer.from(JSON.stringify(body), 'utf8');
+  throw bodyTakenError();
+}
+
 /** A request without a body (a GET, mostly): nothing to read or drain. */
 const bodiless = (req) =>
   req.headers['transfer-encoding'] === undefined && !(Number(req.headers['content-length']) > 0);
@@ -474,6 +496,7 @@ export function createRestHandler(engine, options = {}) {
   async function createDeployment(req) {
     const contentType = req.headers['content-type'] ?? '';
     if (!/^multipart\/form-data/i.test(contentType)) throw unsupportedMedia();
+    if (req.readableEnded) throw bodyTakenError(); // a multipart parser (multer) in front
     const form = await readMultipart(req, bodyLimit);
     const reserved = new Set([
       'deployment-name',
@@ -638,7 +661,17 @@ export function createRestHandler(engine, options = {}) {
     if (operation === '#engines') return reply(res, facts, { status: 200, body: [{ name: ENGINE_NAME }] });
     if (operation === '#version') return reply(res, facts, { status: 200, body: { version: CAMUNDA_VERSION } });
     if (operation === '#createDeployment') return settle(req, res, facts, createDeployment(req));
-    if (req.complete || bodiless(req)) return respond(req, res, facts, found.params, EMPTY);
+    if (bodiless(req)) return respond(req, res, facts, found.params, EMPTY);
+    if (req.readableEnded) {
+      let buffer;
+      try {
+        buffer = bodyReadBefore(req);
+      } catch (err) {
+        fail(req, res, err);
+        return;
+      }
+      return respond(req, res, facts, found.params, buffer);
+    }
     readBody(req, bodyLimit, (err, buffer) => {
       try {
         if (err) fail(req, res, err);
@@ -685,6 +718,8 @@ export function createRestHandler(engine, options = {}) {
   /** Sends a route's answer: {status, text} as printed by the engine, or {status, body}. */
   function reply(res, facts, { status, body, text }) {
     if (res.headersSent || res.destroyed) return;
+    // A long poll answered by close(): the host's server.close() waits for this connection.
+    if (closing) res.setHeader('Connection', 'close');
     if (text !== undefined || (body === undefined && status < 400)) sendText(res, status, text);
     else sendJson(res, status, body, {}, facts.textPlain ? 'text/plain' : 'application/json');
   }

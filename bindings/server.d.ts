@@ -43,11 +43,33 @@ export interface RequestHandlerOptions {
   publicUrl?: string;
 }
 
-/** A node:http style handler (also Express middleware, or Fastify's request.raw/reply.raw). */
+/**
+ * A node:http style handler. It answers requests whose full path (Express's
+ * `req.originalUrl`, else `req.url`) is under `basePath`, and reads the body itself.
+ *
+ * Express (tested with 5): `app.use('/camunda', rest)`. Called with `next`, it passes
+ * requests outside `basePath` on. A body that `express.json()`, `express.raw()`
+ * or `express.text()` read first is taken from `req.body`; any other parser in
+ * front that reads the body leaves it nothing (500 RestException).
+ *
+ * Fastify (tested with 5): a plugin that leaves bodies unread and hijacks the reply:
+ * ```js
+ * await fastify.register(async (api) => {
+ *   api.removeAllContentTypeParsers();
+ *   api.addContentTypeParser('*', (request, payload, done) => done(null));
+ *   api.all('/*', (request, reply) => {
+ *     reply.hijack();
+ *     rest(request.raw, reply.raw);
+ *   });
+ * }, { prefix: '/camunda/engine-rest' });
+ * fastify.addHook('preClose', async () => rest.close());
+ * ```
+ */
 export interface RequestHandler {
-  (req: IncomingMessage, res: ServerResponse, next?: unknown): void;
+  (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
   readonly executor: JobExecutor | null;
-  /** Stops the job executor and ends waiting long polls. The engine stays open. */
+  /** Stops the job executor and answers waiting long polls (call it before closing the server,
+   * which waits for them). The engine stays open. */
   close(): void;
 }
 

@@ -12,12 +12,13 @@
 //
 //   const rest = createRequestHandler({ engine, basePath: '/camunda/engine-rest' });
 //   http.createServer((req, res) => req.url.startsWith('/camunda/') ? rest(req, res) : mine(req, res));
-//   expressApp.use('/camunda/engine-rest', rest);      // before any body parser
-//   fastify.addHook('onRequest', (request, reply, done) => {   // before Fastify reads the body
-//     if (!request.url.startsWith('/camunda/engine-rest')) return done();
-//     reply.hijack();
-//     rest(request.raw, reply.raw);
-//   });
+//   expressApp.use('/camunda', rest);     // basePath is of the full path (req.originalUrl)
+//   fastify.register(async (api) => {     // bodies left unread inside this plugin only
+//     api.removeAllContentTypeParsers();
+//     api.addContentTypeParser('*', (request, payload, done) => done(null));
+//     api.all('/*', (request, reply) => { reply.hijack(); rest(request.raw, reply.raw); });
+//   }, { prefix: '/camunda/engine-rest' });
+//   fastify.addHook('preClose', async () => rest.close());  // long polls end before the server closes
 //
 // Either way a job executor runs the engine's due jobs until close().
 
@@ -43,12 +44,26 @@ function executorOf(engine, jobExecutor, log) {
   return new JobExecutor(engine, { log, ...(typeof jobExecutor === 'object' ? jobExecutor : {}) });
 }
 
+/** Whether a request's full path (Express's req.originalUrl when mounted there) is basePath or below. */
+function underBasePath(basePath) {
+  const below = `${basePath}/`;
+  return (req) => {
+    const url = req.originalUrl ?? req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    return path === basePath || path.startsWith(below);
+  };
+}
+
 /**
  * A request handler answering Camunda's REST paths under `basePath` of the
  * request's full path (default /engine-rest), with a job executor started
- * at once. It reads the request body itself: mount it before body parsers.
+ * at once. Called as Express middleware (with next), it passes requests
+ * outside basePath on. It reads the request body itself; a body that
+ * express.json(), express.raw() or express.text() read first is taken from
+ * req.body. Any other body parser must come after it.
  * @param {{engine: import('./index.js').Engine, basePath?: string, bodyLimit?: number,
- *   jobExecutor?: boolean | object, log?: (msg: string) => void}} options
+ *   jobExecutor?: boolean | object, log?: (msg: string) => void, publicUrl?: string}} options
  */
 export function createRequestHandler(options) {
   const { engine, log } = options ?? {};
@@ -65,8 +80,9 @@ export function createRequestHandler(options) {
   });
   const unwake = wakeOnSettled(engine, executor);
   executor?.start();
-  /** @type {((req: any, res: any) => void) & {executor: JobExecutor | null, close(): void}} */
-  const handler = (req, res) => handle(req, res);
+  const under = underBasePath(basePath);
+  /** @type {((req: any, res: any, next?: Function) => void) & {executor: JobExecutor | null, close(): void}} */
+  const handler = (req, res, next) => (typeof next === 'function' && !under(req) ? next() : handle(req, res));
   handler.executor = executor;
   handler.close = () => {
     executor?.stop();

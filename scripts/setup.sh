@@ -17,6 +17,7 @@ dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev) # libFu
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 [[ -x /usr/bin/chromium ]] || need+=(chromium) # the simulation page's browser tests
+command -v curl >/dev/null || need+=(curl) # the README walk-through's test pastes its curl commands
 # PostgreSQL: the server for the tests' throwaway clusters (no service is
 # used), libpq-dev for the libpq addon the PostgreSQL store is built on
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)

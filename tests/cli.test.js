@@ -19,6 +19,9 @@ test('--help and a bare rebatch print the usage on stdout and exit 0', () => {
     assert.match(r.stdout, /^usage: rebatch <command>/);
     assert.equal(r.stderr, '');
   }
+  // Every store serve opens is in the usage (a merge once dropped the PostgreSQL one).
+  const usage = cli('--help').stdout;
+  for (const store of ['--db FILE', '--db postgres://user@host:port/db', '--memory']) assert.ok(usage.includes(store), store);
 });
 
 test('an unknown command or option says so in one line and a hint, exit 2', () => {

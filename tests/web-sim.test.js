@@ -132,7 +132,10 @@ test('the modification form body the page offers starts a stuck task over, as a 
 });
 
 test('the two-version sample: the migration form body moves the first version\'s instances to the second', async () => {
-  const { migrationExample } = await import('../web/src/requests.js');
+  const { FORMS, formByKey, migrationExample } = await import('../web/src/requests.js');
+  const form = formByKey('migration');
+  assert.ok(FORMS.includes(form), 'the page has a migration form');
+  assert.deepEqual([form.method, form.path], ['POST', '/migration/executeAsync']);
   // The worker keeps failing (with retries left) until the instances moved.
   const sim = await Simulation.create({ seed: 'g', settings: { taskFailureRate: 1, workerRetries: 100 } });
   try {
@@ -142,7 +145,7 @@ test('the two-version sample: the migration form body moves the first version\'s
     const [v1, v2] = sim.engine.getProcessDefinitions({ key: 'invoice', sortBy: 'version', sortOrder: 'asc' });
     const plan = sim.engine.generateMigrationPlan({ sourceProcessDefinitionId: v1.id, targetProcessDefinitionId: v2.id });
     assert.deepEqual(plan.instructions.map((i) => i.sourceActivityIds[0]), ['charge']);
-    const res = sim.request('executeMigrationPlanAsync', { body: migrationExample(v1.id, v2.id, ['charge']) });
+    const res = sim.request(form.operation, { body: migrationExample(v1.id, v2.id, ['charge']) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.type, 'instance-migration');
     for (let i = 0; i < 20 && sim.engine.getBatchesCount().count > 0; i++) sim.run(1);
