@@ -101,6 +101,20 @@ function indexText(index) {
 
 const entryKey = (e) => `${e[0]}\u0000${e[1]}`;
 
+/**
+ * Releases the job locks an earlier process left: the store serves one
+ * process at a time, so the executor and handlers that acquired them are
+ * gone. A node of a cluster must wait for such locks to expire
+ * (lockTimeInMillis, 5 minutes by default); a single node need not.
+ * External task locks belong to workers, which outlive the server, and stay.
+ */
+function releaseDeadJobLocks(db) {
+  db.prepare(
+    `UPDATE records SET json = json_remove(json, '$.lockOwner', '$.lockExpirationTime'), rev = rev + 1
+     WHERE coll = 'job' AND json_extract(json, '$.lockOwner') IS NOT NULL`,
+  ).run();
+}
+
 /** Creates the schema in a new file, migrates an older one, refuses a newer one. */
 function openSchema(db) {
   const version = schemaVersion(db);
@@ -148,6 +162,7 @@ export class SqliteStore {
       // and 11 KB (tests/bench/sqlite.bench.js, written_kb_per_item).
       db.pragma('temp_store = MEMORY');
       openSchema(db);
+      releaseDeadJobLocks(db);
     } catch (err) {
       db.close();
       if (err.code !== 'SQLITE_BUSY') throw cannotOpen(err);
